@@ -1,0 +1,126 @@
+# mutu: agent, server and admin tool for pooled commune IT.
+# Plain GNU make. User flags (CC, CFLAGS, LDFLAGS, PREFIX, DESTDIR) stay apart
+# from the project's own (MUTU_*), as in redis' src/Makefile.
+
+VERSION   := 0.1.0
+PREFIX    ?= /usr/local
+BINDIR    ?= $(PREFIX)/bin
+SBINDIR   ?= $(PREFIX)/sbin
+CC        ?= cc
+CFLAGS    ?= -O2 -g
+LDFLAGS   ?=
+PKG_CONFIG ?= pkg-config
+SANITIZE  ?=
+
+PKGS := libcurl sqlite3 zlib openssl jansson inih libmicrohttpd
+TEST_PKGS := cmocka
+
+ifeq ($(SANITIZE),)
+BUILD ?= build
+else
+BUILD ?= build/san-$(subst $(comma),-,$(SANITIZE))
+endif
+comma := ,
+
+MUTU_CFLAGS := -std=c11 -D_GNU_SOURCE -DMUTU_VERSION='"$(VERSION)"' \
+	-Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes -Wshadow \
+	-Wpointer-arith -Wcast-qual -fstack-protector-strong \
+	-Icommon -MMD -MP
+ifeq ($(SANITIZE),)
+MUTU_CFLAGS += -D_FORTIFY_SOURCE=2
+else
+MUTU_CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+MUTU_LDFLAGS += -fsanitize=$(SANITIZE)
+endif
+
+PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS))
+PKG_LIBS   = $(shell $(PKG_CONFIG) --libs $(PKGS))
+TEST_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(TEST_PKGS))
+TEST_LIBS   = $(shell $(PKG_CONFIG) --libs $(TEST_PKGS))
+
+ALL_CFLAGS = $(MUTU_CFLAGS) $(PKG_CFLAGS) $(CPPFLAGS) $(CFLAGS)
+ALL_LDFLAGS = $(MUTU_LDFLAGS) $(LDFLAGS)
+
+COMMON_SRC := $(wildcard common/*.c)
+AGENT_SRC  := $(filter-out agent/main.c,$(wildcard agent/*.c))
+SERVER_SRC := $(filter-out server/main.c server/mutuctl.c,$(wildcard server/*.c))
+UNIT_SRC   := $(wildcard tests/unit/test_*.c)
+
+COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o)
+AGENT_OBJ  := $(AGENT_SRC:%.c=$(BUILD)/%.o)
+SERVER_OBJ := $(SERVER_SRC:%.c=$(BUILD)/%.o)
+UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+LIBCOMMON := $(BUILD)/libcommon.a
+LIBAGENT  := $(BUILD)/libagent.a
+LIBSERVER := $(BUILD)/libserver.a
+BINS := $(BUILD)/mutu-agent $(BUILD)/mutu-server $(BUILD)/mutuctl
+
+.PHONY: all deps demo check check-run unit integration install uninstall \
+	clean fmt lint bench
+.DEFAULT_GOAL := all
+
+all: $(BINS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(LIBCOMMON): $(COMMON_OBJ)
+	$(AR) rcs $@ $^
+$(LIBAGENT): $(AGENT_OBJ)
+	$(AR) rcs $@ $^
+$(LIBSERVER): $(SERVER_OBJ)
+	$(AR) rcs $@ $^
+
+$(BUILD)/mutu-agent: $(BUILD)/agent/main.o $(LIBAGENT) $(LIBCOMMON)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+$(BUILD)/mutu-server: $(BUILD)/server/main.o $(LIBSERVER) $(LIBCOMMON)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread
+$(BUILD)/mutuctl: $(BUILD)/server/mutuctl.o $(LIBCOMMON)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/tests/%.o: tests/unit/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) -Iagent -Iserver -c -o $@ $<
+$(BUILD)/tests/test_%: $(BUILD)/tests/test_%.o $(LIBSERVER) $(LIBAGENT) $(LIBCOMMON)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(TEST_LIBS) -lpthread
+
+# deps installs missing Debian packages (as root, with apt-get); demo and check
+# run it first and then build in a sub-make, so that pkg-config is asked only
+# once the libraries are there.
+deps:
+	@sh .ci/deps
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@BUILD=$(BUILD) sh tests/demo.sh
+
+check: deps
+	@$(MAKE) --no-print-directory check-run
+
+check-run: all $(UNIT_BIN)
+	@BUILD=$(BUILD) sh tests/run.sh $(UNIT_BIN)
+
+unit: all $(UNIT_BIN)
+	@BUILD=$(BUILD) UNIT_ONLY=1 sh tests/run.sh $(UNIT_BIN)
+
+install: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR)
+	install -m 0755 $(BUILD)/mutu-agent $(BUILD)/mutu-server $(DESTDIR)$(SBINDIR)/
+	install -m 0755 $(BUILD)/mutuctl $(DESTDIR)$(BINDIR)/
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/mutu-agent $(DESTDIR)$(SBINDIR)/mutu-server \
+		$(DESTDIR)$(BINDIR)/mutuctl
+
+fmt:
+	clang-format -i $(wildcard */*.c */*.h tests/unit/*.c)
+
+lint:
+	clang-format --dry-run --Werror $(wildcard */*.c */*.h tests/unit/*.c)
+
+clean:
+	rm -rf build tests/out
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

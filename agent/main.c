@@ -1,0 +1,386 @@
+/*
+ * mutu-agent: startup, options and the service loop. The work is done by
+ * collect (what the OS shows), inventory and usage (what to record), queue
+ * (durable outbox) and sync (delivery).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "collect.h"
+#include "config.h"
+#include "crypto.h"
+#include "inventory.h"
+#include "log.h"
+#include "queue.h"
+#include "sync.h"
+#include "usage.h"
+#include "util.h"
+
+#define DEFAULT_CONFIG "/etc/mutu/agent.conf"
+#define BACKOFF_CAP    3600
+
+static volatile sig_atomic_t quit;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	quit = 1;
+}
+
+struct agent {
+	struct agent_config cfg;
+	char agent_id[CRYPTO_UUID_LEN + 1];
+	char hostname[256];
+	struct collect *collect;
+	struct queue *queue;
+	struct usage *usage;
+	struct sync *sync;
+};
+
+static void
+usage_exit(int code)
+{
+	fprintf(code ? stderr : stdout,
+	    "usage: mutu-agent [-dnv] [-c file] [--once]\n"
+	    "  -c file    configuration (default " DEFAULT_CONFIG ")\n"
+	    "  -d         stay in the foreground, log to stderr\n"
+	    "  -n         check the configuration and exit\n"
+	    "  -v         verbose (debug) logging\n"
+	    "  --once     collect inventory and one usage sample, sync, exit\n"
+	    "             (exit 1 if the sync failed; the data stays queued)\n"
+	    "  --inventory print this machine's GLPI inventory (JSON) and exit\n"
+	    "  --version  print the version\n");
+	exit(code);
+}
+
+/* The agent id is created once and kept in the state directory. */
+static void
+load_identity(struct agent *a)
+{
+	char path[PATH_MAX], *id;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/agent-id",
+	        a->cfg.state_dir) >= sizeof(path))
+		fatalx("state_dir too long");
+	if ((id = util_read_file(path, 64)) != NULL &&
+	    strlen(id) == CRYPTO_UUID_LEN) {
+		util_strlcpy(a->agent_id, id, sizeof(a->agent_id));
+		free(id);
+	} else {
+		free(id);
+		if (crypto_uuid(a->agent_id) == -1)
+			fatalx("no random numbers");
+		if (util_write_file(path, a->agent_id, strlen(a->agent_id),
+		        0600) == -1)
+			fatal("%s", path);
+		log_info("new agent id %s", a->agent_id);
+	}
+	collect_hostname(a->hostname, sizeof(a->hostname));
+}
+
+static void
+agent_open(struct agent *a)
+{
+	struct usage_opts uo;
+	char path[PATH_MAX], err[512];
+
+	if (mkdir(a->cfg.state_dir, 0700) == -1 && errno != EEXIST)
+		fatal("%s", a->cfg.state_dir);
+	load_identity(a);
+	if ((size_t)snprintf(path, sizeof(path), "%s/queue.db",
+	        a->cfg.state_dir) >= sizeof(path))
+		fatalx("state_dir too long");
+	if ((a->queue = queue_open(path, err, sizeof(err))) == NULL)
+		fatalx("queue: %s", err);
+	if ((a->collect = collect_new(NULL)) == NULL)
+		fatalx("collect: out of memory");
+	uo.min_uid = (unsigned)a->cfg.usage_min_uid;
+	uo.user_ids = a->cfg.user_ids;
+	uo.user_key = a->cfg.user_key;
+	if ((a->usage = usage_new(a->collect, a->queue, &uo)) == NULL)
+		fatalx("usage: cannot load open sessions");
+	a->sync = sync_new(&a->cfg, a->queue, a->agent_id, a->hostname);
+	if (a->sync == NULL)
+		fatalx("sync: cannot initialise");
+}
+
+static void
+agent_close(struct agent *a)
+{
+	if (a->usage)
+		usage_save(a->usage);
+	sync_free(a->sync);
+	usage_free(a->usage);
+	collect_free(a->collect);
+	queue_close(a->queue);
+	crypto_wipe(&a->cfg, sizeof(a->cfg));
+}
+
+static int
+do_inventory(struct agent *a)
+{
+	char when[32];
+	long long now = time(NULL);
+	int n;
+
+	if ((n = inventory_enqueue(a->collect, a->queue, a->agent_id, now)) ==
+	    -1)
+		return -1;
+	snprintf(when, sizeof(when), "%lld", now);
+	queue_meta_set(a->queue, "inventory_at", when);
+	log_debug("inventory queued: %d packages", n);
+	return 0;
+}
+
+static int
+do_sync(struct agent *a, struct sync_result *r)
+{
+	int rc = sync_run(a->sync, r);
+
+	if (r->batches > 0)
+		log_info("delivered %lld records in %d batches", r->records,
+		    r->batches);
+	return rc;
+}
+
+static int
+run_once(struct agent *a)
+{
+	struct sync_result r;
+	long long left;
+
+	if (do_inventory(a) == -1)
+		return 1;
+	if (usage_sample(a->usage, time(NULL)) == -1 || usage_cut(a->usage) < 0)
+		log_warnx("usage sample failed");
+	if (do_sync(a, &r) == -1 || (left = queue_pending(a->queue)) != 0) {
+		log_warnx("sync failed; %lld records stay queued",
+		    queue_pending(a->queue));
+		return 1;
+	}
+	return 0;
+}
+
+static long long
+inventory_due(struct agent *a, long long now)
+{
+	char v[32];
+	long long at;
+
+	if (queue_meta_get(a->queue, "inventory_at", v, sizeof(v)) == -1 ||
+	    util_parse_ll(v, 0, 1LL << 40, &at) == -1 || at > now)
+		return now;
+	return at + a->cfg.inventory_interval;
+}
+
+static double
+rnd(void)
+{
+	unsigned int v;
+
+	if (crypto_random(&v, sizeof(v)) == -1)
+		return 0.5;
+	return v / 4294967296.0;
+}
+
+struct schedule {
+	long long inventory, sample, cut, sync; /* monotonic ms */
+	int attempt;
+};
+
+static long long
+min4(long long a, long long b, long long c, long long d)
+{
+	long long m = a < b ? a : b;
+
+	m = m < c ? m : c;
+	return m < d ? m : d;
+}
+
+static void
+sync_step(struct agent *a, struct schedule *sc, long long mono)
+{
+	struct sync_result r;
+	long delay;
+
+	if (do_sync(a, &r) == 0) {
+		sc->attempt = 0;
+		delay = queue_pending(a->queue) > 0 ? 1 : a->cfg.sync_interval;
+	} else {
+		sc->attempt++;
+		delay = sync_backoff(sc->attempt, BACKOFF_CAP, r.retry_after,
+		    rnd());
+		log_info("next delivery attempt in %ld s", delay);
+	}
+	sc->sync = mono + delay * 1000;
+}
+
+static void
+loop_step(struct agent *a, struct schedule *sc)
+{
+	long long mono = util_mono_ms(), now = time(NULL);
+
+	if (mono >= sc->inventory) {
+		if (do_inventory(a) == -1)
+			log_warnx("inventory failed");
+		sc->inventory = mono + a->cfg.inventory_interval * 1000LL;
+	}
+	if (mono >= sc->sample) {
+		if (usage_sample(a->usage, now) == -1)
+			log_warnx("usage sample failed");
+		sc->sample = mono + a->cfg.usage_interval * 1000LL;
+	}
+	if (mono >= sc->cut) {
+		if (usage_cut(a->usage) == -1)
+			log_warnx("usage cut failed");
+		sc->cut = mono + (3600 - now % 3600) * 1000LL;
+	}
+	if (mono >= sc->sync)
+		sync_step(a, sc, mono);
+}
+
+/* The service loop: timers on the monotonic clock, so that a wrong or
+ * jumping wall clock changes no schedule. */
+static int
+run_service(struct agent *a)
+{
+	struct schedule sc;
+	struct timespec ts;
+	long long mono = util_mono_ms(), now = time(NULL), wait;
+	long splay;
+
+	memset(&sc, 0, sizeof(sc));
+	sc.inventory = mono + (inventory_due(a, now) - now) * 1000;
+	sc.sample = mono;
+	sc.cut = mono + (3600 - now % 3600) * 1000LL;
+	/* A fleet booting at 8:30 must not reach the server at once. */
+	splay = a->cfg.sync_interval < 60 ? a->cfg.sync_interval : 60;
+	sc.sync = mono + (long long)(rnd() * splay * 1000);
+	log_info("agent %s started (commune %s, %zu open sessions)",
+	    a->agent_id, a->cfg.commune, usage_open_count(a->usage));
+	while (!quit) {
+		loop_step(a, &sc);
+		mono = util_mono_ms();
+		wait = min4(sc.inventory, sc.sample, sc.cut, sc.sync) - mono;
+		if (wait <= 0)
+			continue;
+		ts.tv_sec = wait / 1000;
+		ts.tv_nsec = (wait % 1000) * 1000000;
+		nanosleep(&ts, NULL); /* a signal cuts it short */
+	}
+	log_info("stopping: %lld records queued, %zu sessions open",
+	    queue_pending(a->queue), usage_open_count(a->usage));
+	return 0;
+}
+
+/* Prints the inventory document alone: for admins, and for the tests that
+ * validate it against the GLPI schema. Needs no configuration. */
+static int
+print_inventory(void)
+{
+	struct collect *c = collect_new(NULL);
+	json_t *doc;
+	char host[256];
+
+	if (c == NULL)
+		return 1;
+	collect_hostname(host, sizeof(host));
+	doc = inventory_build(c, host);
+	collect_free(c);
+	if (doc == NULL) {
+		fprintf(stderr, "mutu-agent: cannot read installed software\n");
+		return 1;
+	}
+	json_dumpf(doc, stdout, JSON_INDENT(1));
+	putchar('\n');
+	json_decref(doc);
+	return 0;
+}
+
+static void
+install_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+	    {"once", no_argument, NULL, 'O'},
+	    {"inventory", no_argument, NULL, 'I'},
+	    {"version", no_argument, NULL, 'V'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *conffile = DEFAULT_CONFIG;
+	int ch, foreground = 0, verbose = 0, check = 0, once = 0, rc;
+	struct agent a;
+	char err[1024];
+
+	memset(&a, 0, sizeof(a));
+	log_init("mutu-agent", 1, 0);
+	while ((ch = getopt_long(argc, argv, "c:dnvh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			conffile = optarg;
+			break;
+		case 'd':
+			foreground = 1;
+			break;
+		case 'n':
+			check = 1;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		case 'O':
+			once = 1;
+			break;
+		case 'I':
+			return print_inventory();
+		case 'V':
+			printf("mutu-agent %s\n", MUTU_VERSION);
+			return 0;
+		case 'h':
+			usage_exit(0);
+			break;
+		default:
+			usage_exit(2);
+		}
+	}
+	if (optind != argc)
+		usage_exit(2);
+	if (config_load(conffile, &a.cfg, err, sizeof(err)) == -1) {
+		fprintf(stderr, "mutu-agent: %s\n", err);
+		return 2;
+	}
+	if (check) {
+		printf("%s: configuration OK\n", conffile);
+		return 0;
+	}
+	/* Under systemd stderr goes to the journal too; -d only forces it. */
+	log_init("mutu-agent", foreground || once || getenv("JOURNAL_STREAM"),
+	    verbose);
+	install_signals();
+	agent_open(&a);
+	rc = once ? run_once(&a) : run_service(&a);
+	agent_close(&a);
+	return rc;
+}

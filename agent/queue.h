@@ -1,0 +1,84 @@
+/*
+ * queue: the agent's durable outbox, a SQLite database in the state
+ * directory (WAL, synchronous=FULL). Every record gets the next sequence
+ * number of the queue's stream (epoch, seq) in the transaction that stores
+ * it; nothing leaves the queue before the server acknowledged the sealed
+ * batch that carried it. The same database keeps the usage sessions still
+ * open, so that a restart neither loses nor repeats them.
+ */
+#ifndef MUTU_QUEUE_H
+#define MUTU_QUEUE_H
+
+#include <stddef.h>
+
+struct queue;
+
+/* A sealed batch: its body is stored once, so every retry is identical. */
+struct queue_batch {
+	char batch_id[40];
+	long long first_seq, last_seq;
+	int records;
+	unsigned char *body; /* gzip-compressed; owned, see queue_batch_free() */
+	size_t len;
+};
+
+/* A usage session still open, as persisted. */
+struct queue_session {
+	const char *exe;
+	unsigned uid;
+	long long start, last_seen;
+};
+
+/* Opens or creates the queue at path. A new database gets a random epoch.
+ * NULL on failure, with the reason in err. */
+struct queue *queue_open(const char *path, char *err, size_t errlen);
+/* Closes the queue; NULL is a no-op. */
+void queue_close(struct queue *q);
+/* The stream's epoch: 32 hex characters, fixed for the database's life. */
+const char *queue_epoch(const struct queue *q);
+
+/* Groups the following calls in one durable transaction (BEGIN IMMEDIATE).
+ * Calls made outside one run in a transaction of their own. */
+int queue_begin(struct queue *q);
+/* Commits; the data is on disk when it returns 0. */
+int queue_commit(struct queue *q);
+/* Rolls back, and forgets sequence numbers handed out since begin. */
+void queue_rollback(struct queue *q);
+
+/* Stores one record (body: JSON text) of type with its creation time.
+ * Returns its sequence number (> 0), or -1. */
+long long queue_push(struct queue *q, const char *type, long long created,
+    const char *body);
+/* Number of records waiting for acknowledgement, or -1. */
+long long queue_pending(struct queue *q);
+
+/* Calls cb on the oldest records, in sequence order, while their count
+ * stays within max_records and their bodies within max_bytes (at least one
+ * record is always visited). Returns the number visited, or -1. */
+int queue_peek(struct queue *q, int max_records, size_t max_bytes,
+    int (*cb)(long long seq, const char *type, long long created,
+        const char *body, void *arg),
+    void *arg);
+/* Stores b as the sealed batch. Only one batch is sealed at a time. */
+int queue_seal(struct queue *q, const struct queue_batch *b);
+/* Loads the sealed batch into b: 1 if there is one, 0 if none, -1. */
+int queue_sealed(struct queue *q, struct queue_batch *b);
+/* Frees the body of b. */
+void queue_batch_free(struct queue_batch *b);
+/* The server acknowledged batch_id: deletes the batch and its records in
+ * one transaction. Returns 0, or -1 if batch_id is not the sealed batch. */
+int queue_ack(struct queue *q, const char *batch_id);
+
+/* Reads meta value key into out; returns 0, or -1 if absent. */
+int queue_meta_get(struct queue *q, const char *key, char *out, size_t n);
+/* Sets meta value key. */
+int queue_meta_set(struct queue *q, const char *key, const char *value);
+
+/* Replaces the persisted open sessions with the n given. */
+int queue_sessions_save(struct queue *q, const struct queue_session *s,
+    size_t n);
+/* Calls cb for each persisted open session. Returns the count, or -1. */
+int queue_sessions_load(struct queue *q,
+    int (*cb)(const struct queue_session *, void *), void *arg);
+
+#endif

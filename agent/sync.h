@@ -1,0 +1,36 @@
+/*
+ * sync: delivers the queue to the server. Enrols first if the agent has no
+ * token, then seals batches (gzip JSON, bounded in records and bytes) and
+ * POSTs them; a batch leaves the queue only when the server's answer names
+ * it and acknowledges its last sequence number (docs/PROTOCOL.md).
+ */
+#ifndef MUTU_SYNC_H
+#define MUTU_SYNC_H
+
+#include "config.h"
+#include "queue.h"
+
+struct sync;
+
+struct sync_result {
+	int batches;       /* batches acknowledged in this run */
+	long long records; /* records acknowledged */
+	long retry_after;  /* seconds the server asked to wait, or -1 */
+	int status;        /* last HTTP status, 0 if none */
+};
+
+/* New syncer. cfg and q are borrowed; agent_id and hostname are copied.
+ * The token lives in STATE_DIR/token (mode 0600). NULL on failure. */
+struct sync *sync_new(const struct agent_config *cfg, struct queue *q,
+    const char *agent_id, const char *hostname);
+/* Frees it; NULL is a no-op. */
+void sync_free(struct sync *s);
+/* Delivers batches until the queue is empty (returns 0) or a delivery
+ * fails (returns -1; the data stays queued). */
+int sync_run(struct sync *s, struct sync_result *r);
+/* Delay in seconds before retry number `attempt` (1, 2, ...): exponential
+ * from 5 s, capped at `cap`, with full jitter from the random value rnd
+ * in [0, 1), and never less than the server's retry_after (-1 if none). */
+long sync_backoff(int attempt, long cap, long retry_after, double rnd);
+
+#endif

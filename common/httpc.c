@@ -1,0 +1,170 @@
+#include "httpc.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <curl/curl.h>
+
+#include "util.h"
+
+struct httpc {
+	CURL *curl;
+	char *ca_file;
+	long timeout_s;
+	size_t max_body;
+};
+
+struct httpc *
+httpc_new(const char *ca_file, long timeout_s, size_t max_body)
+{
+	struct httpc *h;
+
+	if ((h = calloc(1, sizeof(*h))) == NULL)
+		return NULL;
+	if ((h->curl = curl_easy_init()) == NULL)
+		goto fail;
+	if (ca_file != NULL && *ca_file != '\0' &&
+	    (h->ca_file = strdup(ca_file)) == NULL)
+		goto fail;
+	h->timeout_s = timeout_s;
+	h->max_body = max_body;
+	return h;
+fail:
+	httpc_free(h);
+	return NULL;
+}
+
+static size_t
+on_body(char *p, size_t size, size_t nmemb, void *arg)
+{
+	struct httpc_resp *r = arg;
+	size_t n = size * nmemb;
+
+	if (buf_add(&r->body, p, n) == -1)
+		return 0; /* aborts the transfer: body over its cap */
+	return n;
+}
+
+static size_t
+on_header(char *p, size_t size, size_t nmemb, void *arg)
+{
+	struct httpc_resp *r = arg;
+	size_t n = size * nmemb;
+	char line[256];
+	const char *v;
+	long long secs;
+	time_t when;
+
+	if (n < 13 || n >= sizeof(line) || strncasecmp(p, "Retry-After:", 12))
+		return n;
+	memcpy(line, p, n);
+	line[n] = '\0';
+	line[strcspn(line, "\r\n")] = '\0';
+	for (v = line + 12; *v == ' ' || *v == '\t'; v++)
+		;
+	if (util_parse_ll(v, 0, 7 * 86400, &secs) == 0)
+		r->retry_after = (long)secs;
+	else if ((when = curl_getdate(v, NULL)) != -1)
+		r->retry_after = when > time(NULL) ? (long)(when - time(NULL))
+		                                   : 0;
+	return n;
+}
+
+static struct curl_slist *
+make_headers(const struct httpc_req *req)
+{
+	struct curl_slist *l = NULL, *t;
+	char line[512];
+
+	l = curl_slist_append(l, "Accept: application/json");
+	if (l && req->token) {
+		snprintf(line, sizeof(line), "Authorization: Bearer %s",
+		    req->token);
+		if ((t = curl_slist_append(l, line)) == NULL)
+			goto fail;
+		l = t;
+	}
+	if (l && req->content_type) {
+		snprintf(line, sizeof(line), "Content-Type: %s",
+		    req->content_type);
+		if ((t = curl_slist_append(l, line)) == NULL)
+			goto fail;
+		l = t;
+	}
+	if (l && req->content_encoding) {
+		snprintf(line, sizeof(line), "Content-Encoding: %s",
+		    req->content_encoding);
+		if ((t = curl_slist_append(l, line)) == NULL)
+			goto fail;
+		l = t;
+	}
+	/* No "Expect: 100-continue" round trip on small uploads. */
+	if (l && (t = curl_slist_append(l, "Expect:")) != NULL)
+		l = t;
+	return l;
+fail:
+	curl_slist_free_all(l);
+	return NULL;
+}
+
+int
+httpc_do(struct httpc *h, const struct httpc_req *req,
+    struct httpc_resp *resp)
+{
+	struct curl_slist *hdr;
+	CURL *c = h->curl;
+	CURLcode rc;
+
+	memset(resp, 0, sizeof(*resp));
+	resp->retry_after = -1;
+	buf_init(&resp->body, h->max_body);
+	if ((hdr = make_headers(req)) == NULL) {
+		snprintf(resp->err, sizeof(resp->err), "out of memory");
+		return -1;
+	}
+	curl_easy_reset(c);
+	curl_easy_setopt(c, CURLOPT_URL, req->url);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, h->timeout_s);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, h->timeout_s < 15 ? h->timeout_s : 15L);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, resp);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, resp);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "mutu/" MUTU_VERSION);
+	if (h->ca_file)
+		curl_easy_setopt(c, CURLOPT_CAINFO, h->ca_file);
+	if (strcmp(req->method, "POST") == 0) {
+		curl_easy_setopt(c, CURLOPT_POST, 1L);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, req->body);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
+		    (curl_off_t)req->body_len);
+	}
+	rc = curl_easy_perform(c);
+	curl_slist_free_all(hdr);
+	if (rc != CURLE_OK) {
+		snprintf(resp->err, sizeof(resp->err), "%s: %s", req->url,
+		    rc == CURLE_WRITE_ERROR ? "response body too large"
+		                            : curl_easy_strerror(rc));
+		return -1;
+	}
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
+	return 0;
+}
+
+void
+httpc_free(struct httpc *h)
+{
+	if (h == NULL)
+		return;
+	if (h->curl)
+		curl_easy_cleanup(h->curl);
+	free(h->ca_file);
+	free(h);
+}

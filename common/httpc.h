@@ -1,0 +1,45 @@
+/*
+ * httpc: the HTTP client of the agent and mutuctl, over libcurl.
+ *
+ * One handle keeps its connection alive between requests. Redirects are
+ * never followed, only http and https are allowed, and the response body
+ * is capped. A CA file, when given, replaces the system trust store.
+ */
+#ifndef MUTU_HTTPC_H
+#define MUTU_HTTPC_H
+
+#include <stddef.h>
+
+#include "buf.h"
+
+struct httpc;
+
+struct httpc_req {
+	const char *method;           /* "GET" or "POST" */
+	const char *url;
+	const char *token;            /* sent as "Authorization: Bearer" */
+	const char *content_type;     /* POST only */
+	const char *content_encoding; /* NULL, or "gzip" */
+	const void *body;
+	size_t body_len;
+};
+
+struct httpc_resp {
+	long status;          /* HTTP status, 0 when no answer came */
+	long retry_after;     /* seconds from Retry-After, -1 if absent */
+	struct buf body;      /* owned by the caller: buf_free() it */
+	char err[256];        /* transport error, when httpc_do() fails */
+};
+
+/* New client. ca_file may be NULL (system trust store); timeout_s bounds a
+ * whole request; max_body caps response bodies. NULL on failure. */
+struct httpc *httpc_new(const char *ca_file, long timeout_s, size_t max_body);
+/* Performs one request. Returns 0 when an HTTP answer (any status) was
+ * received, -1 on transport failure (DNS, refused, TLS, timeout) with
+ * resp->err set. resp->body is initialised here. */
+int httpc_do(struct httpc *h, const struct httpc_req *req,
+    struct httpc_resp *resp);
+/* Frees the client; NULL is a no-op. */
+void httpc_free(struct httpc *h);
+
+#endif

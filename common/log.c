@@ -1,0 +1,89 @@
+#include "log.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+static int log_foreground = 1;
+static int log_verbose;
+static const char *log_ident = "mutu";
+
+void
+log_init(const char *ident, int foreground, int verbose)
+{
+	log_ident = ident;
+	log_verbose = verbose;
+	if (log_foreground == 0)
+		closelog();
+	log_foreground = foreground;
+	if (!foreground)
+		openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+}
+
+static void
+vlog(int pri, const char *fmt, va_list ap, int with_errno)
+{
+	char msg[2048];
+	int saved = errno;
+	int n;
+
+	n = vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (n < 0)
+		return;
+	if (with_errno && (size_t)n < sizeof(msg))
+		snprintf(msg + n, sizeof(msg) - n, ": %s", strerror(saved));
+	if (log_foreground)
+		fprintf(stderr, "%s: %s\n", log_ident, msg);
+	else
+		syslog(pri, "%s", msg);
+	errno = saved;
+}
+
+#define LOG_BODY(pri, e)                                                       \
+	do {                                                                   \
+		va_list ap;                                                    \
+		va_start(ap, fmt);                                             \
+		vlog(pri, fmt, ap, e);                                         \
+		va_end(ap);                                                    \
+	} while (0)
+
+void
+log_warn(const char *fmt, ...)
+{
+	LOG_BODY(LOG_WARNING, 1);
+}
+
+void
+log_warnx(const char *fmt, ...)
+{
+	LOG_BODY(LOG_WARNING, 0);
+}
+
+void
+log_info(const char *fmt, ...)
+{
+	LOG_BODY(LOG_INFO, 0);
+}
+
+void
+log_debug(const char *fmt, ...)
+{
+	if (log_verbose)
+		LOG_BODY(LOG_DEBUG, 0);
+}
+
+void
+fatal(const char *fmt, ...)
+{
+	LOG_BODY(LOG_CRIT, 1);
+	exit(1);
+}
+
+void
+fatalx(const char *fmt, ...)
+{
+	LOG_BODY(LOG_CRIT, 0);
+	exit(1);
+}
