@@ -627,6 +627,10 @@ read_proc(struct collect *c, int pid, struct proc_info *pi)
 	if (n <= 0)
 		return -1;
 	pi->exe[n] = '\0';
+	/* Anonymous executables (memfd, deleted temporaries) name nothing
+	 * an admin could license. */
+	if (pi->exe[0] != '/' || strncmp(pi->exe, "/memfd:", 7) == 0)
+		return -1;
 	/* An executable replaced by an upgrade still runs as "(deleted)". */
 	if ((del = strstr(pi->exe, " (deleted)")) != NULL && del[10] == '\0')
 		*del = '\0';

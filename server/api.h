@@ -1,0 +1,18 @@
+/*
+ * api: the meaning of mutu-server's HTTP requests (docs/API.md and
+ * docs/PROTOCOL.md): enrolment, batch ingest, admin queries, health.
+ */
+#ifndef MUTU_API_H
+#define MUTU_API_H
+
+#include "http.h"
+#include "store.h"
+
+struct api {
+	struct store *store; /* borrowed */
+};
+
+/* The handlers to give http_start() with a struct api as context. */
+extern const struct http_handlers api_handlers;
+
+#endif

@@ -1,0 +1,257 @@
+/*
+ * mutu-server: startup, bootstrap subcommands and serving. Requests are
+ * handled by http (transport) and api (meaning); data lives in store.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "crypto.h"
+#include "http.h"
+#include "log.h"
+#include "proto.h"
+#include "store.h"
+#include "util.h"
+
+struct opts {
+	const char *db;
+	const char *listen;
+	const char *port_file;
+	const char *commune; /* admin-token --commune */
+	int foreground, verbose, threads;
+};
+
+static void
+usage_exit(int code)
+{
+	fprintf(code ? stderr : stdout,
+	    "usage: mutu-server -D DB [-dv] [-t threads] -l ADDR:PORT "
+	    "[--port-file FILE]\n"
+	    "       mutu-server -D DB commune add CODE NAME\n"
+	    "       mutu-server -D DB enrol-secret CODE\n"
+	    "       mutu-server -D DB admin-token [--commune CODE]\n"
+	    "       mutu-server --version\n"
+	    "  -D DB      database: a SQLite file path\n"
+	    "  -l ADDR:PORT  listen (e.g. 127.0.0.1:8080, [::1]:8080; port 0 "
+	    "picks one)\n"
+	    "  -d         foreground, log to stderr   -v  verbose\n");
+	exit(code);
+}
+
+static struct store *
+open_store(const struct opts *o)
+{
+	struct store *s;
+	char err[512];
+
+	if (o->db == NULL)
+		fatalx("no database: give -D FILE");
+	if ((s = store_open(o->db, err, sizeof(err))) == NULL)
+		fatalx("%s", err);
+	return s;
+}
+
+static int
+valid_commune(const char *s)
+{
+	size_t i;
+
+	if (strlen(s) != 5)
+		return 0;
+	for (i = 0; i < 5; i++)
+		if (!isdigit((unsigned char)s[i]) &&
+		    !(i == 1 && (s[i] == 'A' || s[i] == 'B')))
+			return 0;
+	return 1;
+}
+
+static int
+cmd_commune(const struct opts *o, int argc, char **argv)
+{
+	struct store *s;
+	int rc;
+
+	if (argc != 4 || strcmp(argv[1], "add") != 0)
+		usage_exit(2);
+	if (!valid_commune(argv[2]))
+		fatalx("%s: not an INSEE commune code (5 characters)", argv[2]);
+	if (argv[3][0] == '\0' || strlen(argv[3]) > 200)
+		fatalx("commune name: expected 1 to 200 characters");
+	s = open_store(o);
+	rc = store_commune_add(s, argv[2], argv[3]);
+	store_close(s);
+	if (rc == STORE_CONFLICT)
+		fatalx("commune %s exists already", argv[2]);
+	if (rc != STORE_OK)
+		fatalx("cannot add commune %s", argv[2]);
+	printf("commune %s (%s) added\n", argv[2], argv[3]);
+	return 0;
+}
+
+/* Prints a new secret or token once; only its hash is stored. */
+static int
+cmd_secret(const struct opts *o, int argc, char **argv, int admin)
+{
+	char tok[CRYPTO_HEX256_LEN + 1], hash[CRYPTO_HEX256_LEN + 1];
+	const char *commune = admin ? o->commune : (argc == 2 ? argv[1] : NULL);
+	struct store *s;
+	int rc;
+
+	if ((admin && argc != 1) || (!admin && commune == NULL))
+		usage_exit(2);
+	if (crypto_token(tok) == -1)
+		fatalx("no random numbers");
+	crypto_sha256_hex(tok, hash);
+	s = open_store(o);
+	rc = admin ? store_admin_add(s, hash, commune)
+	           : store_secret_add(s, commune, hash);
+	store_close(s);
+	if (rc == STORE_NOTFOUND)
+		fatalx("no commune %s: add it first", commune);
+	if (rc != STORE_OK)
+		fatalx("cannot store the new %s",
+		    admin ? "token" : "secret");
+	printf("%s\n", tok);
+	crypto_wipe(tok, sizeof(tok));
+	return 0;
+}
+
+static void
+write_port_file(const char *path, int port)
+{
+	char text[16];
+	int n = snprintf(text, sizeof(text), "%d\n", port);
+
+	if (util_write_file(path, text, (size_t)n, 0644) == -1)
+		fatal("%s", path);
+}
+
+static int
+cmd_serve(const struct opts *o)
+{
+	struct http_limits lim = {PROTO_MAX_BODY, PROTO_MAX_INFLATED,
+	    PROTO_MAX_RATIO, 4, 30, 1024};
+	struct http_server *http;
+	struct store *s;
+	struct api api;
+	sigset_t set;
+	char err[512];
+	int sig = 0;
+
+	if (o->listen == NULL)
+		usage_exit(2);
+	if (o->threads > 0)
+		lim.threads = (unsigned)o->threads;
+	s = open_store(o);
+	api.store = s;
+	/* Block the signals before the HTTP threads exist, so that they
+	 * inherit the mask and only this thread receives them. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	http = http_start(o->listen, &lim, &api_handlers, &api, err,
+	    sizeof(err));
+	if (http == NULL)
+		fatalx("%s", err);
+	if (strncmp(o->listen, "127.", 4) != 0 &&
+	    strncmp(o->listen, "[::1]", 5) != 0)
+		log_warnx("serving plain HTTP on %s: use TLS in front of it "
+		          "until mutu-server speaks it itself",
+		    o->listen);
+	if (o->port_file)
+		write_port_file(o->port_file, http_port(http));
+	log_info("listening on %s (port %d), database %s", o->listen,
+	    http_port(http), o->db);
+	while (sigwait(&set, &sig) == 0 && sig == SIGHUP)
+		log_info("SIGHUP: nothing to reload yet");
+	log_info("signal %d: stopping", sig);
+	http_stop(http);
+	store_close(s);
+	log_info("stopped");
+	return 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+	    {"port-file", required_argument, NULL, 'P'},
+	    {"commune", required_argument, NULL, 'C'},
+	    {"version", no_argument, NULL, 'V'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct opts o;
+	long long v;
+	int ch;
+
+	memset(&o, 0, sizeof(o));
+	log_init("mutu-server", 1, 0);
+	while ((ch = getopt_long(argc, argv, "+D:l:t:dvh", longopts, NULL)) !=
+	       -1) {
+		switch (ch) {
+		case 'D':
+			o.db = optarg;
+			break;
+		case 'l':
+			o.listen = optarg;
+			break;
+		case 't':
+			if (util_parse_ll(optarg, 1, 256, &v) == -1)
+				fatalx("-t: expected 1 to 256 threads");
+			o.threads = (int)v;
+			break;
+		case 'd':
+			o.foreground = 1;
+			break;
+		case 'v':
+			o.verbose = 1;
+			break;
+		case 'P':
+			o.port_file = optarg;
+			break;
+		case 'C':
+			o.commune = optarg;
+			break;
+		case 'V':
+			printf("mutu-server %s\n", MUTU_VERSION);
+			return 0;
+		case 'h':
+			usage_exit(0);
+			break;
+		default:
+			usage_exit(2);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	log_init("mutu-server", 1, o.verbose);
+	if (argc == 0) {
+		log_init("mutu-server",
+		    o.foreground || getenv("JOURNAL_STREAM"), o.verbose);
+		return cmd_serve(&o);
+	}
+	/* Options may also follow the subcommand (admin-token --commune). */
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "+", longopts, NULL)) != -1)
+		if (ch == 'C')
+			o.commune = optarg;
+		else
+			usage_exit(2);
+	if (strcmp(argv[0], "commune") == 0)
+		return cmd_commune(&o, argc, argv);
+	if (strcmp(argv[0], "enrol-secret") == 0)
+		return cmd_secret(&o, argc - optind + 1, argv + optind - 1, 0);
+	if (strcmp(argv[0], "admin-token") == 0)
+		return cmd_secret(&o, argc - optind + 1, argv + optind - 1, 1);
+	usage_exit(2);
+}

@@ -1,0 +1,382 @@
+/*
+ * mutuctl: the admins' command line over the server's HTTP API.
+ * Exit codes: 0 ok, 1 server refused or error, 2 usage, 3 unreachable,
+ * 4 bad token, 5 not found.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+
+#include "httpc.h"
+#include "util.h"
+
+enum format { FMT_TABLE, FMT_JSON, FMT_CSV };
+
+struct ctl {
+	const char *server, *token, *ca_file;
+	enum format format;
+	const char *commune, *product;
+	int days, limit;
+};
+
+struct column {
+	const char *title, *key;
+};
+
+static const struct column licence_cols[] = {
+    {"PRODUCT", "product"}, {"COMMUNE", "commune"},
+    {"INSTALLED", "installed"}, {"USED_MACHINES", "used_machines"},
+    {"USED_USERS", "used_users"}, {"USAGE_HOURS", "usage_hours"},
+    {"PEAK", "peak_concurrent"}, {"LAST_USED", "last_used"}, {NULL, NULL}};
+static const struct column machine_cols[] = {{"AGENT_ID", "agent_id"},
+    {"HOSTNAME", "hostname"}, {"COMMUNE", "commune"}, {"OS", "os"},
+    {"SOFTWARE", "software"}, {"LAST_SEEN", "last_seen"}, {NULL, NULL}};
+static const struct column software_cols[] = {{"NAME", "name"},
+    {"VERSION", "version"}, {"ARCH", "arch"}, {NULL, NULL}};
+
+static void
+usage_exit(int code)
+{
+	fprintf(code ? stderr : stdout,
+	    "usage: mutuctl [--server URL] [--token T] [--format "
+	    "table|json|csv] COMMAND\n"
+	    "  licences [--commune CODE] [--days N] [--product NAME] "
+	    "[--limit N]\n"
+	    "  machines [--commune CODE]\n"
+	    "  inventory HOSTNAME|AGENT_ID\n"
+	    "  communes\n"
+	    "The server and token may come from MUTU_SERVER and MUTU_TOKEN.\n");
+	exit(code);
+}
+
+static void
+cell(json_t *v, char *out, size_t n)
+{
+	if (json_is_string(v))
+		util_strlcpy(out, json_string_value(v), n);
+	else if (json_is_integer(v))
+		snprintf(out, n, "%lld", (long long)json_integer_value(v));
+	else if (json_is_real(v))
+		snprintf(out, n, "%.2f", json_real_value(v));
+	else if (json_is_true(v) || json_is_false(v))
+		util_strlcpy(out, json_is_true(v) ? "yes" : "no", n);
+	else
+		util_strlcpy(out, "-", n);
+}
+
+static void
+csv_cell(const char *s)
+{
+	if (strpbrk(s, ",\"\n") == NULL) {
+		fputs(s, stdout);
+		return;
+	}
+	putchar('"');
+	for (; *s; s++) {
+		if (*s == '"')
+			putchar('"');
+		putchar(*s);
+	}
+	putchar('"');
+}
+
+static void
+print_csv(json_t *rows, const struct column *cols)
+{
+	char v[1024];
+	json_t *row;
+	size_t i;
+	int c;
+
+	for (c = 0; cols[c].key; c++)
+		printf("%s%s", c ? "," : "", cols[c].key);
+	putchar('\n');
+	json_array_foreach(rows, i, row)
+	{
+		for (c = 0; cols[c].key; c++) {
+			cell(json_object_get(row, cols[c].key), v, sizeof(v));
+			if (c)
+				putchar(',');
+			csv_cell(strcmp(v, "-") ? v : "");
+		}
+		putchar('\n');
+	}
+}
+
+static void
+print_table(json_t *rows, const struct column *cols)
+{
+	int width[16] = {0}, c;
+	char v[1024];
+	json_t *row;
+	size_t i;
+
+	for (c = 0; cols[c].key; c++)
+		width[c] = (int)strlen(cols[c].title);
+	json_array_foreach(rows, i, row) for (c = 0; cols[c].key; c++)
+	{
+		cell(json_object_get(row, cols[c].key), v, sizeof(v));
+		if ((int)strlen(v) > width[c])
+			width[c] = (int)strlen(v);
+	}
+	for (c = 0; cols[c].key; c++)
+		printf("%-*s%s", cols[c + 1].key ? width[c] : 0, cols[c].title,
+		    cols[c + 1].key ? "  " : "\n");
+	json_array_foreach(rows, i, row) for (c = 0; cols[c].key; c++)
+	{
+		cell(json_object_get(row, cols[c].key), v, sizeof(v));
+		printf(json_is_number(json_object_get(row, cols[c].key))
+		           ? "%*s%s"
+		           : "%-*s%s",
+		    cols[c + 1].key ? width[c] : 0, v,
+		    cols[c + 1].key ? "  " : "\n");
+	}
+}
+
+static void
+print_rows(const struct ctl *c, json_t *rows, const struct column *cols)
+{
+	if (c->format == FMT_JSON) {
+		json_dumpf(rows, stdout, JSON_INDENT(2));
+		putchar('\n');
+	} else if (c->format == FMT_CSV)
+		print_csv(rows, cols);
+	else
+		print_table(rows, cols);
+}
+
+/* GETs path; returns the parsed body, or exits with a message. */
+static json_t *
+get(const struct ctl *c, const char *path)
+{
+	struct httpc_req req = {"GET", NULL, c->token, NULL, NULL, NULL, 0};
+	struct httpc_resp r;
+	struct httpc *h;
+	char url[2048];
+	const char *msg;
+	json_t *j;
+	int code;
+
+	snprintf(url, sizeof(url), "%s%s", c->server, path);
+	req.url = url;
+	if ((h = httpc_new(c->ca_file, 60, 256 * 1024 * 1024)) == NULL)
+		exit(1);
+	if (httpc_do(h, &req, &r) == -1) {
+		fprintf(stderr, "mutuctl: cannot reach the server: %s\n", r.err);
+		httpc_free(h);
+		exit(3);
+	}
+	httpc_free(h);
+	j = json_loadb(r.body.data ? r.body.data : "", r.body.len, 0, NULL);
+	buf_free(&r.body);
+	if (r.status == 200 && j != NULL)
+		return j;
+	msg = json_string_value(json_object_get(j, "error"));
+	fprintf(stderr, "mutuctl: server answered %ld: %s\n", r.status,
+	    msg ? msg : "(no JSON body: is this a mutu server?)");
+	code = r.status == 401 ? 4 : r.status == 404 ? 5 : 1;
+	if (r.status == 409 && json_object_get(j, "candidates"))
+		print_rows(c, json_object_get(j, "candidates"), machine_cols);
+	json_decref(j);
+	exit(code);
+}
+
+/* Appends name=value to a query string, URL-encoded. */
+static void
+add_param(char *q, size_t n, const char *name, const char *value)
+{
+	char *esc;
+	size_t len = strlen(q);
+
+	if (value == NULL)
+		return;
+	if ((esc = curl_easy_escape(NULL, value, 0)) == NULL)
+		exit(1);
+	snprintf(q + len, n - len, "%c%s=%s", len ? '&' : '?', name, esc);
+	curl_free(esc);
+}
+
+static int
+cmd_licences(const struct ctl *c)
+{
+	char q[1024] = "", path[1200], num[32];
+	json_t *j, *all;
+
+	add_param(q, sizeof(q), "commune", c->commune);
+	add_param(q, sizeof(q), "product", c->product);
+	if (c->days > 0) {
+		snprintf(num, sizeof(num), "%d", c->days);
+		add_param(q, sizeof(q), "days", num);
+	}
+	if (c->limit > 0) {
+		snprintf(num, sizeof(num), "%d", c->limit);
+		add_param(q, sizeof(q), "limit", num);
+	}
+	snprintf(path, sizeof(path), "/api/v1/licences%s", q);
+	j = get(c, path);
+	all = json_deep_copy(json_object_get(j, "rows"));
+	/* The totals across communes (commune "*") follow, when the query
+	 * covered more than one commune. */
+	if (c->commune == NULL && json_object_get(j, "commune") == json_null())
+		json_array_extend(all, json_object_get(j, "totals"));
+	print_rows(c, all, licence_cols);
+	json_decref(all);
+	json_decref(j);
+	return 0;
+}
+
+static int
+cmd_machines(const struct ctl *c)
+{
+	char q[256] = "", path[512];
+	json_t *j;
+
+	add_param(q, sizeof(q), "commune", c->commune);
+	snprintf(path, sizeof(path), "/api/v1/machines%s", q);
+	j = get(c, path);
+	print_rows(c, j, machine_cols);
+	json_decref(j);
+	return 0;
+}
+
+static int
+cmd_inventory(const struct ctl *c, const char *id)
+{
+	char path[600], *esc;
+	json_t *j, *one;
+
+	if ((esc = curl_easy_escape(NULL, id, 0)) == NULL)
+		return 1;
+	snprintf(path, sizeof(path), "/api/v1/machines/%s", esc);
+	curl_free(esc);
+	j = get(c, path);
+	if (c->format == FMT_JSON) {
+		json_dumpf(j, stdout, JSON_INDENT(2));
+		putchar('\n');
+	} else {
+		if (c->format == FMT_TABLE) {
+			one = json_array();
+			json_array_append(one, j);
+			print_rows(c, one, machine_cols);
+			json_decref(one);
+			putchar('\n');
+		}
+		print_rows(c, json_object_get(j, "software"), software_cols);
+	}
+	json_decref(j);
+	return 0;
+}
+
+static int
+cmd_communes(const struct ctl *c)
+{
+	static const struct column cols[] = {{"CODE", "code"},
+	    {"NAME", "name"}, {"MACHINES", "machines"}, {NULL, NULL}};
+	json_t *j = get(c, "/api/v1/communes");
+
+	print_rows(c, j, cols);
+	json_decref(j);
+	return 0;
+}
+
+static int
+parse_int(const char *s, const char *what)
+{
+	long long v;
+
+	if (util_parse_ll(s, 1, 1000000, &v) == -1) {
+		fprintf(stderr, "mutuctl: %s: expected a positive number\n",
+		    what);
+		exit(2);
+	}
+	return (int)v;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+	    {"server", required_argument, NULL, 's'},
+	    {"token", required_argument, NULL, 't'},
+	    {"ca-file", required_argument, NULL, 'a'},
+	    {"format", required_argument, NULL, 'f'},
+	    {"commune", required_argument, NULL, 'c'},
+	    {"product", required_argument, NULL, 'p'},
+	    {"days", required_argument, NULL, 'n'},
+	    {"limit", required_argument, NULL, 'l'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct ctl c;
+	int ch;
+
+	memset(&c, 0, sizeof(c));
+	c.server = getenv("MUTU_SERVER");
+	c.token = getenv("MUTU_TOKEN");
+	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 's':
+			c.server = optarg;
+			break;
+		case 't':
+			c.token = optarg;
+			break;
+		case 'a':
+			c.ca_file = optarg;
+			break;
+		case 'f':
+			if (strcmp(optarg, "table") == 0)
+				c.format = FMT_TABLE;
+			else if (strcmp(optarg, "json") == 0)
+				c.format = FMT_JSON;
+			else if (strcmp(optarg, "csv") == 0)
+				c.format = FMT_CSV;
+			else
+				usage_exit(2);
+			break;
+		case 'c':
+			c.commune = optarg;
+			break;
+		case 'p':
+			c.product = optarg;
+			break;
+		case 'n':
+			c.days = parse_int(optarg, "--days");
+			break;
+		case 'l':
+			c.limit = parse_int(optarg, "--limit");
+			break;
+		case 'V':
+			printf("mutuctl %s\n", MUTU_VERSION);
+			return 0;
+		case 'h':
+			usage_exit(0);
+			break;
+		default:
+			usage_exit(2);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc == 0)
+		usage_exit(2);
+	if (c.server == NULL || c.token == NULL) {
+		fprintf(stderr, "mutuctl: give --server and --token, or set "
+		                "MUTU_SERVER and MUTU_TOKEN\n");
+		return 2;
+	}
+	if (strcmp(argv[0], "licences") == 0 && argc == 1)
+		return cmd_licences(&c);
+	if (strcmp(argv[0], "machines") == 0 && argc == 1)
+		return cmd_machines(&c);
+	if (strcmp(argv[0], "inventory") == 0 && argc == 2)
+		return cmd_inventory(&c, argv[1]);
+	if (strcmp(argv[0], "communes") == 0 && argc == 1)
+		return cmd_communes(&c);
+	usage_exit(2);
+}

@@ -1,0 +1,160 @@
+/*
+ * store: the server's storage, behind one narrow interface so that ingest
+ * and the API never see SQL. The backend is chosen by store_open()'s
+ * argument: a file path selects SQLite (store_sqlite.c), the embedded
+ * default; a postgresql:// URI will select PostgreSQL (store_pgsql.c).
+ *
+ * Every call is safe from several threads. Secrets and tokens reach the
+ * store only as SHA-256 hashes. Results for the API come back as jansson
+ * values owned by the caller.
+ */
+#ifndef MUTU_STORE_H
+#define MUTU_STORE_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+#define STORE_COMMUNE_MAX 16
+#define STORE_ID_MAX      65
+
+enum store_rc {
+	STORE_OK = 0,
+	STORE_ERR = -1,      /* database failure: logged, answer 500/503 */
+	STORE_NOTFOUND = 1,  /* no such object (or outside the scope) */
+	STORE_CONFLICT = 2,  /* exists already, or ambiguous */
+	STORE_DENIED = 3,    /* credential unknown, revoked or mismatched */
+};
+
+/* Who an agent token belongs to. */
+struct store_agent {
+	char agent_id[STORE_ID_MAX];
+	char commune[STORE_COMMUNE_MAX];
+};
+
+/* What an admin token may see: one commune, or all when commune is "". */
+struct store_scope {
+	char commune[STORE_COMMUNE_MAX];
+};
+
+struct store_software {
+	const char *name, *version, *arch, *publisher;
+	long long size; /* bytes, -1 if unknown */
+};
+
+enum store_rec_type { REC_INVENTORY, REC_USAGE };
+
+/* One validated record of a batch (see ingest.c). Strings are borrowed. */
+struct store_record {
+	long long seq;
+	long long time;
+	enum store_rec_type type;
+	union {
+		struct {
+			const char *hostname, *os;
+			const char *document; /* the GLPI JSON text */
+			const struct store_software *software;
+			size_t nsoftware;
+		} inv;
+		struct {
+			const char *product, *package, *exe, *user;
+			long long start, end;
+		} use;
+	} u;
+};
+
+struct store_batch {
+	const char *epoch;
+	const struct store_record *rec; /* in increasing seq order */
+	size_t n;
+};
+
+struct store_ingest_result {
+	long long ack_seq; /* the stream's high-water mark after the batch */
+	int applied;       /* records stored now */
+	int duplicates;    /* records already stored before */
+};
+
+/* Filters of the admin queries. commune NULL means every commune the
+ * caller may see; the API has checked it against the token's scope. */
+struct store_query {
+	const char *commune;
+	const char *product; /* NULL: all */
+	long long from, to;  /* Unix seconds: the window of usage */
+	int limit;           /* 0: no limit */
+};
+
+struct store;
+
+/* Opens (creating and migrating as needed) the store named by uri.
+ * NULL on failure with the reason in err. */
+struct store *store_open(const char *uri, char *err, size_t errlen);
+/* Closes it; NULL is a no-op. */
+void store_close(struct store *s);
+
+/* Adds a commune (INSEE code, name). STORE_CONFLICT if it exists. */
+int store_commune_add(struct store *s, const char *code, const char *name);
+/* Adds an enrolment secret (hash) for a commune. STORE_NOTFOUND if the
+ * commune does not exist. */
+int store_secret_add(struct store *s, const char *commune, const char *hash);
+/* Adds an admin token (hash) for one commune, or all if commune is NULL. */
+int store_admin_add(struct store *s, const char *hash, const char *commune);
+/* Looks up an admin token: STORE_OK with its scope, or STORE_DENIED. */
+int store_admin_auth(struct store *s, const char *hash,
+    struct store_scope *out);
+/* Enrols agent_id with the secret whose hash is given and stores the new
+ * agent token's hash; the commune comes from the secret and is written to
+ * commune_out. STORE_DENIED for an unknown or revoked secret;
+ * STORE_CONFLICT if agent_id is enrolled in another commune. */
+int store_enrol(struct store *s, const char *secret_hash,
+    const char *agent_id, const char *hostname, const char *token_hash,
+    char commune_out[STORE_COMMUNE_MAX]);
+/* Looks up an agent token: STORE_OK with the agent, or STORE_DENIED. */
+int store_agent_auth(struct store *s, const char *token_hash,
+    struct store_agent *out);
+/* Applies a batch exactly once: records at or below the stream's
+ * high-water mark are skipped; the others and the new mark commit in one
+ * transaction. The commune of every record is the agent's. */
+int store_ingest(struct store *s, const struct store_agent *a,
+    const struct store_batch *b, struct store_ingest_result *res);
+
+/* Licence counts per product and commune; *out gets {"rows": [...],
+ * "totals": [...]} (totals across communes, commune "*"). */
+int store_licences(struct store *s, const struct store_query *q,
+    json_t **out);
+/* Machines (agents) with their last contact; *out gets an array. */
+int store_machines(struct store *s, const struct store_query *q,
+    json_t **out);
+/* One machine by agent id or host name, with its software and GLPI
+ * document. STORE_NOTFOUND, or STORE_CONFLICT (with the candidates in
+ * *out) when a host name is ambiguous. */
+int store_machine(struct store *s, const struct store_query *q,
+    const char *id_or_host, json_t **out);
+/* Communes; *out gets an array of {code, name, machines}. */
+int store_communes(struct store *s, const struct store_query *q,
+    json_t **out);
+
+/* The backend interface; each store_*.c file provides one. */
+struct store_ops {
+	const char *name;
+	void *(*open)(const char *uri, char *err, size_t errlen);
+	void (*close)(void *b);
+	int (*commune_add)(void *b, const char *code, const char *name);
+	int (*secret_add)(void *b, const char *commune, const char *hash);
+	int (*admin_add)(void *b, const char *hash, const char *commune);
+	int (*admin_auth)(void *b, const char *hash, struct store_scope *out);
+	int (*enrol)(void *b, const char *secret_hash, const char *agent_id,
+	    const char *hostname, const char *token_hash, char *commune_out);
+	int (*agent_auth)(void *b, const char *hash, struct store_agent *out);
+	int (*ingest)(void *b, const struct store_agent *a,
+	    const struct store_batch *batch, struct store_ingest_result *res);
+	int (*licences)(void *b, const struct store_query *q, json_t **out);
+	int (*machines)(void *b, const struct store_query *q, json_t **out);
+	int (*machine)(void *b, const struct store_query *q, const char *id,
+	    json_t **out);
+	int (*communes)(void *b, const struct store_query *q, json_t **out);
+};
+
+extern const struct store_ops store_sqlite_ops;
+
+#endif

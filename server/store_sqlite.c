@@ -1,0 +1,832 @@
+/*
+ * store_sqlite: the embedded default backend. One SQLite file in WAL mode;
+ * writes in BEGIN IMMEDIATE transactions; SQL only with bound parameters.
+ * The schema is versioned with PRAGMA user_version and migrated in order.
+ */
+#include "store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sqlite3.h>
+
+#include "log.h"
+#include "util.h"
+
+struct sq {
+	sqlite3 *db;
+};
+
+/* Migrations, in order: index i moves the schema from version i to i+1. */
+static const char *const migrations[] = {
+    "CREATE TABLE communes(code TEXT PRIMARY KEY, name TEXT NOT NULL,"
+    "  created INTEGER NOT NULL);"
+    "CREATE TABLE enrol_secrets(id INTEGER PRIMARY KEY,"
+    "  commune TEXT NOT NULL REFERENCES communes(code),"
+    "  hash TEXT NOT NULL UNIQUE, created INTEGER NOT NULL,"
+    "  uses INTEGER NOT NULL DEFAULT 0,"
+    "  revoked INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE admin_tokens(id INTEGER PRIMARY KEY,"
+    "  hash TEXT NOT NULL UNIQUE, commune TEXT REFERENCES communes(code),"
+    "  created INTEGER NOT NULL, revoked INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE agents(agent_id TEXT PRIMARY KEY,"
+    "  commune TEXT NOT NULL REFERENCES communes(code),"
+    "  hostname TEXT NOT NULL, token_hash TEXT UNIQUE,"
+    "  enrolled INTEGER NOT NULL, last_seen INTEGER,"
+    "  inventory_at INTEGER, os TEXT, inventory TEXT);"
+    "CREATE INDEX agents_commune ON agents(commune, hostname);"
+    "CREATE TABLE streams(agent_id TEXT NOT NULL REFERENCES agents,"
+    "  epoch TEXT NOT NULL, hwm INTEGER NOT NULL,"
+    "  updated INTEGER NOT NULL, PRIMARY KEY (agent_id, epoch));"
+    "CREATE TABLE software(agent_id TEXT NOT NULL REFERENCES agents,"
+    "  name TEXT NOT NULL, version TEXT, arch TEXT NOT NULL DEFAULT '',"
+    "  publisher TEXT, size INTEGER,"
+    "  PRIMARY KEY (agent_id, name, arch)) WITHOUT ROWID;"
+    "CREATE INDEX software_name ON software(name);"
+    "CREATE TABLE usage(id INTEGER PRIMARY KEY,"
+    "  agent_id TEXT NOT NULL REFERENCES agents,"
+    "  commune TEXT NOT NULL, epoch TEXT NOT NULL, seq INTEGER NOT NULL,"
+    "  product TEXT NOT NULL, package TEXT, exe TEXT, user TEXT,"
+    "  start INTEGER NOT NULL, end INTEGER NOT NULL,"
+    "  UNIQUE (agent_id, epoch, seq));"
+    "CREATE INDEX usage_end ON usage(end);",
+};
+#define SCHEMA_VERSION (int)(sizeof(migrations) / sizeof(migrations[0]))
+
+static int
+exec(struct sq *q, const char *sql)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(q->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		log_warnx("sqlite: %s", msg ? msg : sqlite3_errmsg(q->db));
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+static sqlite3_stmt *
+prep(struct sq *q, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+
+	if (sqlite3_prepare_v2(q->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		log_warnx("sqlite: prepare: %s", sqlite3_errmsg(q->db));
+		return NULL;
+	}
+	return st;
+}
+
+static void
+bind_text_or_null(sqlite3_stmt *st, int i, const char *v)
+{
+	if (v)
+		sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+static int
+user_version(struct sq *q)
+{
+	sqlite3_stmt *st = prep(q, "PRAGMA user_version");
+	int v = -1;
+
+	if (st && sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+static int
+migrate(struct sq *q, char *err, size_t errlen)
+{
+	char sql[64];
+	int v;
+
+	if (exec(q, "BEGIN IMMEDIATE") == -1)
+		return -1;
+	if ((v = user_version(q)) < 0)
+		goto fail;
+	if (v > SCHEMA_VERSION) {
+		snprintf(err, errlen,
+		    "database schema version %d is newer than this server's "
+		    "(%d)",
+		    v, SCHEMA_VERSION);
+		exec(q, "ROLLBACK");
+		return -1;
+	}
+	for (; v < SCHEMA_VERSION; v++) {
+		if (exec(q, migrations[v]) == -1)
+			goto fail;
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v + 1);
+		if (exec(q, sql) == -1)
+			goto fail;
+	}
+	return exec(q, "COMMIT");
+fail:
+	snprintf(err, errlen, "schema migration failed: %s",
+	    sqlite3_errmsg(q->db));
+	exec(q, "ROLLBACK");
+	return -1;
+}
+
+static void *
+sq_open(const char *uri, char *err, size_t errlen)
+{
+	struct sq *q;
+
+	if ((q = calloc(1, sizeof(*q))) == NULL)
+		return NULL;
+	if (sqlite3_open_v2(uri, &q->db,
+	        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+	            SQLITE_OPEN_NOMUTEX,
+	        NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", uri,
+		    q->db ? sqlite3_errmsg(q->db) : "cannot open");
+		goto fail;
+	}
+	sqlite3_busy_timeout(q->db, 10000);
+	if (exec(q, "PRAGMA journal_mode=WAL") == -1 ||
+	    exec(q, "PRAGMA synchronous=NORMAL") == -1 ||
+	    exec(q, "PRAGMA foreign_keys=ON") == -1) {
+		snprintf(err, errlen, "%s: %s", uri, sqlite3_errmsg(q->db));
+		goto fail;
+	}
+	if (migrate(q, err, errlen) == -1)
+		goto fail;
+	return q;
+fail:
+	sqlite3_close(q->db);
+	free(q);
+	return NULL;
+}
+
+static void
+sq_close(void *b)
+{
+	struct sq *q = b;
+
+	sqlite3_close(q->db);
+	free(q);
+}
+
+/* Runs a prepared one-shot write; maps constraint failures. */
+static int
+step_done(struct sq *q, sqlite3_stmt *st)
+{
+	int rc;
+
+	if (st == NULL)
+		return STORE_ERR;
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_DONE)
+		return STORE_OK;
+	if (rc == SQLITE_CONSTRAINT)
+		return STORE_CONFLICT;
+	log_warnx("sqlite: %s", sqlite3_errmsg(q->db));
+	return STORE_ERR;
+}
+
+static int
+sq_commune_add(void *b, const char *code, const char *name)
+{
+	struct sq *q = b;
+	sqlite3_stmt *st = prep(q,
+	    "INSERT INTO communes(code, name, created) VALUES (?, ?, ?)");
+
+	if (st) {
+		sqlite3_bind_text(st, 1, code, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, time(NULL));
+	}
+	return step_done(q, st);
+}
+
+static int
+sq_secret_add(void *b, const char *commune, const char *hash)
+{
+	struct sq *q = b;
+	sqlite3_stmt *st = prep(q,
+	    "INSERT INTO enrol_secrets(commune, hash, created) VALUES (?, ?, ?)");
+	int rc;
+
+	if (st) {
+		sqlite3_bind_text(st, 1, commune, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, hash, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, time(NULL));
+	}
+	rc = step_done(q, st);
+	/* The only foreign key here is the commune. */
+	return rc == STORE_CONFLICT ? STORE_NOTFOUND : rc;
+}
+
+static int
+sq_admin_add(void *b, const char *hash, const char *commune)
+{
+	struct sq *q = b;
+	sqlite3_stmt *st = prep(q,
+	    "INSERT INTO admin_tokens(hash, commune, created) VALUES (?, ?, ?)");
+	int rc;
+
+	if (st) {
+		sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
+		bind_text_or_null(st, 2, commune);
+		sqlite3_bind_int64(st, 3, time(NULL));
+	}
+	rc = step_done(q, st);
+	return rc == STORE_CONFLICT ? STORE_NOTFOUND : rc;
+}
+
+static int
+sq_admin_auth(void *b, const char *hash, struct store_scope *out)
+{
+	struct sq *q = b;
+	sqlite3_stmt *st = prep(q, "SELECT coalesce(commune, '')"
+	                           " FROM admin_tokens"
+	                           " WHERE hash = ? AND revoked = 0");
+	int rc = STORE_DENIED, r;
+
+	if (st == NULL)
+		return STORE_ERR;
+	sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
+	if ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		util_strlcpy(out->commune,
+		    (const char *)sqlite3_column_text(st, 0),
+		    sizeof(out->commune));
+		rc = STORE_OK;
+	} else if (r != SQLITE_DONE)
+		rc = STORE_ERR;
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Reads one text column of a one-row query with one text parameter. */
+static int
+lookup1(struct sq *q, const char *sql, const char *param, char *out,
+    size_t n)
+{
+	sqlite3_stmt *st = prep(q, sql);
+	int rc = STORE_NOTFOUND, r;
+
+	if (st == NULL)
+		return STORE_ERR;
+	sqlite3_bind_text(st, 1, param, -1, SQLITE_STATIC);
+	if ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		util_strlcpy(out, (const char *)sqlite3_column_text(st, 0), n);
+		rc = STORE_OK;
+	} else if (r != SQLITE_DONE)
+		rc = STORE_ERR;
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int
+enrol_tx(struct sq *q, const char *secret_hash, const char *agent_id,
+    const char *hostname, const char *token_hash, char *commune)
+{
+	char existing[STORE_COMMUNE_MAX];
+	sqlite3_stmt *st;
+	int rc;
+
+	rc = lookup1(q,
+	    "SELECT commune FROM enrol_secrets WHERE hash = ? AND revoked = 0",
+	    secret_hash, commune, STORE_COMMUNE_MAX);
+	if (rc != STORE_OK)
+		return rc == STORE_NOTFOUND ? STORE_DENIED : rc;
+	rc = lookup1(q, "SELECT commune FROM agents WHERE agent_id = ?",
+	    agent_id, existing, sizeof(existing));
+	if (rc == STORE_ERR)
+		return rc;
+	if (rc == STORE_OK && strcmp(existing, commune) != 0)
+		return STORE_CONFLICT;
+	/* A re-enrolment replaces the token: the old one stops working. */
+	st = prep(q, "INSERT INTO agents(agent_id, commune, hostname,"
+	             " token_hash, enrolled) VALUES (?1, ?2, ?3, ?4, ?5)"
+	             " ON CONFLICT(agent_id) DO UPDATE SET"
+	             " hostname = ?3, token_hash = ?4");
+	if (st == NULL)
+		return STORE_ERR;
+	sqlite3_bind_text(st, 1, agent_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, commune, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, hostname, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, token_hash, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, time(NULL));
+	if ((rc = step_done(q, st)) != STORE_OK)
+		return rc;
+	st = prep(q, "UPDATE enrol_secrets SET uses = uses + 1 WHERE hash = ?");
+	if (st)
+		sqlite3_bind_text(st, 1, secret_hash, -1, SQLITE_STATIC);
+	return step_done(q, st);
+}
+
+static int
+sq_enrol(void *b, const char *secret_hash, const char *agent_id,
+    const char *hostname, const char *token_hash, char *commune_out)
+{
+	struct sq *q = b;
+	int rc;
+
+	if (exec(q, "BEGIN IMMEDIATE") == -1)
+		return STORE_ERR;
+	rc = enrol_tx(q, secret_hash, agent_id, hostname, token_hash,
+	    commune_out);
+	if (rc != STORE_OK) {
+		exec(q, "ROLLBACK");
+		return rc;
+	}
+	return exec(q, "COMMIT") == 0 ? STORE_OK : STORE_ERR;
+}
+
+static int
+sq_agent_auth(void *b, const char *hash, struct store_agent *out)
+{
+	struct sq *q = b;
+	sqlite3_stmt *st = prep(q, "SELECT agent_id, commune FROM agents"
+	                           " WHERE token_hash = ?");
+	int rc = STORE_DENIED, r;
+
+	if (st == NULL)
+		return STORE_ERR;
+	sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
+	if ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		util_strlcpy(out->agent_id,
+		    (const char *)sqlite3_column_text(st, 0),
+		    sizeof(out->agent_id));
+		util_strlcpy(out->commune,
+		    (const char *)sqlite3_column_text(st, 1),
+		    sizeof(out->commune));
+		rc = STORE_OK;
+	} else if (r != SQLITE_DONE)
+		rc = STORE_ERR;
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static long long
+stream_hwm(struct sq *q, const char *agent_id, const char *epoch)
+{
+	sqlite3_stmt *st = prep(q, "SELECT hwm FROM streams"
+	                           " WHERE agent_id = ? AND epoch = ?");
+	long long hwm = 0;
+	int r;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, agent_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, epoch, -1, SQLITE_STATIC);
+	if ((r = sqlite3_step(st)) == SQLITE_ROW)
+		hwm = sqlite3_column_int64(st, 0);
+	else if (r != SQLITE_DONE)
+		hwm = -1;
+	sqlite3_finalize(st);
+	return hwm;
+}
+
+static int
+apply_inventory(struct sq *q, const char *agent_id,
+    const struct store_record *r)
+{
+	sqlite3_stmt *st;
+	size_t i;
+	int rc;
+
+	st = prep(q, "UPDATE agents SET hostname = coalesce(?, hostname),"
+	             " os = ?, inventory = ?, inventory_at = ?"
+	             " WHERE agent_id = ?");
+	if (st == NULL)
+		return STORE_ERR;
+	bind_text_or_null(st, 1, r->u.inv.hostname);
+	bind_text_or_null(st, 2, r->u.inv.os);
+	sqlite3_bind_text(st, 3, r->u.inv.document, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, r->time);
+	sqlite3_bind_text(st, 5, agent_id, -1, SQLITE_STATIC);
+	if ((rc = step_done(q, st)) != STORE_OK)
+		return rc;
+	st = prep(q, "DELETE FROM software WHERE agent_id = ?");
+	if (st)
+		sqlite3_bind_text(st, 1, agent_id, -1, SQLITE_STATIC);
+	if ((rc = step_done(q, st)) != STORE_OK)
+		return rc;
+	st = prep(q, "INSERT OR REPLACE INTO software(agent_id, name, version,"
+	             " arch, publisher, size) VALUES (?, ?, ?, ?, ?, ?)");
+	if (st == NULL)
+		return STORE_ERR;
+	for (i = 0; i < r->u.inv.nsoftware; i++) {
+		const struct store_software *sw = &r->u.inv.software[i];
+
+		sqlite3_bind_text(st, 1, agent_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, sw->name, -1, SQLITE_STATIC);
+		bind_text_or_null(st, 3, sw->version);
+		sqlite3_bind_text(st, 4, sw->arch ? sw->arch : "", -1,
+		    SQLITE_STATIC);
+		bind_text_or_null(st, 5, sw->publisher);
+		if (sw->size >= 0)
+			sqlite3_bind_int64(st, 6, sw->size);
+		else
+			sqlite3_bind_null(st, 6);
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			log_warnx("sqlite: software: %s", sqlite3_errmsg(q->db));
+			sqlite3_finalize(st);
+			return STORE_ERR;
+		}
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+	return STORE_OK;
+}
+
+static int
+apply_usage(struct sq *q, sqlite3_stmt *st, const struct store_agent *a,
+    const char *epoch, const struct store_record *r)
+{
+	sqlite3_bind_text(st, 1, a->agent_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, a->commune, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, epoch, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, r->seq);
+	sqlite3_bind_text(st, 5, r->u.use.product, -1, SQLITE_STATIC);
+	bind_text_or_null(st, 6, r->u.use.package);
+	bind_text_or_null(st, 7, r->u.use.exe);
+	bind_text_or_null(st, 8, r->u.use.user);
+	sqlite3_bind_int64(st, 9, r->u.use.start);
+	sqlite3_bind_int64(st, 10, r->u.use.end);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		log_warnx("sqlite: usage: %s", sqlite3_errmsg(q->db));
+		sqlite3_reset(st);
+		return STORE_ERR;
+	}
+	sqlite3_reset(st);
+	return STORE_OK;
+}
+
+static int
+set_hwm(struct sq *q, const struct store_agent *a, const char *epoch,
+    long long hwm)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	st = prep(q, "INSERT INTO streams(agent_id, epoch, hwm, updated)"
+	             " VALUES (?1, ?2, ?3, ?4) ON CONFLICT(agent_id, epoch)"
+	             " DO UPDATE SET hwm = max(hwm, ?3), updated = ?4");
+	if (st == NULL)
+		return STORE_ERR;
+	sqlite3_bind_text(st, 1, a->agent_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, epoch, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, hwm);
+	sqlite3_bind_int64(st, 4, time(NULL));
+	if ((rc = step_done(q, st)) != STORE_OK)
+		return rc;
+	st = prep(q, "UPDATE agents SET last_seen = ? WHERE agent_id = ?");
+	if (st) {
+		sqlite3_bind_int64(st, 1, time(NULL));
+		sqlite3_bind_text(st, 2, a->agent_id, -1, SQLITE_STATIC);
+	}
+	return step_done(q, st);
+}
+
+static int
+ingest_tx(struct sq *q, const struct store_agent *a,
+    const struct store_batch *b, struct store_ingest_result *res)
+{
+	sqlite3_stmt *use = NULL;
+	long long hwm;
+	size_t i;
+	int rc = STORE_ERR;
+
+	if ((hwm = stream_hwm(q, a->agent_id, b->epoch)) < 0)
+		return STORE_ERR;
+	use = prep(q, "INSERT INTO usage(agent_id, commune, epoch, seq,"
+	              " product, package, exe, user, start, end)"
+	              " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+	if (use == NULL)
+		return STORE_ERR;
+	res->ack_seq = hwm;
+	for (i = 0; i < b->n; i++) {
+		const struct store_record *r = &b->rec[i];
+
+		if (r->seq <= res->ack_seq) {
+			res->duplicates++;
+			continue;
+		}
+		rc = r->type == REC_INVENTORY
+		         ? apply_inventory(q, a->agent_id, r)
+		         : apply_usage(q, use, a, b->epoch, r);
+		if (rc != STORE_OK)
+			goto fail;
+		res->applied++;
+		res->ack_seq = r->seq;
+	}
+	rc = set_hwm(q, a, b->epoch, res->ack_seq);
+fail:
+	sqlite3_finalize(use);
+	return rc;
+}
+
+static int
+sq_ingest(void *b, const struct store_agent *a,
+    const struct store_batch *batch, struct store_ingest_result *res)
+{
+	struct sq *q = b;
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	if (exec(q, "BEGIN IMMEDIATE") == -1)
+		return STORE_ERR;
+	if ((rc = ingest_tx(q, a, batch, res)) != STORE_OK) {
+		exec(q, "ROLLBACK");
+		memset(res, 0, sizeof(*res));
+		return rc;
+	}
+	return exec(q, "COMMIT") == 0 ? STORE_OK : STORE_ERR;
+}
+
+/* The licence query. %1$s is the commune column of a row: the real one
+ * for per-commune rows, '*' for the totals across communes. Only these two
+ * constant strings are ever substituted. */
+static const char licence_sql[] =
+    "WITH inst AS ("
+    "  SELECT %1$s AS commune, s.name AS product,"
+    "    count(DISTINCT s.agent_id) AS n"
+    "  FROM software s JOIN agents a ON a.agent_id = s.agent_id"
+    "  WHERE (?1 IS NULL OR a.commune = ?1)"
+    "    AND (?2 IS NULL OR s.name = ?2)"
+    "  GROUP BY 1, 2),"
+    " u AS ("
+    "  SELECT %1$s AS commune, product, agent_id, user,"
+    "    max(start, ?3) AS s, min(end, ?4) AS e, end"
+    "  FROM usage a"
+    "  WHERE end >= ?3 AND start <= ?4"
+    "    AND (?1 IS NULL OR a.commune = ?1)"
+    "    AND (?2 IS NULL OR product = ?2)),"
+    " used AS ("
+    "  SELECT commune, product, count(DISTINCT agent_id) AS machines,"
+    "    count(DISTINCT user) AS users, sum(e - s) AS secs,"
+    "    max(end) AS last"
+    "  FROM u GROUP BY 1, 2),"
+    " daily AS ("
+    "  SELECT commune, product, max(n) AS peak FROM ("
+    "    SELECT commune, product, s / 86400 AS day,"
+    "      count(DISTINCT agent_id) AS n"
+    "    FROM u GROUP BY 1, 2, 3) GROUP BY 1, 2),"
+    " keys AS (SELECT commune, product FROM inst"
+    "  UNION SELECT commune, product FROM used)"
+    " SELECT k.product, k.commune, coalesce(i.n, 0),"
+    "  coalesce(x.machines, 0), coalesce(x.users, 0),"
+    "  coalesce(x.secs, 0), coalesce(d.peak, 0), x.last"
+    " FROM keys k"
+    " LEFT JOIN inst i ON i.commune = k.commune AND i.product = k.product"
+    " LEFT JOIN used x ON x.commune = k.commune AND x.product = k.product"
+    " LEFT JOIN daily d ON d.commune = k.commune AND d.product = k.product"
+    " ORDER BY 6 DESC, 3 DESC, 1, 2"
+    " LIMIT ?5";
+
+static json_t *
+iso_or_null(sqlite3_stmt *st, int col)
+{
+	char when[32];
+
+	if (sqlite3_column_type(st, col) == SQLITE_NULL)
+		return json_null();
+	util_isotime((time_t)sqlite3_column_int64(st, col), when,
+	    sizeof(when));
+	return json_string(when);
+}
+
+static int
+licence_rows(struct sq *q, const struct store_query *qu, const char *col,
+    json_t *out)
+{
+	char sql[sizeof(licence_sql) + 64];
+	sqlite3_stmt *st;
+	json_t *row;
+	int r;
+
+	snprintf(sql, sizeof(sql), licence_sql, col);
+	if ((st = prep(q, sql)) == NULL)
+		return STORE_ERR;
+	bind_text_or_null(st, 1, qu->commune);
+	bind_text_or_null(st, 2, qu->product);
+	sqlite3_bind_int64(st, 3, qu->from);
+	sqlite3_bind_int64(st, 4, qu->to);
+	sqlite3_bind_int64(st, 5, qu->limit > 0 ? qu->limit : -1);
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		row = json_pack("{s:s, s:s, s:I, s:I, s:I, s:f, s:I, s:o}",
+		    "product", (const char *)sqlite3_column_text(st, 0),
+		    "commune", (const char *)sqlite3_column_text(st, 1),
+		    "installed", (json_int_t)sqlite3_column_int64(st, 2),
+		    "used_machines", (json_int_t)sqlite3_column_int64(st, 3),
+		    "used_users", (json_int_t)sqlite3_column_int64(st, 4),
+		    "usage_hours",
+		    (double)(sqlite3_column_int64(st, 5) / 36) / 100.0,
+		    "peak_concurrent", (json_int_t)sqlite3_column_int64(st, 6),
+		    "last_used", iso_or_null(st, 7));
+		if (row == NULL || json_array_append_new(out, row) == -1)
+			break;
+	}
+	sqlite3_finalize(st);
+	return r == SQLITE_DONE ? STORE_OK : STORE_ERR;
+}
+
+static int
+sq_licences(void *b, const struct store_query *qu, json_t **out)
+{
+	struct sq *q = b;
+	json_t *rows = json_array(), *totals = json_array();
+
+	*out = NULL;
+	if (licence_rows(q, qu, "a.commune", rows) != STORE_OK ||
+	    licence_rows(q, qu, "'*'", totals) != STORE_OK) {
+		json_decref(rows);
+		json_decref(totals);
+		return STORE_ERR;
+	}
+	*out = json_pack("{s:o, s:o}", "rows", rows, "totals", totals);
+	return *out ? STORE_OK : STORE_ERR;
+}
+
+static const char machine_cols[] =
+    "SELECT a.agent_id, a.hostname, a.commune, a.os, a.enrolled,"
+    " a.last_seen, a.inventory_at,"
+    " (SELECT count(*) FROM software s WHERE s.agent_id = a.agent_id)"
+    " FROM agents a";
+
+static json_t *
+machine_row(sqlite3_stmt *st)
+{
+	const char *os = (const char *)sqlite3_column_text(st, 3);
+
+	return json_pack("{s:s, s:s, s:s, s:s?, s:o, s:o, s:o, s:I}",
+	    "agent_id", (const char *)sqlite3_column_text(st, 0), "hostname",
+	    (const char *)sqlite3_column_text(st, 1), "commune",
+	    (const char *)sqlite3_column_text(st, 2), "os", os, "enrolled",
+	    iso_or_null(st, 4), "last_seen", iso_or_null(st, 5),
+	    "inventory_at", iso_or_null(st, 6), "software",
+	    (json_int_t)sqlite3_column_int64(st, 7));
+}
+
+static int
+sq_machines(void *b, const struct store_query *qu, json_t **out)
+{
+	struct sq *q = b;
+	char sql[512];
+	sqlite3_stmt *st;
+	int r;
+
+	snprintf(sql, sizeof(sql),
+	    "%s WHERE (?1 IS NULL OR a.commune = ?1)"
+	    " ORDER BY a.commune, a.hostname, a.agent_id",
+	    machine_cols);
+	if ((st = prep(q, sql)) == NULL)
+		return STORE_ERR;
+	bind_text_or_null(st, 1, qu->commune);
+	*out = json_array();
+	while ((r = sqlite3_step(st)) == SQLITE_ROW)
+		json_array_append_new(*out, machine_row(st));
+	sqlite3_finalize(st);
+	if (r != SQLITE_DONE) {
+		json_decref(*out);
+		*out = NULL;
+		return STORE_ERR;
+	}
+	return STORE_OK;
+}
+
+static json_t *
+software_of(struct sq *q, const char *agent_id)
+{
+	sqlite3_stmt *st = prep(q, "SELECT name, version, arch, publisher, size"
+	                           " FROM software WHERE agent_id = ?"
+	                           " ORDER BY name, arch");
+	json_t *list = json_array(), *o;
+
+	if (st == NULL)
+		return list;
+	sqlite3_bind_text(st, 1, agent_id, -1, SQLITE_STATIC);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		o = json_pack("{s:s, s:s?, s:s, s:s?}", "name",
+		    (const char *)sqlite3_column_text(st, 0), "version",
+		    (const char *)sqlite3_column_text(st, 1), "arch",
+		    (const char *)sqlite3_column_text(st, 2), "publisher",
+		    (const char *)sqlite3_column_text(st, 3));
+		if (o && sqlite3_column_type(st, 4) != SQLITE_NULL)
+			json_object_set_new(o, "size",
+			    json_integer(sqlite3_column_int64(st, 4)));
+		json_array_append_new(list, o);
+	}
+	sqlite3_finalize(st);
+	return list;
+}
+
+static json_t *
+document_of(struct sq *q, const char *agent_id)
+{
+	sqlite3_stmt *st = prep(q, "SELECT inventory FROM agents"
+	                           " WHERE agent_id = ?");
+	json_t *doc = NULL;
+	const char *text;
+
+	if (st == NULL)
+		return json_null();
+	sqlite3_bind_text(st, 1, agent_id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW &&
+	    (text = (const char *)sqlite3_column_text(st, 0)) != NULL)
+		doc = json_loads(text, 0, NULL);
+	sqlite3_finalize(st);
+	return doc ? doc : json_null();
+}
+
+static int
+sq_machine(void *b, const struct store_query *qu, const char *id,
+    json_t **out)
+{
+	struct sq *q = b;
+	json_t *found = json_array(), *m;
+	char sql[512];
+	sqlite3_stmt *st;
+	int r;
+
+	*out = NULL;
+	snprintf(sql, sizeof(sql),
+	    "%s WHERE (a.agent_id = ?1 OR a.hostname = ?1)"
+	    " AND (?2 IS NULL OR a.commune = ?2)"
+	    " ORDER BY a.agent_id = ?1 DESC, a.agent_id",
+	    machine_cols);
+	if ((st = prep(q, sql)) == NULL) {
+		json_decref(found);
+		return STORE_ERR;
+	}
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	bind_text_or_null(st, 2, qu->commune);
+	while ((r = sqlite3_step(st)) == SQLITE_ROW)
+		json_array_append_new(found, machine_row(st));
+	sqlite3_finalize(st);
+	if (r != SQLITE_DONE) {
+		json_decref(found);
+		return STORE_ERR;
+	}
+	if (json_array_size(found) == 0) {
+		json_decref(found);
+		return STORE_NOTFOUND;
+	}
+	m = json_array_get(found, 0);
+	/* An exact agent id wins; several hosts of one name are ambiguous. */
+	if (json_array_size(found) > 1 &&
+	    strcmp(json_string_value(json_object_get(m, "agent_id")), id) != 0) {
+		*out = found;
+		return STORE_CONFLICT;
+	}
+	json_incref(m);
+	json_decref(found);
+	id = json_string_value(json_object_get(m, "agent_id"));
+	json_object_set_new(m, "software", software_of(q, id));
+	json_object_set_new(m, "inventory", document_of(q, id));
+	*out = m;
+	return STORE_OK;
+}
+
+static int
+sq_communes(void *b, const struct store_query *qu, json_t **out)
+{
+	struct sq *q = b;
+	sqlite3_stmt *st;
+	int r;
+
+	st = prep(q, "SELECT c.code, c.name,"
+	             " (SELECT count(*) FROM agents a WHERE a.commune = c.code)"
+	             " FROM communes c WHERE (?1 IS NULL OR c.code = ?1)"
+	             " ORDER BY c.code");
+	if (st == NULL)
+		return STORE_ERR;
+	bind_text_or_null(st, 1, qu->commune);
+	*out = json_array();
+	while ((r = sqlite3_step(st)) == SQLITE_ROW)
+		json_array_append_new(*out,
+		    json_pack("{s:s, s:s, s:I}", "code",
+		        (const char *)sqlite3_column_text(st, 0), "name",
+		        (const char *)sqlite3_column_text(st, 1), "machines",
+		        (json_int_t)sqlite3_column_int64(st, 2)));
+	sqlite3_finalize(st);
+	return r == SQLITE_DONE ? STORE_OK : STORE_ERR;
+}
+
+const struct store_ops store_sqlite_ops = {
+    "sqlite",
+    sq_open,
+    sq_close,
+    sq_commune_add,
+    sq_secret_add,
+    sq_admin_add,
+    sq_admin_auth,
+    sq_enrol,
+    sq_agent_auth,
+    sq_ingest,
+    sq_licences,
+    sq_machines,
+    sq_machine,
+    sq_communes,
+};
