@@ -59,6 +59,7 @@ BINS := $(BUILD)/mutu-agent $(BUILD)/mutu-server $(BUILD)/mutuctl
 .PHONY: all deps demo check check-run unit integration install uninstall \
 	clean fmt lint bench
 .DEFAULT_GOAL := all
+.SECONDARY:
 
 all: $(BINS)
 

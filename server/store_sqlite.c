@@ -615,14 +615,14 @@ licence_rows(struct sq *q, const struct store_query *qu, const char *col,
 	sqlite3_bind_int64(st, 4, qu->to);
 	sqlite3_bind_int64(st, 5, qu->limit > 0 ? qu->limit : -1);
 	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-		row = json_pack("{s:s, s:s, s:I, s:I, s:I, s:f, s:I, s:o}",
+		row = json_pack("{s:s, s:s, s:I, s:I, s:I, s:f, s:I, s:I, s:o}",
 		    "product", (const char *)sqlite3_column_text(st, 0),
 		    "commune", (const char *)sqlite3_column_text(st, 1),
 		    "installed", (json_int_t)sqlite3_column_int64(st, 2),
 		    "used_machines", (json_int_t)sqlite3_column_int64(st, 3),
 		    "used_users", (json_int_t)sqlite3_column_int64(st, 4),
-		    "usage_hours",
-		    (double)(sqlite3_column_int64(st, 5) / 36) / 100.0,
+		    "usage_hours", sqlite3_column_int64(st, 5) / 3600.0,
+		    "usage_seconds", (json_int_t)sqlite3_column_int64(st, 5),
 		    "peak_concurrent", (json_int_t)sqlite3_column_int64(st, 6),
 		    "last_used", iso_or_null(st, 7));
 		if (row == NULL || json_array_append_new(out, row) == -1)

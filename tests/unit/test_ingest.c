@@ -1,0 +1,334 @@
+/* Unit tests: batch validation, exactly-once ingest into a real SQLite
+ * store, and licence aggregation across communes. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "buf.h"
+#include "ingest.h"
+#include "store.h"
+
+#define A1 "11111111-1111-4111-8111-111111111111"
+#define A2 "22222222-2222-4222-8222-222222222222"
+#define A3 "33333333-3333-4333-8333-333333333333"
+
+struct fixture {
+	char path[64];
+	struct store *s;
+};
+
+static int
+setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	char err[256];
+	int fd;
+
+	snprintf(f->path, sizeof(f->path), "/tmp/mutu-store-XXXXXX");
+	if ((fd = mkstemp(f->path)) == -1)
+		return -1;
+	close(fd);
+	if ((f->s = store_open(f->path, err, sizeof(err))) == NULL)
+		return -1;
+	store_commune_add(f->s, "29019", "Brest");
+	store_commune_add(f->s, "29075", "Guipavas");
+	store_secret_add(f->s, "29019", "secret-brest");
+	store_secret_add(f->s, "29075", "secret-guipavas");
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+	char p[96];
+
+	store_close(f->s);
+	unlink(f->path);
+	snprintf(p, sizeof(p), "%s-wal", f->path);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s-shm", f->path);
+	unlink(p);
+	free(f);
+	return 0;
+}
+
+static void
+enrol(struct fixture *f, const char *secret, const char *id, const char *tok,
+    struct store_agent *a)
+{
+	char commune[STORE_COMMUNE_MAX];
+
+	assert_int_equal(store_enrol(f->s, secret, id, "pc", tok, commune),
+	    STORE_OK);
+	assert_int_equal(store_agent_auth(f->s, tok, a), STORE_OK);
+	assert_string_equal(a->agent_id, id);
+}
+
+/* Builds a batch of usage records seq first..last for product. */
+static char *
+usage_batch(const char *agent, const char *epoch, long long first,
+    long long last, const char *product, long long start)
+{
+	struct buf b;
+	long long s;
+
+	buf_init(&b, 1 << 20);
+	buf_printf(&b,
+	    "{\"v\":1,\"agent_id\":\"%s\",\"epoch\":\"%s\","
+	    "\"batch_id\":\"b%lld\",\"records\":[",
+	    agent, epoch, first);
+	for (s = first; s <= last; s++)
+		buf_printf(&b,
+		    "%s{\"seq\":%lld,\"type\":\"usage\",\"time\":%lld,"
+		    "\"data\":{\"product\":\"%s\",\"user\":\"u%lld\","
+		    "\"start\":%lld,\"end\":%lld}}",
+		    s == first ? "" : ",", s, start, product, s % 2, start,
+		    start + 3600);
+	buf_adds(&b, "]}");
+	return buf_detach(&b);
+}
+
+static int
+ingest(struct fixture *f, const struct store_agent *a, const char *body,
+    struct store_ingest_result *res)
+{
+	struct ingest_batch b;
+	char err[256];
+	int rc = ingest_parse(body, strlen(body), a->agent_id, &b, err,
+	    sizeof(err));
+
+	if (rc != 0)
+		fail_msg("ingest_parse: %d %s", rc, err);
+	rc = store_ingest(f->s, a, &b.batch, res);
+	ingest_free(&b);
+	return rc;
+}
+
+static json_t *
+licence_row(struct fixture *f, const char *commune, const char *product,
+    int totals)
+{
+	struct store_query q = {commune, product, 0, time(NULL) + 86400, 0};
+	json_t *out, *rows, *row;
+
+	assert_int_equal(store_licences(f->s, &q, &out), STORE_OK);
+	rows = json_object_get(out, totals ? "totals" : "rows");
+	assert_int_equal(json_array_size(rows), 1);
+	row = json_incref(json_array_get(rows, 0));
+	json_decref(out);
+	return row;
+}
+
+static long long
+field(json_t *row, const char *key)
+{
+	return json_integer_value(json_object_get(row, key));
+}
+
+static void
+test_replay_and_overlap_count_once(void **state)
+{
+	struct fixture *f = *state;
+	struct store_ingest_result res;
+	struct store_agent a;
+	long long t = time(NULL) - 7200;
+	char *b1, *b2;
+	json_t *row;
+
+	enrol(f, "secret-brest", A1, "tok1", &a);
+	b1 = usage_batch(A1, "e1", 1, 3, "qgis", t);
+	assert_int_equal(ingest(f, &a, b1, &res), STORE_OK);
+	assert_int_equal(res.applied, 3);
+	assert_int_equal(res.ack_seq, 3);
+	/* The same batch again: acknowledged, nothing counted. */
+	assert_int_equal(ingest(f, &a, b1, &res), STORE_OK);
+	assert_int_equal(res.applied, 0);
+	assert_int_equal(res.duplicates, 3);
+	assert_int_equal(res.ack_seq, 3);
+	/* Overlap 2..5: only 4 and 5 are new. */
+	b2 = usage_batch(A1, "e1", 2, 5, "qgis", t);
+	assert_int_equal(ingest(f, &a, b2, &res), STORE_OK);
+	assert_int_equal(res.applied, 2);
+	assert_int_equal(res.duplicates, 2);
+	assert_int_equal(res.ack_seq, 5);
+	row = licence_row(f, "29019", "qgis", 0);
+	assert_int_equal(field(row, "used_machines"), 1);
+	assert_int_equal(field(row, "used_users"), 2);
+	assert_true(json_real_value(json_object_get(row, "usage_hours")) ==
+	            5.0);
+	json_decref(row);
+	/* A new epoch is a new stream: its seq 1..2 count. */
+	free(b1);
+	b1 = usage_batch(A1, "e2", 1, 2, "qgis", t);
+	assert_int_equal(ingest(f, &a, b1, &res), STORE_OK);
+	assert_int_equal(res.applied, 2);
+	row = licence_row(f, "29019", "qgis", 0);
+	assert_true(json_real_value(json_object_get(row, "usage_hours")) ==
+	            7.0);
+	json_decref(row);
+	free(b1);
+	free(b2);
+}
+
+static const char inv_fmt[] =
+    "{\"v\":1,\"agent_id\":\"%s\",\"epoch\":\"e1\",\"batch_id\":\"a1\","
+    "\"records\":[{\"seq\":%d,\"type\":\"inventory\",\"time\":1,\"data\":"
+    "{\"deviceid\":\"x\",\"content\":{\"hardware\":{\"name\":\"%s\"},"
+    "\"softwares\":[{\"name\":\"qgis\",\"version\":\"3.22\"},"
+    "{\"name\":\"libreoffice-writer\",\"filesize\":1024}]}}}]}";
+
+static void
+test_two_communes_aggregate(void **state)
+{
+	struct fixture *f = *state;
+	struct store_ingest_result res;
+	struct store_agent a1, a2, a3;
+	long long t = time(NULL) - 7200;
+	char body[1024], *u;
+	json_t *row;
+
+	enrol(f, "secret-brest", A1, "tok1", &a1);
+	enrol(f, "secret-brest", A2, "tok2", &a2);
+	enrol(f, "secret-guipavas", A3, "tok3", &a3);
+	snprintf(body, sizeof(body), inv_fmt, A1, 1, "brest-1");
+	assert_int_equal(ingest(f, &a1, body, &res), STORE_OK);
+	snprintf(body, sizeof(body), inv_fmt, A2, 1, "brest-2");
+	assert_int_equal(ingest(f, &a2, body, &res), STORE_OK);
+	snprintf(body, sizeof(body), inv_fmt, A3, 1, "guipavas-1");
+	assert_int_equal(ingest(f, &a3, body, &res), STORE_OK);
+	u = usage_batch(A1, "e1", 2, 2, "qgis", t);
+	assert_int_equal(ingest(f, &a1, u, &res), STORE_OK);
+	free(u);
+	u = usage_batch(A3, "e1", 2, 2, "qgis", t);
+	assert_int_equal(ingest(f, &a3, u, &res), STORE_OK);
+	free(u);
+
+	row = licence_row(f, "29019", "qgis", 0);
+	assert_int_equal(field(row, "installed"), 2);
+	assert_int_equal(field(row, "used_machines"), 1);
+	assert_int_equal(field(row, "peak_concurrent"), 1);
+	json_decref(row);
+	row = licence_row(f, "29075", "qgis", 0);
+	assert_int_equal(field(row, "installed"), 1);
+	assert_int_equal(field(row, "used_machines"), 1);
+	json_decref(row);
+	row = licence_row(f, NULL, "qgis", 1);
+	assert_string_equal(json_string_value(json_object_get(row, "commune")),
+	    "*");
+	assert_int_equal(field(row, "installed"), 3);
+	assert_int_equal(field(row, "used_machines"), 2);
+	assert_int_equal(field(row, "peak_concurrent"), 2);
+	json_decref(row);
+	/* A later inventory replaces the software list of that machine. */
+	snprintf(body, sizeof(body),
+	    "{\"v\":1,\"agent_id\":\"%s\",\"epoch\":\"e1\",\"batch_id\":\"b2\","
+	    "\"records\":[{\"seq\":3,\"type\":\"inventory\",\"time\":2,"
+	    "\"data\":{\"content\":{\"softwares\":[{\"name\":\"gimp\"}]}}}]}",
+	    A1);
+	assert_int_equal(ingest(f, &a1, body, &res), STORE_OK);
+	row = licence_row(f, "29019", "qgis", 0);
+	assert_int_equal(field(row, "installed"), 1);
+	json_decref(row);
+}
+
+static void
+test_commune_comes_from_credential(void **state)
+{
+	struct fixture *f = *state;
+	struct store_agent a;
+	char commune[STORE_COMMUNE_MAX];
+
+	enrol(f, "secret-guipavas", A1, "tok1", &a);
+	assert_string_equal(a.commune, "29075");
+	/* Same agent id through another commune's secret: refused. */
+	assert_int_equal(store_enrol(f->s, "secret-brest", A1, "pc", "tok9",
+	                     commune),
+	    STORE_CONFLICT);
+	assert_int_equal(store_enrol(f->s, "wrong", A2, "pc", "tok8", commune),
+	    STORE_DENIED);
+	/* Re-enrolment replaces the token. */
+	assert_int_equal(store_enrol(f->s, "secret-guipavas", A1, "pc",
+	                     "tok7", commune),
+	    STORE_OK);
+	assert_int_equal(store_agent_auth(f->s, "tok1", &a), STORE_DENIED);
+	assert_int_equal(store_agent_auth(f->s, "tok7", &a), STORE_OK);
+}
+
+static void
+expect_refused(const char *body, int status, const char *msg)
+{
+	struct ingest_batch b;
+	char err[256];
+	int rc = ingest_parse(body, strlen(body), A1, &b, err, sizeof(err));
+
+	ingest_free(&b);
+	if (rc != status || strstr(err, msg) == NULL)
+		fail_msg("%s\n -> %d '%s', expected %d '%s'", body, rc, err,
+		    status, msg);
+}
+
+#define ENV "{\"v\":1,\"agent_id\":\"" A1 "\",\"epoch\":\"e1\",\"batch_id\":\"b\","
+#define USE(x) ENV "\"records\":[{\"seq\":1,\"type\":\"usage\",\"time\":1,\"data\":" x "}]}"
+
+static void
+test_bad_batches(void **state)
+{
+	(void)state;
+	expect_refused("", 400, "invalid JSON");
+	expect_refused("[1,2]", 400, "$: expected a JSON object");
+	expect_refused("{\"v\":2}", 400, "$.v: unsupported protocol version");
+	expect_refused("{\"v\":1,\"v\":1}", 400, "duplicate");
+	expect_refused("{\"v\":1,\"agent_id\":\"" A2
+	               "\",\"epoch\":\"e\",\"batch_id\":\"b\",\"records\":[]}",
+	    403, "does not match");
+	expect_refused(ENV "\"records\":[]}", 400, "non-empty array");
+	expect_refused(ENV "\"records\":[1]}", 400, "records[0]: expected");
+	expect_refused(USE("{\"product\":\"x\",\"start\":5,\"end\":4}"), 400,
+	    "end is before start");
+	expect_refused(USE("{\"product\":\"x\",\"start\":\"5\",\"end\":6}"),
+	    400, "records[0].data.start: expected an integer");
+	expect_refused(USE("{\"start\":5,\"end\":6}"), 400,
+	    "records[0].data.product: missing");
+	expect_refused(USE("{\"product\":\"a\\u0000b\",\"start\":5,\"end\":6}"),
+	    400, "NUL");
+	expect_refused(ENV "\"records\":[{\"seq\":2,\"type\":\"usage\","
+	                   "\"time\":1,\"data\":{\"product\":\"x\",\"start\":"
+	                   "1,\"end\":2}},{\"seq\":2,\"type\":\"usage\","
+	                   "\"time\":1,\"data\":{}}]}",
+	    400, "records[1]: seq must increase");
+	expect_refused(ENV "\"records\":[{\"seq\":1,\"type\":\"x\",\"time\":1,"
+	                   "\"data\":{}}]}",
+	    400, "unknown record type");
+	expect_refused(ENV "\"records\":[{\"seq\":1,\"type\":\"inventory\","
+	                   "\"time\":1,\"data\":{\"content\":{\"softwares\":"
+	                   "[{\"version\":\"1\"}]}}}]}",
+	    400, "softwares[0].name: missing");
+	expect_refused("{\"v\":1,\"agent_id\":\"" A1
+	               "\",\"epoch\":\"e;drop\",\"batch_id\":\"b\"}",
+	    400, "hex ids");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_replay_and_overlap_count_once,
+	        setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_two_communes_aggregate, setup,
+	        teardown),
+	    cmocka_unit_test_setup_teardown(test_commune_comes_from_credential,
+	        setup, teardown),
+	    cmocka_unit_test(test_bad_batches),
+	};
+	return cmocka_run_group_tests_name("ingest", tests, NULL, NULL);
+}

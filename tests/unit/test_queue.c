@@ -1,0 +1,220 @@
+/* Unit tests: the agent's durable queue on real SQLite files. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "queue.h"
+
+struct fixture {
+	char dir[64];
+	char path[128];
+};
+
+static int
+setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	snprintf(f->dir, sizeof(f->dir), "/tmp/mutu-queue-XXXXXX");
+	if (mkdtemp(f->dir) == NULL)
+		return -1;
+	snprintf(f->path, sizeof(f->path), "%s/queue.db", f->dir);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
+	if (system(cmd) != 0)
+		return -1;
+	free(f);
+	return 0;
+}
+
+static struct queue *
+open_q(struct fixture *f)
+{
+	char err[256];
+	struct queue *q = queue_open(f->path, err, sizeof(err));
+
+	if (q == NULL)
+		fail_msg("queue_open: %s", err);
+	return q;
+}
+
+static void
+test_seq_survives_reopen(void **state)
+{
+	struct fixture *f = *state;
+	struct queue *q = open_q(f);
+	char epoch[40];
+
+	assert_int_equal(queue_push(q, "usage", 1, "{}"), 1);
+	assert_int_equal(queue_push(q, "usage", 2, "{}"), 2);
+	snprintf(epoch, sizeof(epoch), "%s", queue_epoch(q));
+	assert_int_equal(strlen(epoch), 32);
+	queue_close(q);
+	q = open_q(f);
+	assert_string_equal(queue_epoch(q), epoch);
+	assert_int_equal(queue_push(q, "usage", 3, "{}"), 3);
+	assert_int_equal(queue_pending(q), 3);
+	queue_close(q);
+	/* A new database is a new stream. */
+	unlink(f->path);
+	q = open_q(f);
+	assert_string_not_equal(queue_epoch(q), epoch);
+	assert_int_equal(queue_push(q, "usage", 4, "{}"), 1);
+	queue_close(q);
+}
+
+static void
+test_rollback_forgets_seq(void **state)
+{
+	struct fixture *f = *state;
+	struct queue *q = open_q(f);
+
+	assert_int_equal(queue_begin(q), 0);
+	assert_int_equal(queue_push(q, "usage", 1, "{\"a\":1}"), 1);
+	assert_int_equal(queue_push(q, "usage", 1, "{\"a\":2}"), 2);
+	queue_rollback(q);
+	assert_int_equal(queue_pending(q), 0);
+	assert_int_equal(queue_push(q, "usage", 1, "{\"a\":3}"), 1);
+	queue_close(q);
+	q = open_q(f);
+	assert_int_equal(queue_push(q, "usage", 1, "{}"), 2);
+	queue_close(q);
+}
+
+struct peek {
+	long long seqs[16];
+	int n;
+};
+
+static int
+on_peek(long long seq, const char *type, long long created,
+    const char *body, void *arg)
+{
+	struct peek *p = arg;
+
+	(void)type;
+	(void)created;
+	(void)body;
+	p->seqs[p->n++] = seq;
+	return 0;
+}
+
+static void
+test_peek_bounds(void **state)
+{
+	struct fixture *f = *state;
+	struct queue *q = open_q(f);
+	struct peek p;
+	int i;
+
+	for (i = 0; i < 10; i++)
+		queue_push(q, "usage", i, "0123456789");
+	memset(&p, 0, sizeof(p));
+	assert_int_equal(queue_peek(q, 4, 1000, on_peek, &p), 4);
+	assert_int_equal(p.seqs[0], 1);
+	assert_int_equal(p.seqs[3], 4);
+	memset(&p, 0, sizeof(p));
+	assert_int_equal(queue_peek(q, 100, 35, on_peek, &p), 3);
+	memset(&p, 0, sizeof(p));
+	/* One record always fits, however small the byte budget. */
+	assert_int_equal(queue_peek(q, 100, 1, on_peek, &p), 1);
+	queue_close(q);
+}
+
+static void
+test_seal_ack(void **state)
+{
+	struct fixture *f = *state;
+	struct queue *q = open_q(f);
+	struct queue_batch b, got;
+	unsigned char body[] = {1, 2, 3, 0, 4};
+	int i;
+
+	for (i = 0; i < 5; i++)
+		queue_push(q, "usage", i, "{}");
+	assert_int_equal(queue_sealed(q, &got), 0);
+	memset(&b, 0, sizeof(b));
+	snprintf(b.batch_id, sizeof(b.batch_id), "abc123");
+	b.first_seq = 1;
+	b.last_seq = 3;
+	b.records = 3;
+	b.body = body;
+	b.len = sizeof(body);
+	assert_int_equal(queue_seal(q, &b), 0);
+	assert_int_equal(queue_seal(q, &b), -1); /* one at a time */
+	queue_close(q);
+	q = open_q(f);
+	assert_int_equal(queue_sealed(q, &got), 1);
+	assert_string_equal(got.batch_id, "abc123");
+	assert_int_equal(got.last_seq, 3);
+	assert_int_equal(got.len, sizeof(body));
+	assert_memory_equal(got.body, body, sizeof(body));
+	queue_batch_free(&got);
+	/* An ack naming another batch deletes nothing. */
+	assert_int_equal(queue_ack(q, "other"), -1);
+	assert_int_equal(queue_pending(q), 5);
+	assert_int_equal(queue_ack(q, "abc123"), 0);
+	assert_int_equal(queue_pending(q), 2);
+	assert_int_equal(queue_sealed(q, &got), 0);
+	queue_close(q);
+}
+
+static int
+on_session(const struct queue_session *s, void *arg)
+{
+	long long *sum = arg;
+
+	*sum += s->start + s->last_seen + s->uid;
+	return 0;
+}
+
+static void
+test_sessions(void **state)
+{
+	struct fixture *f = *state;
+	struct queue *q = open_q(f);
+	struct queue_session s[2] = {{"/usr/bin/a", 1000, 10, 20},
+	    {"/usr/bin/b", 1001, 100, 200}};
+	long long sum = 0;
+
+	assert_int_equal(queue_sessions_save(q, s, 2), 0);
+	queue_close(q);
+	q = open_q(f);
+	assert_int_equal(queue_sessions_load(q, on_session, &sum), 2);
+	assert_int_equal(sum, 10 + 20 + 1000 + 100 + 200 + 1001);
+	assert_int_equal(queue_sessions_save(q, s, 1), 0);
+	sum = 0;
+	assert_int_equal(queue_sessions_load(q, on_session, &sum), 1);
+	queue_close(q);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_seq_survives_reopen, setup,
+	        teardown),
+	    cmocka_unit_test_setup_teardown(test_rollback_forgets_seq, setup,
+	        teardown),
+	    cmocka_unit_test_setup_teardown(test_peek_bounds, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_seal_ack, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sessions, setup, teardown),
+	};
+	return cmocka_run_group_tests_name("queue", tests, NULL, NULL);
+}
