@@ -43,12 +43,12 @@ int collect_inventory(struct collect *c, json_t *content);
  * (kernel threads are skipped). Processes that vanish or cannot be read are
  * skipped. Returns the number seen, or -1. cb returning -1 stops it. */
 int collect_procs(struct collect *c,
-    int (*cb)(const struct proc_info *, void *), void *arg);
+                  int (*cb)(const struct proc_info *, void *), void *arg);
 
 /* Sets owners[i] to a new string naming the installed package that owns
  * executable paths[i], or NULL. The caller frees the strings. */
 int collect_owners(struct collect *c, const char *const *paths, size_t n,
-    char **owners);
+                   char **owners);
 
 /* Writes the login name of uid into out; falls back to the number. */
 void collect_username(unsigned uid, char *out, size_t n);

@@ -59,8 +59,8 @@ collect_new(const struct collect_paths *paths)
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return NULL;
 	util_strlcpy(c->pkgdb,
-	    paths && paths->pkgdb ? paths->pkgdb : "/var/lib/dpkg",
-	    sizeof(c->pkgdb));
+	             paths && paths->pkgdb ? paths->pkgdb : "/var/lib/dpkg",
+	             sizeof(c->pkgdb));
 	c->btime = read_btime();
 	c->hz = sysconf(_SC_CLK_TCK);
 	if (c->hz <= 0)
@@ -119,8 +119,9 @@ os_release(json_t *os)
 {
 	static const struct {
 		const char *key, *field;
-	} map[] = {{"NAME", "name"}, {"PRETTY_NAME", "full_name"},
-	    {"VERSION_ID", "version"}};
+	} map[] = {{"NAME", "name"},
+	           {"PRETTY_NAME", "full_name"},
+	           {"VERSION_ID", "version"}};
 	char line[512], *eq;
 	size_t i;
 	FILE *fp;
@@ -169,9 +170,11 @@ collect_hardware(json_t *content, const char *host)
 
 	set_str(hw, "name", host);
 	if (sysinfo(&si) == 0) {
-		json_object_set_new(hw, "memory",
+		json_object_set_new(
+		    hw, "memory",
 		    json_integer((json_int_t)si.totalram * si.mem_unit >> 20));
-		json_object_set_new(hw, "swap",
+		json_object_set_new(
+		    hw, "swap",
 		    json_integer((json_int_t)si.totalswap * si.mem_unit >> 20));
 	}
 	if (read_line("/sys/class/dmi/id/product_uuid", uuid, sizeof(uuid)) ==
@@ -187,8 +190,8 @@ set_dmi_date(json_t *o, const char *key, const char *dmi)
 	int m, d, y;
 	char out[48];
 
-	if (sscanf(dmi, "%2d/%2d/%4d", &m, &d, &y) != 3 || y < 1980 ||
-	    m < 1 || m > 12 || d < 1 || d > 31)
+	if (sscanf(dmi, "%2d/%2d/%4d", &m, &d, &y) != 3 || y < 1980 || m < 1 ||
+	    m > 12 || d < 1 || d > 31)
 		return;
 	snprintf(out, sizeof(out), "%04d-%02d-%02d", y, m, d);
 	set_str(o, key, out);
@@ -199,18 +202,19 @@ collect_bios(json_t *content)
 {
 	static const struct {
 		const char *file, *field;
-	} map[] = {{"bios_vendor", "bmanufacturer"},
-	    {"bios_version", "bversion"}, {"sys_vendor", "smanufacturer"},
-	    {"product_name", "smodel"}, {"product_serial", "ssn"},
-	    {"board_vendor", "mmanufacturer"}, {"board_name", "mmodel"},
-	    {"board_serial", "msn"}, {"chassis_asset_tag", "assettag"}};
+	} map[] = {
+	    {"bios_vendor", "bmanufacturer"}, {"bios_version", "bversion"},
+	    {"sys_vendor", "smanufacturer"},  {"product_name", "smodel"},
+	    {"product_serial", "ssn"},        {"board_vendor", "mmanufacturer"},
+	    {"board_name", "mmodel"},         {"board_serial", "msn"},
+	    {"chassis_asset_tag", "assettag"}};
 	json_t *bios = json_object();
 	char path[128], val[256];
 	size_t i;
 
 	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
 		snprintf(path, sizeof(path), "/sys/class/dmi/id/%s",
-		    map[i].file);
+		         map[i].file);
 		if (read_line(path, val, sizeof(val)) == 0)
 			set_str(bios, map[i].field, val);
 	}
@@ -280,16 +284,16 @@ collect_cpus(json_t *content)
 		set_str(cpu, "name", ci.model);
 		set_str(cpu, "manufacturer", maker);
 		json_object_set_new(cpu, "core",
-		    json_integer(ci.cores / ci.packages));
+		                    json_integer(ci.cores / ci.packages));
 		json_object_set_new(cpu, "thread",
-		    json_integer(ci.threads / ci.cores > 0
-		                     ? ci.threads / ci.cores
-		                     : 1));
+		                    json_integer(ci.threads / ci.cores > 0
+		                                     ? ci.threads / ci.cores
+		                                     : 1));
 		if (ci.mhz > 0)
 			json_object_set_new(cpu, "speed",
-			    json_integer((json_int_t)ci.mhz));
+			                    json_integer((json_int_t)ci.mhz));
 		if (uname(&u) == 0 && (strcmp(u.machine, "x86_64") == 0 ||
-		                          strcmp(u.machine, "aarch64") == 0))
+		                       strcmp(u.machine, "aarch64") == 0))
 			set_str(cpu, "arch", u.machine);
 		json_array_append_new(cpus, cpu);
 	}
@@ -299,9 +303,10 @@ collect_cpus(json_t *content)
 static int
 real_fs(const char *fs)
 {
-	static const char *const ok[] = {"ext2", "ext3", "ext4", "xfs",
-	    "btrfs", "vfat", "exfat", "ntfs", "ntfs3", "f2fs", "zfs", "jfs",
-	    "reiserfs", "nfs", "nfs4", "cifs", "smb3", NULL};
+	static const char *const ok[] = {
+	    "ext2",     "ext3", "ext4",  "xfs",  "btrfs", "vfat",
+	    "exfat",    "ntfs", "ntfs3", "f2fs", "zfs",   "jfs",
+	    "reiserfs", "nfs",  "nfs4",  "cifs", "smb3",  NULL};
 	int i;
 
 	for (i = 0; ok[i]; i++)
@@ -329,9 +334,11 @@ collect_drives(json_t *content)
 		set_str(d, "volumn", dev);
 		set_str(d, "type", mnt);
 		set_str(d, "filesystem", fs);
-		json_object_set_new(d, "total",
+		json_object_set_new(
+		    d, "total",
 		    json_integer((json_int_t)sv.f_blocks * sv.f_frsize >> 20));
-		json_object_set_new(d, "free",
+		json_object_set_new(
+		    d, "free",
 		    json_integer((json_int_t)sv.f_bavail * sv.f_frsize >> 20));
 		json_array_append_new(drives, d);
 	}
@@ -366,17 +373,17 @@ collect_storages(json_t *content)
 		set_str(s, "name", de->d_name);
 		set_str(s, "type", "disk");
 		json_object_set_new(s, "disksize",
-		    json_integer(sectors * 512 >> 20));
+		                    json_integer(sectors * 512 >> 20));
 		snprintf(path, sizeof(path), "/sys/block/%s/device/model",
-		    de->d_name);
+		         de->d_name);
 		if (read_line(path, val, sizeof(val)) == 0)
 			set_str(s, "model", val);
 		snprintf(path, sizeof(path), "/sys/block/%s/device/vendor",
-		    de->d_name);
+		         de->d_name);
 		if (read_line(path, val, sizeof(val)) == 0)
 			set_str(s, "manufacturer", val);
 		snprintf(path, sizeof(path), "/sys/block/%s/device/serial",
-		    de->d_name);
+		         de->d_name);
 		if (read_line(path, val, sizeof(val)) == 0)
 			set_str(s, "serial", val);
 		json_array_append_new(st, s);
@@ -419,8 +426,8 @@ if_mac(struct ifaddrs *all, const char *name, char *out, size_t n)
 		if (ll->sll_halen != 6)
 			return NULL;
 		snprintf(out, n, "%02x:%02x:%02x:%02x:%02x:%02x",
-		    ll->sll_addr[0], ll->sll_addr[1], ll->sll_addr[2],
-		    ll->sll_addr[3], ll->sll_addr[4], ll->sll_addr[5]);
+		         ll->sll_addr[0], ll->sll_addr[1], ll->sll_addr[2],
+		         ll->sll_addr[3], ll->sll_addr[4], ll->sll_addr[5]);
 		return out;
 	}
 	return NULL;
@@ -453,13 +460,15 @@ net_addr(json_t *e, struct ifaddrs *i)
 		set_str(e, "ipaddress", a);
 		if (mask) {
 			inet_ntop(AF_INET, &mask->sin_addr, m, sizeof(m));
-			net.s_addr = sin->sin_addr.s_addr & mask->sin_addr.s_addr;
+			net.s_addr =
+			    sin->sin_addr.s_addr & mask->sin_addr.s_addr;
 			inet_ntop(AF_INET, &net, s, sizeof(s));
 			set_str(e, "ipmask", m);
 			set_str(e, "ipsubnet", s);
 		}
 	} else {
-		inet_ntop(AF_INET6,
+		inet_ntop(
+		    AF_INET6,
 		    &((struct sockaddr_in6 *)(void *)i->ifa_addr)->sin6_addr, a,
 		    sizeof(a));
 		set_str(e, "ipaddress6", a);
@@ -512,10 +521,10 @@ install_date(const struct soft_ctx *sc, const struct dpkg_pkg *p, json_t *s)
 	struct stat st;
 
 	snprintf(path, sizeof(path), "%s/info/%s:%s.list", sc->pkgdb, p->name,
-	    p->arch);
+	         p->arch);
 	if (stat(path, &st) == -1) {
 		snprintf(path, sizeof(path), "%s/info/%s.list", sc->pkgdb,
-		    p->name);
+		         p->name);
 		if (stat(path, &st) == -1)
 			return;
 	}
@@ -538,7 +547,7 @@ add_software(const struct dpkg_pkg *p, void *arg)
 	set_str(s, "from", "deb");
 	if (p->installed_kb >= 0)
 		json_object_set_new(s, "filesize",
-		    json_integer(p->installed_kb * 1024));
+		                    json_integer(p->installed_kb * 1024));
 	install_date(sc, p, s);
 	return json_array_append_new(sc->list, s) == 0 ? 0 : -1;
 }
@@ -576,7 +585,7 @@ collect_inventory(struct collect *c, json_t *content)
 	collect_storages(content);
 	collect_networks(content);
 	json_object_set_new(content, "versionclient",
-	    json_string("mutu-agent_v" MUTU_VERSION));
+	                    json_string("mutu-agent_v" MUTU_VERSION));
 	return collect_software(c, content);
 }
 
@@ -599,7 +608,8 @@ read_stat(int pid, unsigned long *flags, unsigned long long *start)
 	buf[n] = '\0';
 	if ((p = strrchr(buf, ')')) == NULL)
 		return -1;
-	if (sscanf(p + 2,
+	if (sscanf(
+	        p + 2,
 	        "%*c %*d %*d %*d %*d %*d %lu %*u %*u %*u %*u %*u %*u %*d %*d "
 	        "%*d %*d %*d %*d %llu",
 	        flags, start) != 2)
@@ -642,7 +652,7 @@ read_proc(struct collect *c, int pid, struct proc_info *pi)
 
 int
 collect_procs(struct collect *c, int (*cb)(const struct proc_info *, void *),
-    void *arg)
+              void *arg)
 {
 	struct proc_info pi;
 	struct dirent *de;
@@ -670,7 +680,7 @@ collect_procs(struct collect *c, int (*cb)(const struct proc_info *, void *),
 
 int
 collect_owners(struct collect *c, const char *const *paths, size_t n,
-    char **owners)
+               char **owners)
 {
 	char info[PATH_MAX];
 

@@ -9,14 +9,18 @@
 #include "proto.h"
 #include "util.h"
 
-static const char *const user_id_modes[] = {"pseudonym", "none", "plain",
-    NULL};
+static const char *const user_id_modes[] = {"pseudonym", "none", "plain", NULL};
 
 #define STR(n)                                                                 \
-	{"", #n, CONF_STR, offsetof(struct agent_config, n),                   \
-	    sizeof(((struct agent_config *)0)->n), 0, 0, NULL}
+	{                                                                      \
+		"", #n, CONF_STR, offsetof(struct agent_config, n),            \
+		    sizeof(((struct agent_config *)0)->n), 0, 0, NULL          \
+	}
 #define INT(n, lo, hi)                                                         \
-	{"", #n, CONF_INT, offsetof(struct agent_config, n), 0, lo, hi, NULL}
+	{                                                                      \
+		"", #n, CONF_INT, offsetof(struct agent_config, n), 0, lo, hi, \
+		    NULL                                                       \
+	}
 
 static const struct conf_key agent_keys[] = {
     STR(server),
@@ -31,8 +35,8 @@ static const struct conf_key agent_keys[] = {
     INT(usage_min_uid, 0, 1 << 30),
     INT(batch_records, 1, PROTO_MAX_RECORDS),
     INT(http_timeout, 1, 3600),
-    {"", "user_ids", CONF_ENUM, offsetof(struct agent_config, user_ids), 0,
-        0, 0, user_id_modes},
+    {"", "user_ids", CONF_ENUM, offsetof(struct agent_config, user_ids), 0, 0,
+     0, user_id_modes},
     {NULL, NULL, 0, 0, 0, 0, 0, NULL},
 };
 
@@ -41,7 +45,7 @@ set_defaults(struct agent_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	util_strlcpy(cfg->state_dir, "/var/lib/mutu-agent",
-	    sizeof(cfg->state_dir));
+	             sizeof(cfg->state_dir));
 	cfg->usage_interval = 15;
 	cfg->sync_interval = 300;
 	cfg->inventory_interval = 86400;
@@ -68,7 +72,7 @@ valid_commune(const char *s)
 
 static int
 check(const char *path, const struct agent_config *cfg, char *err,
-    size_t errlen)
+      size_t errlen)
 {
 	if (cfg->server[0] == '\0') {
 		snprintf(err, errlen, "%s: 'server' is required", path);
@@ -77,17 +81,19 @@ check(const char *path, const struct agent_config *cfg, char *err,
 	if (strncmp(cfg->server, "http://", 7) != 0 &&
 	    strncmp(cfg->server, "https://", 8) != 0) {
 		snprintf(err, errlen, "%s: server: not an http(s) URL: '%s'",
-		    path, cfg->server);
+		         path, cfg->server);
 		return -1;
 	}
 	if (!valid_commune(cfg->commune)) {
-		snprintf(err, errlen,
+		snprintf(
+		    err, errlen,
 		    "%s: commune: expected a 5-character INSEE code, got '%s'",
 		    path, cfg->commune);
 		return -1;
 	}
 	if (cfg->user_ids == USER_IDS_PSEUDONYM && strlen(cfg->user_key) < 16) {
-		snprintf(err, errlen,
+		snprintf(
+		    err, errlen,
 		    "%s: user_ids is 'pseudonym' (the default): set user_key "
 		    "to a secret of at least 16 characters shared by the "
 		    "commune's PCs, or choose user_ids = none",
@@ -99,7 +105,7 @@ check(const char *path, const struct agent_config *cfg, char *err,
 
 int
 config_load(const char *path, struct agent_config *cfg, char *err,
-    size_t errlen)
+            size_t errlen)
 {
 	set_defaults(cfg);
 	if (conf_load(path, agent_keys, cfg, err, errlen) == -1)

@@ -14,24 +14,24 @@ enum user_ids {
 };
 
 struct agent_config {
-	char server[512];        /* base URL, e.g. https://mutu.example:8443 */
-	char commune[16];        /* INSEE code of the commune */
-	char enrol_secret[128];  /* the commune's enrolment secret */
+	char server[512];       /* base URL, e.g. https://mutu.example:8443 */
+	char commune[16];       /* INSEE code of the commune */
+	char enrol_secret[128]; /* the commune's enrolment secret */
 	char state_dir[PATH_MAX];
-	char ca_file[PATH_MAX];  /* CA to trust instead of the system's */
-	char user_key[256];      /* key for user pseudonyms */
-	int usage_interval;      /* seconds between /proc samples */
-	int sync_interval;       /* seconds between syncs */
-	int inventory_interval;  /* seconds between full inventories */
-	int usage_min_uid;       /* ignore processes of lower uids */
-	int user_ids;            /* enum user_ids */
-	int batch_records;       /* records per batch at most */
-	int http_timeout;        /* seconds for one HTTP request */
+	char ca_file[PATH_MAX]; /* CA to trust instead of the system's */
+	char user_key[256];     /* key for user pseudonyms */
+	int usage_interval;     /* seconds between /proc samples */
+	int sync_interval;      /* seconds between syncs */
+	int inventory_interval; /* seconds between full inventories */
+	int usage_min_uid;      /* ignore processes of lower uids */
+	int user_ids;           /* enum user_ids */
+	int batch_records;      /* records per batch at most */
+	int http_timeout;       /* seconds for one HTTP request */
 };
 
 /* Sets defaults, then reads path. Checks required keys and the file's
  * mode (it holds secrets). Returns 0, or -1 with the reason in err. */
 int config_load(const char *path, struct agent_config *cfg, char *err,
-    size_t errlen);
+                size_t errlen);
 
 #endif

@@ -34,8 +34,7 @@ installed(const struct stanza *s)
 }
 
 static int
-emit(struct stanza *s, int (*cb)(const struct dpkg_pkg *, void *),
-    void *arg)
+emit(struct stanza *s, int (*cb)(const struct dpkg_pkg *, void *), void *arg)
 {
 	struct dpkg_pkg p;
 	long long kb;
@@ -48,8 +47,8 @@ emit(struct stanza *s, int (*cb)(const struct dpkg_pkg *, void *),
 	p.maintainer = s->maint;
 	p.section = s->section;
 	p.summary = s->summary;
-	p.installed_kb = util_parse_ll(s->size, 0, 1LL << 40, &kb) == 0 ? kb
-	                                                                : -1;
+	p.installed_kb =
+	    util_parse_ll(s->size, 0, 1LL << 40, &kb) == 0 ? kb : -1;
 	return cb(&p, arg) == -1 ? -1 : 1;
 }
 
@@ -74,14 +73,14 @@ take(struct stanza *s, const char *key, const char *val)
 	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
 		if (strcmp(key, fields[i].key) == 0) {
 			util_strlcpy((char *)s + fields[i].off, val,
-			    fields[i].size);
+			             fields[i].size);
 			return;
 		}
 }
 
 int
 dpkg_parse_status(FILE *fp, int (*cb)(const struct dpkg_pkg *, void *),
-    void *arg)
+                  void *arg)
 {
 	struct stanza *s;
 	char *line = NULL, *colon, *val;
@@ -92,7 +91,8 @@ dpkg_parse_status(FILE *fp, int (*cb)(const struct dpkg_pkg *, void *),
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return -1;
 	while ((len = getline(&line, &cap, fp)) != -1) {
-		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+		while (len > 0 &&
+		       (line[len - 1] == '\n' || line[len - 1] == '\r'))
 			line[--len] = '\0';
 		if (len == 0) {
 			if ((rc = emit(s, cb, arg)) == -1)
@@ -102,7 +102,8 @@ dpkg_parse_status(FILE *fp, int (*cb)(const struct dpkg_pkg *, void *),
 			continue;
 		}
 		if (line[0] == ' ' || line[0] == '\t')
-			continue; /* continuation: long description, conffiles */
+			continue; /* continuation: long description, conffiles
+			           */
 		if ((colon = strchr(line, ':')) == NULL)
 			continue;
 		*colon = '\0';
@@ -134,7 +135,7 @@ static int
 want_cmp(const void *a, const void *b)
 {
 	return strcmp(((const struct want *)a)->path,
-	    ((const struct want *)b)->path);
+	              ((const struct want *)b)->path);
 }
 
 static int
@@ -149,7 +150,7 @@ static struct want *
 build_wants(const char *const *paths, size_t n, size_t *count)
 {
 	static const char *const merged[] = {"/usr/bin/", "/usr/sbin/",
-	    "/usr/lib/", "/usr/lib64/", NULL};
+	                                     "/usr/lib/", "/usr/lib64/", NULL};
 	struct want *w;
 	size_t i, k = 0;
 	int m;
@@ -185,8 +186,8 @@ package_of(const char *file, char *out, size_t n)
 }
 
 static void
-scan_list(FILE *fp, const char *file, struct want *w, size_t nw,
-    char **owners, char **line, size_t *cap)
+scan_list(FILE *fp, const char *file, struct want *w, size_t nw, char **owners,
+          char **line, size_t *cap)
 {
 	struct want *hit;
 	char pkg[256];
@@ -205,7 +206,7 @@ scan_list(FILE *fp, const char *file, struct want *w, size_t nw,
 
 int
 dpkg_owners(const char *info_dir, const char *const *paths, size_t n,
-    char **owners)
+            char **owners)
 {
 	struct want *w = NULL;
 	struct dirent *de;
@@ -226,7 +227,7 @@ dpkg_owners(const char *info_dir, const char *const *paths, size_t n,
 		if (len < 6 || strcmp(de->d_name + len - 5, ".list") != 0)
 			continue;
 		if ((size_t)snprintf(path, sizeof(path), "%s/%s", info_dir,
-		        de->d_name) >= sizeof(path))
+		                     de->d_name) >= sizeof(path))
 			continue;
 		if ((fp = fopen(path, "r")) == NULL)
 			continue;

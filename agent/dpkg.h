@@ -15,8 +15,8 @@ struct dpkg_pkg {
 	const char *arch;
 	const char *maintainer;
 	const char *section;
-	const char *summary;     /* first line of Description */
-	long long installed_kb;  /* Installed-Size, -1 if absent */
+	const char *summary;    /* first line of Description */
+	long long installed_kb; /* Installed-Size, -1 if absent */
 };
 
 /* Calls cb for every package whose Status says it is installed, in file
@@ -24,13 +24,13 @@ struct dpkg_pkg {
  * Returns the number of installed packages, or -1 on a read error or if cb
  * stopped it. */
 int dpkg_parse_status(FILE *fp, int (*cb)(const struct dpkg_pkg *, void *),
-    void *arg);
+                      void *arg);
 
 /* For each of the n absolute paths, sets owners[i] to a new string naming
  * the package whose file list holds it (architecture qualifier removed), or
  * leaves it NULL. /usr/bin/x also matches /bin/x (merged /usr). The caller
  * frees the strings. Returns 0, or -1 if info_dir cannot be read. */
 int dpkg_owners(const char *info_dir, const char *const *paths, size_t n,
-    char **owners);
+                char **owners);
 
 #endif

@@ -26,7 +26,7 @@ inventory_build(struct collect *c, const char *agent_id)
 
 int
 inventory_enqueue(struct collect *c, struct queue *q, const char *agent_id,
-    long long now)
+                  long long now)
 {
 	json_t *doc;
 	char *text;
@@ -36,8 +36,8 @@ inventory_enqueue(struct collect *c, struct queue *q, const char *agent_id,
 		log_warnx("inventory: cannot read the installed software");
 		return -1;
 	}
-	n = (int)json_array_size(json_object_get(
-	    json_object_get(doc, "content"), "softwares"));
+	n = (int)json_array_size(
+	    json_object_get(json_object_get(doc, "content"), "softwares"));
 	text = json_dumps(doc, JSON_COMPACT);
 	json_decref(doc);
 	if (text == NULL)

@@ -13,7 +13,7 @@
 json_t *inventory_build(struct collect *c, const char *agent_id);
 /* Builds the inventory and queues it as one record created at now.
  * Returns the number of software entries, or -1. */
-int inventory_enqueue(struct collect *c, struct queue *q,
-    const char *agent_id, long long now);
+int inventory_enqueue(struct collect *c, struct queue *q, const char *agent_id,
+                      long long now);
 
 #endif

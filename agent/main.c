@@ -48,7 +48,8 @@ struct agent {
 static void
 usage_exit(int code)
 {
-	fprintf(code ? stderr : stdout,
+	fprintf(
+	    code ? stderr : stdout,
 	    "usage: mutu-agent [-dnv] [-c file] [--once]\n"
 	    "  -c file    configuration (default " DEFAULT_CONFIG ")\n"
 	    "  -d         stay in the foreground, log to stderr\n"
@@ -56,7 +57,8 @@ usage_exit(int code)
 	    "  -v         verbose (debug) logging\n"
 	    "  --once     collect inventory and one usage sample, sync, exit\n"
 	    "             (exit 1 if the sync failed; the data stays queued)\n"
-	    "  --inventory print this machine's GLPI inventory (JSON) and exit\n"
+	    "  --inventory print this machine's GLPI inventory (JSON) and "
+	    "exit\n"
 	    "  --version  print the version\n");
 	exit(code);
 }
@@ -68,7 +70,7 @@ load_identity(struct agent *a)
 	char path[PATH_MAX], *id;
 
 	if ((size_t)snprintf(path, sizeof(path), "%s/agent-id",
-	        a->cfg.state_dir) >= sizeof(path))
+	                     a->cfg.state_dir) >= sizeof(path))
 		fatalx("state_dir too long");
 	if ((id = util_read_file(path, 64)) != NULL &&
 	    strlen(id) == CRYPTO_UUID_LEN) {
@@ -79,7 +81,7 @@ load_identity(struct agent *a)
 		if (crypto_uuid(a->agent_id) == -1)
 			fatalx("no random numbers");
 		if (util_write_file(path, a->agent_id, strlen(a->agent_id),
-		        0600) == -1)
+		                    0600) == -1)
 			fatal("%s", path);
 		log_info("new agent id %s", a->agent_id);
 	}
@@ -96,7 +98,7 @@ agent_open(struct agent *a)
 		fatal("%s", a->cfg.state_dir);
 	load_identity(a);
 	if ((size_t)snprintf(path, sizeof(path), "%s/queue.db",
-	        a->cfg.state_dir) >= sizeof(path))
+	                     a->cfg.state_dir) >= sizeof(path))
 		fatalx("state_dir too long");
 	if ((a->queue = queue_open(path, err, sizeof(err))) == NULL)
 		fatalx("queue: %s", err);
@@ -147,7 +149,7 @@ do_sync(struct agent *a, struct sync_result *r)
 
 	if (r->batches > 0)
 		log_info("delivered %lld records in %d batches", r->records,
-		    r->batches);
+		         r->batches);
 	return rc;
 }
 
@@ -163,7 +165,7 @@ run_once(struct agent *a)
 		log_warnx("usage sample failed");
 	if (do_sync(a, &r) == -1 || (left = queue_pending(a->queue)) != 0) {
 		log_warnx("sync failed; %lld records stay queued",
-		    queue_pending(a->queue));
+		          queue_pending(a->queue));
 		return 1;
 	}
 	return 0;
@@ -217,7 +219,7 @@ sync_step(struct agent *a, struct schedule *sc, long long mono)
 	} else {
 		sc->attempt++;
 		delay = sync_backoff(sc->attempt, BACKOFF_CAP, r.retry_after,
-		    rnd());
+		                     rnd());
 		log_info("next delivery attempt in %ld s", delay);
 	}
 	sc->sync = mono + delay * 1000;
@@ -265,7 +267,7 @@ run_service(struct agent *a)
 	splay = a->cfg.sync_interval < 60 ? a->cfg.sync_interval : 60;
 	sc.sync = mono + (long long)(rnd() * splay * 1000);
 	log_info("agent %s started (commune %s, %zu open sessions)",
-	    a->agent_id, a->cfg.commune, usage_open_count(a->usage));
+	         a->agent_id, a->cfg.commune, usage_open_count(a->usage));
 	while (!quit) {
 		loop_step(a, &sc);
 		mono = util_mono_ms();
@@ -277,7 +279,7 @@ run_service(struct agent *a)
 		nanosleep(&ts, NULL); /* a signal cuts it short */
 	}
 	log_info("stopping: %lld records queued, %zu sessions open",
-	    queue_pending(a->queue), usage_open_count(a->usage));
+	         queue_pending(a->queue), usage_open_count(a->usage));
 	return 0;
 }
 
@@ -377,7 +379,7 @@ main(int argc, char *argv[])
 	}
 	/* Under systemd stderr goes to the journal too; -d only forces it. */
 	log_init("mutu-agent", foreground || once || getenv("JOURNAL_STREAM"),
-	    verbose);
+	         verbose);
 	install_signals();
 	agent_open(&a);
 	rc = once ? run_once(&a) : run_service(&a);

@@ -53,7 +53,7 @@ meta_get(struct queue *q, const char *key, char *out, size_t n)
 	int rc = -1;
 
 	if (sqlite3_prepare_v2(q->db, "SELECT value FROM meta WHERE key = ?",
-	        -1, &st, NULL) != SQLITE_OK)
+	                       -1, &st, NULL) != SQLITE_OK)
 		return -1;
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW) {
@@ -70,7 +70,8 @@ meta_set(struct queue *q, const char *key, const char *value)
 	sqlite3_stmt *st;
 	int rc;
 
-	if (sqlite3_prepare_v2(q->db,
+	if (sqlite3_prepare_v2(
+	        q->db,
 	        "INSERT INTO meta(key, value) VALUES (?, ?)"
 	        " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
 	        -1, &st, NULL) != SQLITE_OK)
@@ -120,11 +121,11 @@ queue_open(const char *path, char *err, size_t errlen)
 		return NULL;
 	}
 	if (sqlite3_open_v2(path, &q->db,
-	        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-	            SQLITE_OPEN_NOMUTEX,
-	        NULL) != SQLITE_OK) {
+	                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+	                        SQLITE_OPEN_NOMUTEX,
+	                    NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "%s: %s", path,
-		    q->db ? sqlite3_errmsg(q->db) : "cannot open");
+		         q->db ? sqlite3_errmsg(q->db) : "cannot open");
 		goto fail;
 	}
 	sqlite3_busy_timeout(q->db, 5000);
@@ -214,9 +215,9 @@ push(struct queue *q, const char *type, long long created, const char *body)
 	int rc;
 
 	if (sqlite3_prepare_v2(q->db,
-	        "INSERT INTO records(seq, type, created, body)"
-	        " VALUES (?, ?, ?, ?)",
-	        -1, &st, NULL) != SQLITE_OK)
+	                       "INSERT INTO records(seq, type, created, body)"
+	                       " VALUES (?, ?, ?, ?)",
+	                       -1, &st, NULL) != SQLITE_OK)
 		return -1;
 	sqlite3_bind_int64(st, 1, seq);
 	sqlite3_bind_text(st, 2, type, -1, SQLITE_STATIC);
@@ -237,7 +238,7 @@ push(struct queue *q, const char *type, long long created, const char *body)
 
 long long
 queue_push(struct queue *q, const char *type, long long created,
-    const char *body)
+           const char *body)
 {
 	long long seq;
 	int own = !q->in_tx;
@@ -261,7 +262,7 @@ queue_pending(struct queue *q)
 	long long n = -1;
 
 	if (sqlite3_prepare_v2(q->db, "SELECT count(*) FROM records", -1, &st,
-	        NULL) != SQLITE_OK)
+	                       NULL) != SQLITE_OK)
 		return -1;
 	if (sqlite3_step(st) == SQLITE_ROW)
 		n = sqlite3_column_int64(st, 0);
@@ -271,14 +272,15 @@ queue_pending(struct queue *q)
 
 int
 queue_peek(struct queue *q, int max_records, size_t max_bytes,
-    int (*cb)(long long, const char *, long long, const char *, void *),
-    void *arg)
+           int (*cb)(long long, const char *, long long, const char *, void *),
+           void *arg)
 {
 	sqlite3_stmt *st;
 	size_t bytes = 0, len;
 	int n = 0, rc;
 
-	if (sqlite3_prepare_v2(q->db,
+	if (sqlite3_prepare_v2(
+	        q->db,
 	        "SELECT seq, type, created, body FROM records ORDER BY seq"
 	        " LIMIT ?",
 	        -1, &st, NULL) != SQLITE_OK)
@@ -290,9 +292,9 @@ queue_peek(struct queue *q, int max_records, size_t max_bytes,
 			break;
 		bytes += len;
 		if (cb(sqlite3_column_int64(st, 0),
-		        (const char *)sqlite3_column_text(st, 1),
-		        sqlite3_column_int64(st, 2),
-		        (const char *)sqlite3_column_text(st, 3), arg) == -1) {
+		       (const char *)sqlite3_column_text(st, 1),
+		       sqlite3_column_int64(st, 2),
+		       (const char *)sqlite3_column_text(st, 3), arg) == -1) {
 			n = -1;
 			break;
 		}
@@ -310,7 +312,8 @@ seal(struct queue *q, const struct queue_batch *b)
 	sqlite3_stmt *st;
 	int rc;
 
-	if (sqlite3_prepare_v2(q->db,
+	if (sqlite3_prepare_v2(
+	        q->db,
 	        "INSERT INTO batch(id, batch_id, first_seq, last_seq, records,"
 	        " body) VALUES (1, ?, ?, ?, ?, ?)",
 	        -1, &st, NULL) != SQLITE_OK)
@@ -339,7 +342,8 @@ queue_sealed(struct queue *q, struct queue_batch *b)
 	int rc, found = 0;
 
 	memset(b, 0, sizeof(*b));
-	if (sqlite3_prepare_v2(q->db,
+	if (sqlite3_prepare_v2(
+	        q->db,
 	        "SELECT batch_id, first_seq, last_seq, records, body"
 	        " FROM batch WHERE id = 1",
 	        -1, &st, NULL) != SQLITE_OK)
@@ -347,8 +351,8 @@ queue_sealed(struct queue *q, struct queue_batch *b)
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		util_strlcpy(b->batch_id,
-		    (const char *)sqlite3_column_text(st, 0),
-		    sizeof(b->batch_id));
+		             (const char *)sqlite3_column_text(st, 0),
+		             sizeof(b->batch_id));
 		b->first_seq = sqlite3_column_int64(st, 1);
 		b->last_seq = sqlite3_column_int64(st, 2);
 		b->records = sqlite3_column_int(st, 3);
@@ -357,7 +361,8 @@ queue_sealed(struct queue *q, struct queue_batch *b)
 		if ((b->body = malloc(b->len ? b->len : 1)) == NULL)
 			found = -1;
 		else {
-			memcpy(b->body, body, b->len);
+			if (b->len > 0)
+				memcpy(b->body, body, b->len);
 			found = 1;
 		}
 	} else if (rc != SQLITE_DONE)
@@ -381,7 +386,8 @@ ack(struct queue *q, const char *batch_id)
 	long long last = -1;
 	int rc;
 
-	if (sqlite3_prepare_v2(q->db,
+	if (sqlite3_prepare_v2(
+	        q->db,
 	        "SELECT last_seq FROM batch WHERE id = 1 AND batch_id = ?", -1,
 	        &st, NULL) != SQLITE_OK)
 		return -1;
@@ -392,7 +398,7 @@ ack(struct queue *q, const char *batch_id)
 	if (last < 0)
 		return -1;
 	if (sqlite3_prepare_v2(q->db, "DELETE FROM records WHERE seq <= ?", -1,
-	        &st, NULL) != SQLITE_OK)
+	                       &st, NULL) != SQLITE_OK)
 		return -1;
 	sqlite3_bind_int64(st, 1, last);
 	rc = sqlite3_step(st);
@@ -429,7 +435,8 @@ sessions_save(struct queue *q, const struct queue_session *s, size_t n)
 
 	if (exec(q, "DELETE FROM sessions") == -1)
 		return -1;
-	if (sqlite3_prepare_v2(q->db,
+	if (sqlite3_prepare_v2(
+	        q->db,
 	        "INSERT INTO sessions(exe, uid, start, last_seen)"
 	        " VALUES (?, ?, ?, ?)",
 	        -1, &st, NULL) != SQLITE_OK)
@@ -455,15 +462,15 @@ queue_sessions_save(struct queue *q, const struct queue_session *s, size_t n)
 
 int
 queue_sessions_load(struct queue *q,
-    int (*cb)(const struct queue_session *, void *), void *arg)
+                    int (*cb)(const struct queue_session *, void *), void *arg)
 {
 	struct queue_session s;
 	sqlite3_stmt *st;
 	int n = 0;
 
-	if (sqlite3_prepare_v2(q->db,
-	        "SELECT exe, uid, start, last_seen FROM sessions", -1, &st,
-	        NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(
+	        q->db, "SELECT exe, uid, start, last_seen FROM sessions", -1,
+	        &st, NULL) != SQLITE_OK)
 		return -1;
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		s.exe = (const char *)sqlite3_column_text(st, 0);

@@ -18,7 +18,8 @@ struct queue_batch {
 	char batch_id[40];
 	long long first_seq, last_seq;
 	int records;
-	unsigned char *body; /* gzip-compressed; owned, see queue_batch_free() */
+	unsigned char
+	    *body; /* gzip-compressed; owned, see queue_batch_free() */
 	size_t len;
 };
 
@@ -48,7 +49,7 @@ void queue_rollback(struct queue *q);
 /* Stores one record (body: JSON text) of type with its creation time.
  * Returns its sequence number (> 0), or -1. */
 long long queue_push(struct queue *q, const char *type, long long created,
-    const char *body);
+                     const char *body);
 /* Number of records waiting for acknowledgement, or -1. */
 long long queue_pending(struct queue *q);
 
@@ -56,9 +57,9 @@ long long queue_pending(struct queue *q);
  * stays within max_records and their bodies within max_bytes (at least one
  * record is always visited). Returns the number visited, or -1. */
 int queue_peek(struct queue *q, int max_records, size_t max_bytes,
-    int (*cb)(long long seq, const char *type, long long created,
-        const char *body, void *arg),
-    void *arg);
+               int (*cb)(long long seq, const char *type, long long created,
+                         const char *body, void *arg),
+               void *arg);
 /* Stores b as the sealed batch. Only one batch is sealed at a time. */
 int queue_seal(struct queue *q, const struct queue_batch *b);
 /* Loads the sealed batch into b: 1 if there is one, 0 if none, -1. */
@@ -76,9 +77,10 @@ int queue_meta_set(struct queue *q, const char *key, const char *value);
 
 /* Replaces the persisted open sessions with the n given. */
 int queue_sessions_save(struct queue *q, const struct queue_session *s,
-    size_t n);
+                        size_t n);
 /* Calls cb for each persisted open session. Returns the count, or -1. */
 int queue_sessions_load(struct queue *q,
-    int (*cb)(const struct queue_session *, void *), void *arg);
+                        int (*cb)(const struct queue_session *, void *),
+                        void *arg);
 
 #endif

@@ -18,7 +18,7 @@
 #include "util.h"
 
 #define MAX_BATCHES_PER_RUN 200
-#define REPLY_MAX (64 * 1024)
+#define REPLY_MAX           (64 * 1024)
 
 struct sync {
 	const struct agent_config *cfg;
@@ -42,14 +42,15 @@ load_token(struct sync *s)
 	if (strlen(t) == CRYPTO_HEX256_LEN)
 		util_strlcpy(s->token, t, sizeof(s->token));
 	else
-		log_warnx("%s: malformed token, enrolling again", s->token_path);
+		log_warnx("%s: malformed token, enrolling again",
+		          s->token_path);
 	crypto_wipe(t, strlen(t));
 	free(t);
 }
 
 struct sync *
-sync_new(const struct agent_config *cfg, struct queue *q,
-    const char *agent_id, const char *hostname)
+sync_new(const struct agent_config *cfg, struct queue *q, const char *agent_id,
+         const char *hostname)
 {
 	struct sync *s;
 	const char *base = cfg->server;
@@ -64,11 +65,11 @@ sync_new(const struct agent_config *cfg, struct queue *q,
 	while (blen > 0 && base[blen - 1] == '/')
 		blen--;
 	snprintf(s->url_enrol, sizeof(s->url_enrol), "%.*s%s", (int)blen, base,
-	    PROTO_PATH_ENROL);
+	         PROTO_PATH_ENROL);
 	snprintf(s->url_batches, sizeof(s->url_batches), "%.*s%s", (int)blen,
-	    base, PROTO_PATH_BATCHES);
+	         base, PROTO_PATH_BATCHES);
 	if ((size_t)snprintf(s->token_path, sizeof(s->token_path), "%s/token",
-	        cfg->state_dir) >= sizeof(s->token_path))
+	                     cfg->state_dir) >= sizeof(s->token_path))
 		goto fail;
 	s->http = httpc_new(cfg->ca_file, cfg->http_timeout, REPLY_MAX);
 	if (s->http == NULL)
@@ -111,20 +112,25 @@ sync_backoff(int attempt, long cap, long retry_after, double rnd)
 static void
 log_refusal(const char *what, const struct httpc_resp *r)
 {
-	json_t *j = json_loadb(r->body.data ? r->body.data : "", r->body.len,
-	    0, NULL);
+	json_t *j =
+	    json_loadb(r->body.data ? r->body.data : "", r->body.len, 0, NULL);
 	const char *msg = json_string_value(json_object_get(j, "error"));
 
 	log_warnx("%s: server answered %ld%s%s", what, r->status,
-	    msg ? ": " : "", msg ? msg : "");
+	          msg ? ": " : "", msg ? msg : "");
 	json_decref(j);
 }
 
 static int
 enrol(struct sync *s, struct sync_result *res)
 {
-	struct httpc_req req = {"POST", s->url_enrol, s->cfg->enrol_secret,
-	    PROTO_CONTENT_TYPE, NULL, NULL, 0};
+	struct httpc_req req = {"POST",
+	                        s->url_enrol,
+	                        s->cfg->enrol_secret,
+	                        PROTO_CONTENT_TYPE,
+	                        NULL,
+	                        NULL,
+	                        0};
 	struct httpc_resp r;
 	const char *tok, *commune;
 	json_t *body, *reply = NULL;
@@ -133,11 +139,11 @@ enrol(struct sync *s, struct sync_result *res)
 
 	if (s->cfg->enrol_secret[0] == '\0') {
 		log_warnx("no token in %s and no enrol_secret configured",
-		    s->token_path);
+		          s->token_path);
 		return -1;
 	}
-	body = json_pack("{s:s, s:s, s:s}", "agent_id", s->agent_id,
-	    "hostname", s->hostname, "commune", s->cfg->commune);
+	body = json_pack("{s:s, s:s, s:s}", "agent_id", s->agent_id, "hostname",
+	                 s->hostname, "commune", s->cfg->commune);
 	text = json_dumps(body, JSON_COMPACT);
 	json_decref(body);
 	if (text == NULL)
@@ -167,7 +173,7 @@ enrol(struct sync *s, struct sync_result *res)
 	}
 	util_strlcpy(s->token, tok, sizeof(s->token));
 	log_info("enrolled as agent %s of commune %s", s->agent_id,
-	    commune ? commune : "?");
+	         commune ? commune : "?");
 	rc = 0;
 fail:
 	json_decref(reply);
@@ -183,15 +189,16 @@ struct build_ctx {
 };
 
 static int
-add_record(long long seq, const char *type, long long created,
-    const char *body, void *arg)
+add_record(long long seq, const char *type, long long created, const char *body,
+           void *arg)
 {
 	struct build_ctx *b = arg;
 
 	if (b->count == 0)
 		b->first = seq;
 	b->last = seq;
-	if (buf_printf(b->json,
+	if (buf_printf(
+	        b->json,
 	        "%s{\"seq\":%lld,\"type\":\"%s\",\"time\":%lld,\"data\":",
 	        b->count ? "," : "", seq, type, created) == -1 ||
 	    buf_adds(b->json, body) == -1 || buf_adds(b->json, "}") == -1)
@@ -220,13 +227,13 @@ seal_batch(struct sync *s, struct queue_batch *qb)
 		goto fail;
 	crypto_hex(raw, sizeof(raw), qb->batch_id);
 	if (buf_printf(&json,
-	        "{\"v\":%d,\"agent_id\":\"%s\",\"epoch\":\"%s\","
-	        "\"batch_id\":\"%s\",\"records\":[",
-	        PROTO_VERSION, s->agent_id, queue_epoch(s->q),
-	        qb->batch_id) == -1)
+	               "{\"v\":%d,\"agent_id\":\"%s\",\"epoch\":\"%s\","
+	               "\"batch_id\":\"%s\",\"records\":[",
+	               PROTO_VERSION, s->agent_id, queue_epoch(s->q),
+	               qb->batch_id) == -1)
 		goto fail;
 	n = queue_peek(s->q, s->cfg->batch_records, PROTO_BATCH_BYTES,
-	    add_record, &b);
+	               add_record, &b);
 	if (n <= 0) {
 		rc = n;
 		goto fail;
@@ -265,8 +272,7 @@ acked(const struct queue_batch *qb, const struct httpc_resp *r)
 	j = json_loadb(r->body.data ? r->body.data : "", r->body.len, 0, NULL);
 	id = json_string_value(json_object_get(j, "batch_id"));
 	seq = json_integer_value(json_object_get(j, "ack_seq"));
-	ok = id != NULL && strcmp(id, qb->batch_id) == 0 &&
-	     seq == qb->last_seq;
+	ok = id != NULL && strcmp(id, qb->batch_id) == 0 && seq == qb->last_seq;
 	json_decref(j);
 	return ok;
 }
@@ -275,10 +281,11 @@ enum send_result { SEND_OK, SEND_FAIL, SEND_REENROL };
 
 static enum send_result
 send_batch(struct sync *s, const struct queue_batch *qb,
-    struct sync_result *res)
+           struct sync_result *res)
 {
-	struct httpc_req req = {"POST", s->url_batches, s->token,
-	    PROTO_CONTENT_TYPE, "gzip", qb->body, qb->len};
+	struct httpc_req req = {
+	    "POST", s->url_batches, s->token, PROTO_CONTENT_TYPE,
+	    "gzip", qb->body,       qb->len};
 	struct httpc_resp r;
 	enum send_result out = SEND_FAIL;
 
@@ -296,15 +303,15 @@ send_batch(struct sync *s, const struct queue_batch *qb,
 	} else if (!acked(qb, &r)) {
 		log_warnx("sync: answer does not acknowledge batch %s; "
 		          "keeping it",
-		    qb->batch_id);
+		          qb->batch_id);
 	} else if (queue_ack(s->q, qb->batch_id) == -1) {
 		log_warnx("sync: cannot remove acknowledged batch %s",
-		    qb->batch_id);
+		          qb->batch_id);
 	} else {
 		res->batches++;
 		res->records += qb->records;
 		log_debug("sync: batch %s (seq %lld-%lld) acknowledged",
-		    qb->batch_id, qb->first_seq, qb->last_seq);
+		          qb->batch_id, qb->first_seq, qb->last_seq);
 		out = SEND_OK;
 	}
 done:

@@ -22,7 +22,7 @@ struct sync_result {
 /* New syncer. cfg and q are borrowed; agent_id and hostname are copied.
  * The token lives in STATE_DIR/token (mode 0600). NULL on failure. */
 struct sync *sync_new(const struct agent_config *cfg, struct queue *q,
-    const char *agent_id, const char *hostname);
+                      const char *agent_id, const char *hostname);
 /* Frees it; NULL is a no-op. */
 void sync_free(struct sync *s);
 /* Delivers batches until the queue is empty (returns 0) or a delivery

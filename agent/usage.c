@@ -174,7 +174,7 @@ static int
 own_cmp(const void *a, const void *b)
 {
 	return strcmp(((const struct owner *)a)->exe,
-	    ((const struct owner *)b)->exe);
+	              ((const struct owner *)b)->exe);
 }
 
 static const struct owner *
@@ -182,6 +182,8 @@ owner_lookup(const struct usage *u, const char *exe)
 {
 	struct owner key = {(char *)(uintptr_t)exe, NULL};
 
+	if (u->nown == 0)
+		return NULL;
 	return bsearch(&key, u->own, u->nown, sizeof(key), own_cmp);
 }
 
@@ -261,8 +263,8 @@ emit(struct usage *u, const struct session *s, long long end, int running)
 	long long seq;
 
 	base = base ? base + 1 : s->exe;
-	json_object_set_new(o, "product",
-	    json_string(ow && ow->package ? ow->package : base));
+	json_object_set_new(
+	    o, "product", json_string(ow && ow->package ? ow->package : base));
 	if (ow && ow->package)
 		json_object_set_new(o, "package", json_string(ow->package));
 	json_object_set_new(o, "exe", json_string(s->exe));

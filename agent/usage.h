@@ -23,7 +23,7 @@ struct usage_opts {
 /* New tracker over c and q (both borrowed, must outlive it). Loads the
  * sessions persisted by a previous run. NULL on failure. */
 struct usage *usage_new(struct collect *c, struct queue *q,
-    const struct usage_opts *o);
+                        const struct usage_opts *o);
 /* Frees the tracker (the persisted sessions stay); NULL is a no-op. */
 void usage_free(struct usage *u);
 /* Takes one sample at wall time now: opens sessions for new programs,

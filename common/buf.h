@@ -9,10 +9,10 @@
 #include <stddef.h>
 
 struct buf {
-	char *data;  /* NUL-terminated after every append; NULL when empty */
-	size_t len;  /* bytes used, without the terminating NUL */
-	size_t cap;  /* bytes allocated */
-	size_t max;  /* hard cap on len */
+	char *data; /* NUL-terminated after every append; NULL when empty */
+	size_t len; /* bytes used, without the terminating NUL */
+	size_t cap; /* bytes allocated */
+	size_t max; /* hard cap on len */
 };
 
 /* Prepares an empty buffer that refuses to grow past max bytes. */

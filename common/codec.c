@@ -27,7 +27,7 @@ codec_gzip(const void *in, size_t n, int level, struct buf *out)
 
 	memset(&zs, 0, sizeof(zs));
 	if (deflateInit2(&zs, level, Z_DEFLATED, GZIP_WINDOW, 8,
-	        Z_DEFAULT_STRATEGY) != Z_OK)
+	                 Z_DEFAULT_STRATEGY) != Z_OK)
 		return -1;
 	zs.next_in = (unsigned char *)(uintptr_t)in;
 	zs.avail_in = (uInt)n;

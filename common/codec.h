@@ -15,8 +15,8 @@ struct inflater;
 
 enum codec_err {
 	CODEC_OK = 0,
-	CODEC_TOO_BIG,  /* output past its cap, or ratio past its limit */
-	CODEC_CORRUPT,  /* not gzip/zlib data, or damaged */
+	CODEC_TOO_BIG,   /* output past its cap, or ratio past its limit */
+	CODEC_CORRUPT,   /* not gzip/zlib data, or damaged */
 	CODEC_TRUNCATED, /* input ended before the end of the stream */
 	CODEC_NOMEM,
 };
@@ -27,7 +27,8 @@ int codec_gzip(const void *in, size_t n, int level, struct buf *out);
 
 /* New streaming gzip inflater: output is appended to out, which the caller
  * owns and whose cap bounds the inflated size; max_ratio (0 = none) bounds
- * output bytes per input byte once 64 KiB have been produced. NULL on ENOMEM. */
+ * output bytes per input byte once 64 KiB have been produced. NULL on ENOMEM.
+ */
 struct inflater *inflater_new(struct buf *out, unsigned max_ratio);
 /* Feeds n more compressed bytes. Returns CODEC_OK or an error, after which
  * further feeds return the same error. Data past the end of the gzip
@@ -40,7 +41,7 @@ void inflater_free(struct inflater *z);
 
 /* One-shot inflate of a whole gzip body into out (bounded by out's cap). */
 enum codec_err codec_gunzip(const void *in, size_t n, unsigned max_ratio,
-    struct buf *out);
+                            struct buf *out);
 /* A short English description of an error, for logs and HTTP replies. */
 const char *codec_strerror(enum codec_err e);
 

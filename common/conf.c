@@ -43,7 +43,7 @@ find_key(const struct conf_key *keys, const char *section, const char *name)
 
 static int
 set_value(const struct conf_key *k, char *obj, const char *value,
-    const char **why)
+          const char **why)
 {
 	long long v;
 	int i;
@@ -87,13 +87,13 @@ handler(void *user, const char *section, const char *name, const char *value)
 		return 0;
 	if ((k = find_key(c->keys, section, name)) == NULL) {
 		snprintf(c->err, c->errlen, "%s:%d: unknown key '%s%s%s'",
-		    c->path, lineno, section, *section ? "." : "", name);
+		         c->path, lineno, section, *section ? "." : "", name);
 		c->failed = 1;
 		return 0;
 	}
 	if (set_value(k, c->obj, value, &why) == -1) {
 		snprintf(c->err, c->errlen, "%s:%d: %s: %s ('%s')", c->path,
-		    lineno, name, why, value);
+		         lineno, name, why, value);
 		c->failed = 1;
 		return 0;
 	}
@@ -102,7 +102,7 @@ handler(void *user, const char *section, const char *name, const char *value)
 
 int
 conf_load(const char *path, const struct conf_key *keys, void *obj, char *err,
-    size_t errlen)
+          size_t errlen)
 {
 	struct conf_ctx c = {path, keys, obj, err, errlen, 0, NULL, 0};
 	int rc;
@@ -133,9 +133,9 @@ conf_check_private(const char *path, char *err, size_t errlen)
 	}
 	if (st.st_mode & (S_IROTH | S_IWOTH)) {
 		snprintf(err, errlen,
-		    "%s: holds secrets but is accessible to all users "
-		    "(mode %04o); chmod o-rwx it",
-		    path, (unsigned)(st.st_mode & 07777));
+		         "%s: holds secrets but is accessible to all users "
+		         "(mode %04o); chmod o-rwx it",
+		         path, (unsigned)(st.st_mode & 07777));
 		return -1;
 	}
 	return 0;

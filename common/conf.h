@@ -22,15 +22,15 @@ struct conf_key {
 	const char *name;
 	enum conf_type type;
 	size_t offset;
-	size_t size;              /* CONF_STR: size of the char array */
-	long long min, max;       /* CONF_INT */
+	size_t size;                /* CONF_STR: size of the char array */
+	long long min, max;         /* CONF_INT */
 	const char *const *choices; /* CONF_ENUM */
 };
 
 /* Parses path into obj according to keys (terminated by a NULL name).
  * Returns 0, or -1 with a message naming file:line in err. */
 int conf_load(const char *path, const struct conf_key *keys, void *obj,
-    char *err, size_t errlen);
+              char *err, size_t errlen);
 /* Refuses a file that holds secrets when others may read it: returns 0 if
  * path is not world-readable or world-writable, else -1 with err set. */
 int conf_check_private(const char *path, char *err, size_t errlen);

@@ -80,7 +80,7 @@ crypto_hmac_hex(const char *key, const char *msg, char *out)
 	unsigned int len = 0;
 
 	if (HMAC(EVP_sha256(), key, (int)strlen(key),
-	        (const unsigned char *)msg, strlen(msg), md, &len) == NULL)
+	         (const unsigned char *)msg, strlen(msg), md, &len) == NULL)
 		return -1;
 	crypto_hex(md, len, out);
 	return 0;

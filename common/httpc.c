@@ -68,8 +68,8 @@ on_header(char *p, size_t size, size_t nmemb, void *arg)
 	if (util_parse_ll(v, 0, 7 * 86400, &secs) == 0)
 		r->retry_after = (long)secs;
 	else if ((when = curl_getdate(v, NULL)) != -1)
-		r->retry_after = when > time(NULL) ? (long)(when - time(NULL))
-		                                   : 0;
+		r->retry_after =
+		    when > time(NULL) ? (long)(when - time(NULL)) : 0;
 	return n;
 }
 
@@ -82,21 +82,21 @@ make_headers(const struct httpc_req *req)
 	l = curl_slist_append(l, "Accept: application/json");
 	if (l && req->token) {
 		snprintf(line, sizeof(line), "Authorization: Bearer %s",
-		    req->token);
+		         req->token);
 		if ((t = curl_slist_append(l, line)) == NULL)
 			goto fail;
 		l = t;
 	}
 	if (l && req->content_type) {
 		snprintf(line, sizeof(line), "Content-Type: %s",
-		    req->content_type);
+		         req->content_type);
 		if ((t = curl_slist_append(l, line)) == NULL)
 			goto fail;
 		l = t;
 	}
 	if (l && req->content_encoding) {
 		snprintf(line, sizeof(line), "Content-Encoding: %s",
-		    req->content_encoding);
+		         req->content_encoding);
 		if ((t = curl_slist_append(l, line)) == NULL)
 			goto fail;
 		l = t;
@@ -111,8 +111,7 @@ fail:
 }
 
 int
-httpc_do(struct httpc *h, const struct httpc_req *req,
-    struct httpc_resp *resp)
+httpc_do(struct httpc *h, const struct httpc_req *req, struct httpc_resp *resp)
 {
 	struct curl_slist *hdr;
 	CURL *c = h->curl;
@@ -131,7 +130,8 @@ httpc_do(struct httpc *h, const struct httpc_req *req,
 	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, h->timeout_s);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, h->timeout_s < 15 ? h->timeout_s : 15L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT,
+	                 h->timeout_s < 15 ? h->timeout_s : 15L);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, resp);
@@ -144,14 +144,14 @@ httpc_do(struct httpc *h, const struct httpc_req *req,
 		curl_easy_setopt(c, CURLOPT_POST, 1L);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, req->body);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
-		    (curl_off_t)req->body_len);
+		                 (curl_off_t)req->body_len);
 	}
 	rc = curl_easy_perform(c);
 	curl_slist_free_all(hdr);
 	if (rc != CURLE_OK) {
 		snprintf(resp->err, sizeof(resp->err), "%s: %s", req->url,
-		    rc == CURLE_WRITE_ERROR ? "response body too large"
-		                            : curl_easy_strerror(rc));
+		         rc == CURLE_WRITE_ERROR ? "response body too large"
+		                                 : curl_easy_strerror(rc));
 		return -1;
 	}
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);

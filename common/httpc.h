@@ -15,7 +15,7 @@
 struct httpc;
 
 struct httpc_req {
-	const char *method;           /* "GET" or "POST" */
+	const char *method; /* "GET" or "POST" */
 	const char *url;
 	const char *token;            /* sent as "Authorization: Bearer" */
 	const char *content_type;     /* POST only */
@@ -25,10 +25,10 @@ struct httpc_req {
 };
 
 struct httpc_resp {
-	long status;          /* HTTP status, 0 when no answer came */
-	long retry_after;     /* seconds from Retry-After, -1 if absent */
-	struct buf body;      /* owned by the caller: buf_free() it */
-	char err[256];        /* transport error, when httpc_do() fails */
+	long status;      /* HTTP status, 0 when no answer came */
+	long retry_after; /* seconds from Retry-After, -1 if absent */
+	struct buf body;  /* owned by the caller: buf_free() it */
+	char err[256];    /* transport error, when httpc_do() fails */
 };
 
 /* New client. ca_file may be NULL (system trust store); timeout_s bounds a
@@ -38,7 +38,7 @@ struct httpc *httpc_new(const char *ca_file, long timeout_s, size_t max_body);
  * received, -1 on transport failure (DNS, refused, TLS, timeout) with
  * resp->err set. resp->body is initialised here. */
 int httpc_do(struct httpc *h, const struct httpc_req *req,
-    struct httpc_resp *resp);
+             struct httpc_resp *resp);
 /* Frees the client; NULL is a no-op. */
 void httpc_free(struct httpc *h);
 

@@ -15,13 +15,13 @@
 #define PROTO_REC_USAGE     "usage"
 
 /* Limits a server enforces by default and a client must stay within. */
-#define PROTO_MAX_BODY        (4 * 1024 * 1024)  /* compressed body */
-#define PROTO_MAX_INFLATED    (32 * 1024 * 1024) /* inflated body */
-#define PROTO_MAX_RATIO       200                /* inflated / compressed */
-#define PROTO_MAX_RECORDS     5000               /* records per batch */
-#define PROTO_MAX_STR         4096               /* any string field */
-#define PROTO_MAX_SOFTWARE    20000              /* software per inventory */
-#define PROTO_ID_MAX          64                 /* ids, epochs, batch ids */
+#define PROTO_MAX_BODY     (4 * 1024 * 1024)  /* compressed body */
+#define PROTO_MAX_INFLATED (32 * 1024 * 1024) /* inflated body */
+#define PROTO_MAX_RATIO    200                /* inflated / compressed */
+#define PROTO_MAX_RECORDS  5000               /* records per batch */
+#define PROTO_MAX_STR      4096               /* any string field */
+#define PROTO_MAX_SOFTWARE 20000              /* software per inventory */
+#define PROTO_ID_MAX       64                 /* ids, epochs, batch ids */
 
 /* What an agent puts in one batch by default. */
 #define PROTO_BATCH_RECORDS 1000

@@ -13,8 +13,7 @@
  * did not fit (dst then holds a truncated copy), else 0. */
 int util_strlcpy(char *dst, const char *src, size_t n);
 /* Parses a whole decimal integer within [min, max]. Returns 0, or -1. */
-int util_parse_ll(const char *s, long long min, long long max,
-    long long *out);
+int util_parse_ll(const char *s, long long min, long long max, long long *out);
 /* Formats t (UTC) as "YYYY-MM-DD HH:MM:SS" (GLPI's datetime); out: 20 bytes. */
 void util_datetime(time_t t, char *out, size_t n);
 /* Formats t (UTC) as "YYYY-MM-DDTHH:MM:SSZ"; out: 21 bytes. */
@@ -22,7 +21,7 @@ void util_isotime(time_t t, char *out, size_t n);
 /* Writes len bytes to path durably: temp file with the given mode, fsync,
  * rename, fsync of the directory. Returns 0, or -1 with errno set. */
 int util_write_file(const char *path, const void *data, size_t len,
-    mode_t mode);
+                    mode_t mode);
 /* Reads a small file (at most max bytes) into a new NUL-terminated string,
  * trailing newline removed. Returns NULL with errno set (E2BIG if larger). */
 char *util_read_file(const char *path, size_t max);

@@ -140,7 +140,7 @@ enrol_head(struct http_req *r, struct http_reply *reply)
 	if (len && util_parse_ll(len, 0, 1LL << 50, &n) == 0 &&
 	    n > ENROL_MAX_BODY) {
 		http_error(reply, 413, "enrolment body over %d bytes",
-		    ENROL_MAX_BODY);
+		           ENROL_MAX_BODY);
 		return -1;
 	}
 	return 0;
@@ -154,8 +154,8 @@ api_head(void *ctx, struct http_req *r, struct http_reply *reply)
 	int i, status = 404;
 
 	if ((i = find_route(http_method(r), http_path(r), &status)) < 0) {
-		http_error(reply, status, "%s %s: %s", http_method(r),
-		    http_path(r),
+		http_error(
+		    reply, status, "%s %s: %s", http_method(r), http_path(r),
 		    status == 404 ? "no such resource" : "method not allowed");
 		return -1;
 	}
@@ -168,7 +168,8 @@ api_head(void *ctx, struct http_req *r, struct http_reply *reply)
 	if (routes[i].auth == AUTH_NONE)
 		return 0;
 	if (bearer(r, st->bearer, sizeof(st->bearer)) == -1) {
-		http_error(reply, 401, "missing 'Authorization: Bearer' header");
+		http_error(reply, 401,
+		           "missing 'Authorization: Bearer' header");
 		return -1;
 	}
 	switch (routes[i].auth) {
@@ -189,9 +190,9 @@ json_content(struct http_req *r, struct http_reply *reply)
 	const char *ct = http_header(r, "Content-Type");
 
 	if (ct == NULL || strncasecmp(ct, PROTO_CONTENT_TYPE,
-	                      strlen(PROTO_CONTENT_TYPE)) != 0) {
+	                              strlen(PROTO_CONTENT_TYPE)) != 0) {
 		http_error(reply, 415, "Content-Type must be %s",
-		    PROTO_CONTENT_TYPE);
+		           PROTO_CONTENT_TYPE);
 		return -1;
 	}
 	return 0;
@@ -199,7 +200,7 @@ json_content(struct http_req *r, struct http_reply *reply)
 
 static void
 do_enrol(struct api *api, struct http_req *r, struct reqstate *st,
-    struct http_reply *reply)
+         struct http_reply *reply)
 {
 	char secret_hash[CRYPTO_HEX256_LEN + 1], token[CRYPTO_HEX256_LEN + 1];
 	char token_hash[CRYPTO_HEX256_LEN + 1], commune[STORE_COMMUNE_MAX];
@@ -225,7 +226,8 @@ do_enrol(struct api *api, struct http_req *r, struct reqstate *st,
 		goto done;
 	}
 	if (host == NULL || *host == '\0' || strlen(host) > 255) {
-		http_error(reply, 400, "hostname: expected 1 to 255 characters");
+		http_error(reply, 400,
+		           "hostname: expected 1 to 255 characters");
 		goto done;
 	}
 	crypto_sha256_hex(st->bearer, secret_hash);
@@ -235,18 +237,18 @@ do_enrol(struct api *api, struct http_req *r, struct reqstate *st,
 	}
 	crypto_sha256_hex(token, token_hash);
 	rc = store_enrol(api->store, secret_hash, aid, host, token_hash,
-	    commune);
+	                 commune);
 	if (rc == STORE_OK) {
 		log_info("enrolled agent %s (%s) in commune %s", aid, host,
-		    commune);
+		         commune);
 		http_json(reply, 201,
-		    json_pack("{s:s, s:s, s:s}", "agent_id", aid, "commune",
-		        commune, "token", token));
+		          json_pack("{s:s, s:s, s:s}", "agent_id", aid,
+		                    "commune", commune, "token", token));
 	} else if (rc == STORE_DENIED)
 		http_error(reply, 401, "unknown or revoked enrolment secret");
 	else if (rc == STORE_CONFLICT)
 		http_error(reply, 409,
-		    "agent %s is enrolled in another commune", aid);
+		           "agent %s is enrolled in another commune", aid);
 	else
 		http_error(reply, 503, "storage unavailable");
 	crypto_wipe(token, sizeof(token));
@@ -256,7 +258,7 @@ done:
 
 static void
 do_batch(struct api *api, struct http_req *r, struct reqstate *st,
-    struct http_reply *reply)
+         struct http_reply *reply)
 {
 	struct store_ingest_result res;
 	struct ingest_batch b;
@@ -269,9 +271,9 @@ do_batch(struct api *api, struct http_req *r, struct reqstate *st,
 		return;
 	body = http_body(r, &len);
 	if ((rc = ingest_parse(body, len, st->agent.agent_id, &b, err,
-	         sizeof(err))) != 0) {
+	                       sizeof(err))) != 0) {
 		log_warnx("agent %s: batch refused: %s", st->agent.agent_id,
-		    err);
+		          err);
 		http_error(reply, rc, "%s", err);
 		ingest_free(&b);
 		return;
@@ -282,13 +284,14 @@ do_batch(struct api *api, struct http_req *r, struct reqstate *st,
 	} else {
 		log_debug("agent %s: batch %s: %d applied, %d duplicates, "
 		          "ack %lld",
-		    st->agent.agent_id, b.batch_id, res.applied,
-		    res.duplicates, res.ack_seq);
+		          st->agent.agent_id, b.batch_id, res.applied,
+		          res.duplicates, res.ack_seq);
 		http_json(reply, 200,
-		    json_pack("{s:s, s:s, s:I, s:i, s:i}", "batch_id",
-		        b.batch_id, "epoch", b.batch.epoch, "ack_seq",
-		        (json_int_t)res.ack_seq, "applied", res.applied,
-		        "duplicates", res.duplicates));
+		          json_pack("{s:s, s:s, s:I, s:i, s:i}", "batch_id",
+		                    b.batch_id, "epoch", b.batch.epoch,
+		                    "ack_seq", (json_int_t)res.ack_seq,
+		                    "applied", res.applied, "duplicates",
+		                    res.duplicates));
 	}
 	ingest_free(&b);
 }
@@ -297,7 +300,7 @@ do_batch(struct api *api, struct http_req *r, struct reqstate *st,
  * asking for another commune gets 403. */
 static int
 admin_query(struct http_req *r, const struct reqstate *st,
-    struct store_query *q, struct http_reply *reply)
+            struct store_query *q, struct http_reply *reply)
 {
 	const char *commune = http_query(r, "commune");
 	const char *days = http_query(r, "days");
@@ -310,8 +313,8 @@ admin_query(struct http_req *r, const struct reqstate *st,
 	if (st->scope.commune[0]) {
 		if (commune && strcmp(commune, st->scope.commune) != 0) {
 			http_error(reply, 403,
-			    "this token may only read commune %s",
-			    st->scope.commune);
+			           "this token may only read commune %s",
+			           st->scope.commune);
 			return -1;
 		}
 		commune = st->scope.commune;
@@ -341,16 +344,16 @@ store_reply(struct http_reply *reply, int rc, json_t *out, const char *what)
 		http_error(reply, 404, "%s not found", what);
 	else if (rc == STORE_CONFLICT) {
 		http_json(reply, 409,
-		    json_pack("{s:s, s:o}", "error",
-		        "host name is ambiguous; use an agent id", "candidates",
-		        out ? out : json_array()));
+		          json_pack("{s:s, s:o}", "error",
+		                    "host name is ambiguous; use an agent id",
+		                    "candidates", out ? out : json_array()));
 	} else
 		http_error(reply, 503, "storage unavailable");
 }
 
 static void
 do_admin(struct api *api, struct http_req *r, struct reqstate *st,
-    struct http_reply *reply)
+         struct http_reply *reply)
 {
 	enum route route = routes[st->route].route;
 	struct store_query q;
@@ -364,10 +367,11 @@ do_admin(struct api *api, struct http_req *r, struct reqstate *st,
 	case R_LICENCES:
 		rc = store_licences(api->store, &q, &out);
 		if (rc == STORE_OK) {
-			json_object_set_new(out, "days",
-			    json_integer((q.to - q.from) / 86400));
+			json_object_set_new(
+			    out, "days", json_integer((q.to - q.from) / 86400));
 			json_object_set_new(out, "commune",
-			    q.commune ? json_string(q.commune) : json_null());
+			                    q.commune ? json_string(q.commune)
+			                              : json_null());
 		}
 		break;
 	case R_MACHINES:
@@ -394,8 +398,9 @@ api_handle(void *ctx, struct http_req *r, struct http_reply *reply)
 
 	switch (routes[st->route].route) {
 	case R_HEALTH:
-		http_json(reply, 200, json_pack("{s:s, s:s}", "status", "ok",
-		                          "version", MUTU_VERSION));
+		http_json(reply, 200,
+		          json_pack("{s:s, s:s}", "status", "ok", "version",
+		                    MUTU_VERSION));
 		break;
 	case R_ENROL:
 		do_enrol(api, r, st, reply);

@@ -28,11 +28,11 @@ struct http_req {
 	const char *method, *path;
 	struct buf body;
 	struct inflater *inflater;
-	size_t wire;        /* body bytes received */
-	int err_status;     /* set when the body was refused mid-way */
+	size_t wire;    /* body bytes received */
+	int err_status; /* set when the body was refused mid-way */
 	char err_msg[160];
 	void *user;
-	int answered;       /* reply queued at head time */
+	int answered; /* reply queued at head time */
 };
 
 const char *
@@ -57,7 +57,7 @@ const char *
 http_query(const struct http_req *r, const char *name)
 {
 	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND,
-	    name);
+	                                   name);
 }
 
 const char *
@@ -113,7 +113,7 @@ send_reply(struct MHD_Connection *c, struct http_reply *reply)
 	if (text == NULL)
 		return MHD_NO;
 	resp = MHD_create_response_from_buffer(strlen(text), text,
-	    MHD_RESPMEM_MUST_FREE);
+	                                       MHD_RESPMEM_MUST_FREE);
 	if (resp == NULL) {
 		free(text);
 		return MHD_NO;
@@ -134,7 +134,7 @@ send_reply(struct MHD_Connection *c, struct http_reply *reply)
 /* Checks framing before the body: encoding, type and declared length. */
 static int
 check_framing(struct http_server *s, struct http_req *r,
-    struct http_reply *reply)
+              struct http_reply *reply)
 {
 	const char *enc = http_header(r, "Content-Encoding");
 	const char *len = http_header(r, "Content-Length");
@@ -142,14 +142,18 @@ check_framing(struct http_server *s, struct http_req *r,
 
 	if (enc != NULL && strcasecmp(enc, "gzip") != 0 &&
 	    strcasecmp(enc, "identity") != 0) {
-		http_error(reply, 415, "unsupported Content-Encoding '%s'; "
-		                       "use gzip or identity", enc);
+		http_error(reply, 415,
+		           "unsupported Content-Encoding '%s'; "
+		           "use gzip or identity",
+		           enc);
 		return -1;
 	}
 	if (len != NULL && util_parse_ll(len, 0, 1LL << 50, &n) == 0 &&
 	    (size_t)n > s->lim.max_body) {
-		http_error(reply, 413, "body of %lld bytes exceeds the limit of "
-		                       "%zu bytes", n, s->lim.max_body);
+		http_error(reply, 413,
+		           "body of %lld bytes exceeds the limit of "
+		           "%zu bytes",
+		           n, s->lim.max_body);
 		return -1;
 	}
 	if (enc != NULL && strcasecmp(enc, "gzip") == 0 &&
@@ -170,8 +174,7 @@ refuse_body(struct http_req *r, int status, const char *msg)
 }
 
 static void
-take_body(struct http_server *s, struct http_req *r, const char *data,
-    size_t n)
+take_body(struct http_server *s, struct http_req *r, const char *data, size_t n)
 {
 	enum codec_err e;
 
@@ -189,7 +192,7 @@ take_body(struct http_server *s, struct http_req *r, const char *data,
 	}
 	if ((e = inflater_feed(r->inflater, data, n)) != CODEC_OK)
 		refuse_body(r, e == CODEC_TOO_BIG ? 413 : 400,
-		    codec_strerror(e));
+		            codec_strerror(e));
 }
 
 static void
@@ -201,12 +204,12 @@ finish_body(struct http_req *r)
 		return;
 	if ((e = inflater_finish(r->inflater)) != CODEC_OK)
 		refuse_body(r, e == CODEC_TOO_BIG ? 413 : 400,
-		    codec_strerror(e));
+		            codec_strerror(e));
 }
 
 static enum MHD_Result
 first_call(struct http_server *s, struct MHD_Connection *c, const char *url,
-    const char *method, void **con_cls)
+           const char *method, void **con_cls)
 {
 	struct http_reply reply = {0, NULL, -1};
 	struct http_req *r;
@@ -228,8 +231,8 @@ first_call(struct http_server *s, struct MHD_Connection *c, const char *url,
 
 static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *c, const char *url,
-    const char *method, const char *version, const char *data, size_t *size,
-    void **con_cls)
+           const char *method, const char *version, const char *data,
+           size_t *size, void **con_cls)
 {
 	struct http_server *s = cls;
 	struct http_req *r = *con_cls;
@@ -258,7 +261,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 
 static void
 on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
-    enum MHD_RequestTerminationCode toe)
+             enum MHD_RequestTerminationCode toe)
 {
 	struct http_req *r = *con_cls;
 
@@ -315,9 +318,10 @@ start_daemon(struct http_server *s, const struct sockaddr *sa)
 
 	if (sa->sa_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
-	return MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
-	    MHD_OPTION_SOCK_ADDR, sa, MHD_OPTION_THREAD_POOL_SIZE,
-	    s->lim.threads, MHD_OPTION_CONNECTION_TIMEOUT, s->lim.timeout_s,
+	return MHD_start_daemon(
+	    flags, 0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, sa,
+	    MHD_OPTION_THREAD_POOL_SIZE, s->lim.threads,
+	    MHD_OPTION_CONNECTION_TIMEOUT, s->lim.timeout_s,
 	    MHD_OPTION_CONNECTION_LIMIT, s->lim.max_conns,
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, s->lim.max_conns / 4 + 1,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024,
@@ -327,7 +331,7 @@ start_daemon(struct http_server *s, const struct sockaddr *sa)
 
 struct http_server *
 http_start(const char *addr, const struct http_limits *lim,
-    const struct http_handlers *h, void *ctx, char *err, size_t errlen)
+           const struct http_handlers *h, void *ctx, char *err, size_t errlen)
 {
 	struct addrinfo hints, *ai = NULL;
 	struct http_server *s;
@@ -358,7 +362,7 @@ http_start(const char *addr, const struct http_limits *lim,
 	freeaddrinfo(ai);
 	if (s->d == NULL) {
 		snprintf(err, errlen, "%s: cannot listen (address in use?)",
-		    addr);
+		         addr);
 		free(s);
 		return NULL;
 	}

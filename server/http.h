@@ -42,9 +42,9 @@ struct http_handlers {
 
 /* Starts serving on addr ("127.0.0.1:8080", "[::1]:0", "0.0.0.0:8443").
  * Port 0 picks a free port (see http_port()). NULL on failure with err. */
-struct http_server *http_start(const char *addr,
-    const struct http_limits *lim, const struct http_handlers *h, void *ctx,
-    char *err, size_t errlen);
+struct http_server *http_start(const char *addr, const struct http_limits *lim,
+                               const struct http_handlers *h, void *ctx,
+                               char *err, size_t errlen);
 /* The port actually bound. */
 int http_port(const struct http_server *s);
 /* Stops accepting, finishes requests in progress, frees; NULL is a no-op. */

@@ -24,8 +24,8 @@ fail(struct ctx *c, const char *path, const char *what)
 
 /* A string member: required or optional, 1..max bytes. */
 static int
-get_str(struct ctx *c, json_t *o, const char *key, const char *path,
-    size_t max, int required, const char **out)
+get_str(struct ctx *c, json_t *o, const char *key, const char *path, size_t max,
+        int required, const char **out)
 {
 	json_t *v = json_object_get(o, key);
 	char p[128];
@@ -48,7 +48,7 @@ get_str(struct ctx *c, json_t *o, const char *key, const char *path,
 
 static int
 get_int(struct ctx *c, json_t *o, const char *key, const char *path,
-    long long min, long long max, long long *out)
+        long long min, long long max, long long *out)
 {
 	json_t *v = json_object_get(o, key);
 	char p[128];
@@ -77,10 +77,10 @@ valid_id(const char *s)
 static int
 parse_usage(struct ctx *c, json_t *d, const char *path, struct store_record *r)
 {
-	if (get_str(c, d, "product", path, MAX_PRODUCT, 1,
-	        &r->u.use.product) == -1 ||
-	    get_str(c, d, "package", path, MAX_PRODUCT, 0,
-	        &r->u.use.package) == -1 ||
+	if (get_str(c, d, "product", path, MAX_PRODUCT, 1, &r->u.use.product) ==
+	        -1 ||
+	    get_str(c, d, "package", path, MAX_PRODUCT, 0, &r->u.use.package) ==
+	        -1 ||
 	    get_str(c, d, "exe", path, PROTO_MAX_STR, 0, &r->u.use.exe) == -1 ||
 	    get_str(c, d, "user", path, MAX_USER, 0, &r->u.use.user) == -1 ||
 	    get_int(c, d, "start", path, 0, 1LL << 40, &r->u.use.start) == -1 ||
@@ -95,7 +95,7 @@ parse_usage(struct ctx *c, json_t *d, const char *path, struct store_record *r)
 
 static int
 parse_software(struct ctx *c, json_t *s, const char *path,
-    struct store_software *sw)
+               struct store_software *sw)
 {
 	json_t *size;
 
@@ -106,7 +106,7 @@ parse_software(struct ctx *c, json_t *s, const char *path,
 	        -1 ||
 	    get_str(c, s, "arch", path, 64, 0, &sw->arch) == -1 ||
 	    get_str(c, s, "publisher", path, PROTO_MAX_STR, 0,
-	        &sw->publisher) == -1)
+	            &sw->publisher) == -1)
 		return -1;
 	size = json_object_get(s, "filesize");
 	sw->size = json_is_integer(size) && json_integer_value(size) >= 0
@@ -117,7 +117,7 @@ parse_software(struct ctx *c, json_t *s, const char *path,
 
 static int
 parse_inventory(struct ctx *c, json_t *d, const char *path,
-    struct store_record *r, struct ingest_batch *b)
+                struct store_record *r, struct ingest_batch *b)
 {
 	json_t *content = json_object_get(d, "content"), *list, *s;
 	const char *dummy;
@@ -128,9 +128,9 @@ parse_inventory(struct ctx *c, json_t *d, const char *path,
 	if (!json_is_object(content))
 		return fail(c, p, "expected an object");
 	if (get_str(c, json_object_get(content, "hardware"), "name", p, 255, 0,
-	        &r->u.inv.hostname) == -1 ||
-	    get_str(c, json_object_get(content, "operatingsystem"),
-	        "full_name", p, 255, 0, &r->u.inv.os) == -1 ||
+	            &r->u.inv.hostname) == -1 ||
+	    get_str(c, json_object_get(content, "operatingsystem"), "full_name",
+	            p, 255, 0, &r->u.inv.os) == -1 ||
 	    get_str(c, d, "deviceid", path, 255, 0, &dummy) == -1)
 		return -1;
 	list = json_object_get(content, "softwares");
@@ -155,7 +155,7 @@ parse_inventory(struct ctx *c, json_t *d, const char *path,
 
 static int
 parse_record(struct ctx *c, json_t *o, size_t i, long long prev,
-    struct store_record *r, struct ingest_batch *b)
+             struct store_record *r, struct ingest_batch *b)
 {
 	const char *type;
 	json_t *data;
@@ -206,7 +206,7 @@ count_software(json_t *records)
 
 static int
 parse_envelope(struct ctx *c, json_t *root, const char *agent_id,
-    json_t **records, struct ingest_batch *b)
+               json_t **records, struct ingest_batch *b)
 {
 	const char *aid, *epoch, *bid;
 	long long v;
@@ -239,7 +239,7 @@ parse_envelope(struct ctx *c, json_t *root, const char *agent_id,
 
 int
 ingest_parse(const char *body, size_t len, const char *agent_id,
-    struct ingest_batch *b, char *err, size_t errlen)
+             struct ingest_batch *b, char *err, size_t errlen)
 {
 	struct ctx c = {err, errlen};
 	struct store_software *sw0;
@@ -253,7 +253,7 @@ ingest_parse(const char *body, size_t len, const char *agent_id,
 	b->root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (b->root == NULL) {
 		snprintf(err, errlen, "invalid JSON at line %d column %d: %s",
-		    jerr.line, jerr.column, jerr.text);
+		         jerr.line, jerr.column, jerr.text);
 		return 400;
 	}
 	if ((rc = parse_envelope(&c, b->root, agent_id, &records, b)) != 0)

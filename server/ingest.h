@@ -11,12 +11,12 @@
 #include "store.h"
 
 struct ingest_batch {
-	struct store_batch batch;  /* what store_ingest() takes */
+	struct store_batch batch; /* what store_ingest() takes */
 	const char *batch_id;
-	json_t *root;              /* owns every string the records point to */
+	json_t *root; /* owns every string the records point to */
 	struct store_record *rec;
 	struct store_software *sw;
-	char **docs;               /* GLPI documents re-serialised */
+	char **docs; /* GLPI documents re-serialised */
 	size_t ndocs;
 };
 
@@ -24,7 +24,7 @@ struct ingest_batch {
  * answer (400 malformed, 403 another agent's batch) with err naming the
  * problem. out must be released with ingest_free() in both cases. */
 int ingest_parse(const char *body, size_t len, const char *agent_id,
-    struct ingest_batch *out, char *err, size_t errlen);
+                 struct ingest_batch *out, char *err, size_t errlen);
 /* Releases what ingest_parse() allocated. */
 void ingest_free(struct ingest_batch *b);
 

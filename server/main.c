@@ -30,7 +30,8 @@ struct opts {
 static void
 usage_exit(int code)
 {
-	fprintf(code ? stderr : stdout,
+	fprintf(
+	    code ? stderr : stdout,
 	    "usage: mutu-server -D DB [-dv] [-t threads] -l ADDR:PORT "
 	    "[--port-file FILE]\n"
 	    "       mutu-server -D DB commune add CODE NAME\n"
@@ -115,8 +116,7 @@ cmd_secret(const struct opts *o, int argc, char **argv, int admin)
 	if (rc == STORE_NOTFOUND)
 		fatalx("no commune %s: add it first", commune);
 	if (rc != STORE_OK)
-		fatalx("cannot store the new %s",
-		    admin ? "token" : "secret");
+		fatalx("cannot store the new %s", admin ? "token" : "secret");
 	printf("%s\n", tok);
 	crypto_wipe(tok, sizeof(tok));
 	return 0;
@@ -135,8 +135,8 @@ write_port_file(const char *path, int port)
 static int
 cmd_serve(const struct opts *o)
 {
-	struct http_limits lim = {PROTO_MAX_BODY, PROTO_MAX_INFLATED,
-	    PROTO_MAX_RATIO, 4, 30, 1024};
+	struct http_limits lim = {
+	    PROTO_MAX_BODY, PROTO_MAX_INFLATED, PROTO_MAX_RATIO, 4, 30, 1024};
 	struct http_server *http;
 	struct store *s;
 	struct api api;
@@ -158,19 +158,19 @@ cmd_serve(const struct opts *o)
 	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	http = http_start(o->listen, &lim, &api_handlers, &api, err,
-	    sizeof(err));
+	http =
+	    http_start(o->listen, &lim, &api_handlers, &api, err, sizeof(err));
 	if (http == NULL)
 		fatalx("%s", err);
 	if (strncmp(o->listen, "127.", 4) != 0 &&
 	    strncmp(o->listen, "[::1]", 5) != 0)
 		log_warnx("serving plain HTTP on %s: use TLS in front of it "
 		          "until mutu-server speaks it itself",
-		    o->listen);
+		          o->listen);
 	if (o->port_file)
 		write_port_file(o->port_file, http_port(http));
 	log_info("listening on %s (port %d), database %s", o->listen,
-	    http_port(http), o->db);
+	         http_port(http), o->db);
 	while (sigwait(&set, &sig) == 0 && sig == SIGHUP)
 		log_info("SIGHUP: nothing to reload yet");
 	log_info("signal %d: stopping", sig);
@@ -237,7 +237,7 @@ main(int argc, char *argv[])
 	log_init("mutu-server", 1, o.verbose);
 	if (argc == 0) {
 		log_init("mutu-server",
-		    o.foreground || getenv("JOURNAL_STREAM"), o.verbose);
+		         o.foreground || getenv("JOURNAL_STREAM"), o.verbose);
 		return cmd_serve(&o);
 	}
 	/* Options may also follow the subcommand (admin-token --commune). */

@@ -27,21 +27,30 @@ struct column {
 	const char *title, *key;
 };
 
-static const struct column licence_cols[] = {
-    {"PRODUCT", "product"}, {"COMMUNE", "commune"},
-    {"INSTALLED", "installed"}, {"USED_MACHINES", "used_machines"},
-    {"USED_USERS", "used_users"}, {"USAGE_HOURS", "usage_hours"},
-    {"PEAK", "peak_concurrent"}, {"LAST_USED", "last_used"}, {NULL, NULL}};
+static const struct column licence_cols[] = {{"PRODUCT", "product"},
+                                             {"COMMUNE", "commune"},
+                                             {"INSTALLED", "installed"},
+                                             {"USED_MACHINES", "used_machines"},
+                                             {"USED_USERS", "used_users"},
+                                             {"USAGE_HOURS", "usage_hours"},
+                                             {"PEAK", "peak_concurrent"},
+                                             {"LAST_USED", "last_used"},
+                                             {NULL, NULL}};
 static const struct column machine_cols[] = {{"AGENT_ID", "agent_id"},
-    {"HOSTNAME", "hostname"}, {"COMMUNE", "commune"}, {"OS", "os"},
-    {"SOFTWARE", "software"}, {"LAST_SEEN", "last_seen"}, {NULL, NULL}};
-static const struct column software_cols[] = {{"NAME", "name"},
-    {"VERSION", "version"}, {"ARCH", "arch"}, {NULL, NULL}};
+                                             {"HOSTNAME", "hostname"},
+                                             {"COMMUNE", "commune"},
+                                             {"OS", "os"},
+                                             {"SOFTWARE", "software"},
+                                             {"LAST_SEEN", "last_seen"},
+                                             {NULL, NULL}};
+static const struct column software_cols[] = {
+    {"NAME", "name"}, {"VERSION", "version"}, {"ARCH", "arch"}, {NULL, NULL}};
 
 static void
 usage_exit(int code)
 {
-	fprintf(code ? stderr : stdout,
+	fprintf(
+	    code ? stderr : stdout,
 	    "usage: mutuctl [--server URL] [--token T] [--format "
 	    "table|json|csv] COMMAND\n"
 	    "  licences [--commune CODE] [--days N] [--product NAME] "
@@ -125,15 +134,15 @@ print_table(json_t *rows, const struct column *cols)
 	}
 	for (c = 0; cols[c].key; c++)
 		printf("%-*s%s", cols[c + 1].key ? width[c] : 0, cols[c].title,
-		    cols[c + 1].key ? "  " : "\n");
+		       cols[c + 1].key ? "  " : "\n");
 	json_array_foreach(rows, i, row) for (c = 0; cols[c].key; c++)
 	{
 		cell(json_object_get(row, cols[c].key), v, sizeof(v));
 		printf(json_is_number(json_object_get(row, cols[c].key))
 		           ? "%*s%s"
 		           : "%-*s%s",
-		    cols[c + 1].key ? width[c] : 0, v,
-		    cols[c + 1].key ? "  " : "\n");
+		       cols[c + 1].key ? width[c] : 0, v,
+		       cols[c + 1].key ? "  " : "\n");
 	}
 }
 
@@ -166,7 +175,8 @@ get(const struct ctl *c, const char *path)
 	if ((h = httpc_new(c->ca_file, 60, 256 * 1024 * 1024)) == NULL)
 		exit(1);
 	if (httpc_do(h, &req, &r) == -1) {
-		fprintf(stderr, "mutuctl: cannot reach the server: %s\n", r.err);
+		fprintf(stderr, "mutuctl: cannot reach the server: %s\n",
+		        r.err);
 		httpc_free(h);
 		exit(3);
 	}
@@ -177,7 +187,7 @@ get(const struct ctl *c, const char *path)
 		return j;
 	msg = json_string_value(json_object_get(j, "error"));
 	fprintf(stderr, "mutuctl: server answered %ld: %s\n", r.status,
-	    msg ? msg : "(no JSON body: is this a mutu server?)");
+	        msg ? msg : "(no JSON body: is this a mutu server?)");
 	code = r.status == 401 ? 4 : r.status == 404 ? 5 : 1;
 	if (r.status == 409 && json_object_get(j, "candidates"))
 		print_rows(c, json_object_get(j, "candidates"), machine_cols);
@@ -275,7 +285,9 @@ static int
 cmd_communes(const struct ctl *c)
 {
 	static const struct column cols[] = {{"CODE", "code"},
-	    {"NAME", "name"}, {"MACHINES", "machines"}, {NULL, NULL}};
+	                                     {"NAME", "name"},
+	                                     {"MACHINES", "machines"},
+	                                     {NULL, NULL}};
 	json_t *j = get(c, "/api/v1/communes");
 
 	print_rows(c, j, cols);
@@ -290,7 +302,7 @@ parse_int(const char *s, const char *what)
 
 	if (util_parse_ll(s, 1, 1000000, &v) == -1) {
 		fprintf(stderr, "mutuctl: %s: expected a positive number\n",
-		    what);
+		        what);
 		exit(2);
 	}
 	return (int)v;

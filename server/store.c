@@ -24,9 +24,9 @@ store_open(const char *uri, char *err, size_t errlen)
 	if (strncmp(uri, "postgresql://", 13) == 0 ||
 	    strncmp(uri, "postgres://", 11) == 0) {
 		snprintf(err, errlen,
-		    "%s: the PostgreSQL backend is not built yet; use a "
-		    "SQLite file path",
-		    uri);
+		         "%s: the PostgreSQL backend is not built yet; use a "
+		         "SQLite file path",
+		         uri);
 		return NULL;
 	}
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
@@ -87,23 +87,23 @@ store_admin_auth(struct store *s, const char *hash, struct store_scope *out)
 
 int
 store_enrol(struct store *s, const char *secret_hash, const char *agent_id,
-    const char *hostname, const char *token_hash,
-    char commune_out[STORE_COMMUNE_MAX])
+            const char *hostname, const char *token_hash,
+            char commune_out[STORE_COMMUNE_MAX])
 {
 	LOCKED(s, enrol(s->b, secret_hash, agent_id, hostname, token_hash,
-	              commune_out));
+	                commune_out));
 }
 
 int
 store_agent_auth(struct store *s, const char *token_hash,
-    struct store_agent *out)
+                 struct store_agent *out)
 {
 	LOCKED(s, agent_auth(s->b, token_hash, out));
 }
 
 int
 store_ingest(struct store *s, const struct store_agent *a,
-    const struct store_batch *b, struct store_ingest_result *res)
+             const struct store_batch *b, struct store_ingest_result *res)
 {
 	LOCKED(s, ingest(s->b, a, b, res));
 }
@@ -122,7 +122,7 @@ store_machines(struct store *s, const struct store_query *q, json_t **out)
 
 int
 store_machine(struct store *s, const struct store_query *q,
-    const char *id_or_host, json_t **out)
+              const char *id_or_host, json_t **out)
 {
 	LOCKED(s, machine(s->b, q, id_or_host, out));
 }

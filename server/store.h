@@ -20,10 +20,10 @@
 
 enum store_rc {
 	STORE_OK = 0,
-	STORE_ERR = -1,      /* database failure: logged, answer 500/503 */
-	STORE_NOTFOUND = 1,  /* no such object (or outside the scope) */
-	STORE_CONFLICT = 2,  /* exists already, or ambiguous */
-	STORE_DENIED = 3,    /* credential unknown, revoked or mismatched */
+	STORE_ERR = -1,     /* database failure: logged, answer 500/503 */
+	STORE_NOTFOUND = 1, /* no such object (or outside the scope) */
+	STORE_CONFLICT = 2, /* exists already, or ambiguous */
+	STORE_DENIED = 3,   /* credential unknown, revoked or mismatched */
 };
 
 /* Who an agent token belongs to. */
@@ -101,38 +101,35 @@ int store_secret_add(struct store *s, const char *commune, const char *hash);
 int store_admin_add(struct store *s, const char *hash, const char *commune);
 /* Looks up an admin token: STORE_OK with its scope, or STORE_DENIED. */
 int store_admin_auth(struct store *s, const char *hash,
-    struct store_scope *out);
+                     struct store_scope *out);
 /* Enrols agent_id with the secret whose hash is given and stores the new
  * agent token's hash; the commune comes from the secret and is written to
  * commune_out. STORE_DENIED for an unknown or revoked secret;
  * STORE_CONFLICT if agent_id is enrolled in another commune. */
-int store_enrol(struct store *s, const char *secret_hash,
-    const char *agent_id, const char *hostname, const char *token_hash,
-    char commune_out[STORE_COMMUNE_MAX]);
+int store_enrol(struct store *s, const char *secret_hash, const char *agent_id,
+                const char *hostname, const char *token_hash,
+                char commune_out[STORE_COMMUNE_MAX]);
 /* Looks up an agent token: STORE_OK with the agent, or STORE_DENIED. */
 int store_agent_auth(struct store *s, const char *token_hash,
-    struct store_agent *out);
+                     struct store_agent *out);
 /* Applies a batch exactly once: records at or below the stream's
  * high-water mark are skipped; the others and the new mark commit in one
  * transaction. The commune of every record is the agent's. */
 int store_ingest(struct store *s, const struct store_agent *a,
-    const struct store_batch *b, struct store_ingest_result *res);
+                 const struct store_batch *b, struct store_ingest_result *res);
 
 /* Licence counts per product and commune; *out gets {"rows": [...],
  * "totals": [...]} (totals across communes, commune "*"). */
-int store_licences(struct store *s, const struct store_query *q,
-    json_t **out);
+int store_licences(struct store *s, const struct store_query *q, json_t **out);
 /* Machines (agents) with their last contact; *out gets an array. */
-int store_machines(struct store *s, const struct store_query *q,
-    json_t **out);
+int store_machines(struct store *s, const struct store_query *q, json_t **out);
 /* One machine by agent id or host name, with its software and GLPI
  * document. STORE_NOTFOUND, or STORE_CONFLICT (with the candidates in
  * *out) when a host name is ambiguous. */
 int store_machine(struct store *s, const struct store_query *q,
-    const char *id_or_host, json_t **out);
+                  const char *id_or_host, json_t **out);
 /* Communes; *out gets an array of {code, name, machines}. */
-int store_communes(struct store *s, const struct store_query *q,
-    json_t **out);
+int store_communes(struct store *s, const struct store_query *q, json_t **out);
 
 /* The backend interface; each store_*.c file provides one. */
 struct store_ops {
@@ -144,14 +141,16 @@ struct store_ops {
 	int (*admin_add)(void *b, const char *hash, const char *commune);
 	int (*admin_auth)(void *b, const char *hash, struct store_scope *out);
 	int (*enrol)(void *b, const char *secret_hash, const char *agent_id,
-	    const char *hostname, const char *token_hash, char *commune_out);
+	             const char *hostname, const char *token_hash,
+	             char *commune_out);
 	int (*agent_auth)(void *b, const char *hash, struct store_agent *out);
 	int (*ingest)(void *b, const struct store_agent *a,
-	    const struct store_batch *batch, struct store_ingest_result *res);
+	              const struct store_batch *batch,
+	              struct store_ingest_result *res);
 	int (*licences)(void *b, const struct store_query *q, json_t **out);
 	int (*machines)(void *b, const struct store_query *q, json_t **out);
 	int (*machine)(void *b, const struct store_query *q, const char *id,
-	    json_t **out);
+	               json_t **out);
 	int (*communes)(void *b, const struct store_query *q, json_t **out);
 };
 

@@ -112,7 +112,8 @@ migrate(struct sq *q, char *err, size_t errlen)
 	if ((v = user_version(q)) < 0)
 		goto fail;
 	if (v > SCHEMA_VERSION) {
-		snprintf(err, errlen,
+		snprintf(
+		    err, errlen,
 		    "database schema version %d is newer than this server's "
 		    "(%d)",
 		    v, SCHEMA_VERSION);
@@ -129,7 +130,7 @@ migrate(struct sq *q, char *err, size_t errlen)
 	return exec(q, "COMMIT");
 fail:
 	snprintf(err, errlen, "schema migration failed: %s",
-	    sqlite3_errmsg(q->db));
+	         sqlite3_errmsg(q->db));
 	exec(q, "ROLLBACK");
 	return -1;
 }
@@ -142,11 +143,11 @@ sq_open(const char *uri, char *err, size_t errlen)
 	if ((q = calloc(1, sizeof(*q))) == NULL)
 		return NULL;
 	if (sqlite3_open_v2(uri, &q->db,
-	        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-	            SQLITE_OPEN_NOMUTEX,
-	        NULL) != SQLITE_OK) {
+	                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+	                        SQLITE_OPEN_NOMUTEX,
+	                    NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "%s: %s", uri,
-		    q->db ? sqlite3_errmsg(q->db) : "cannot open");
+		         q->db ? sqlite3_errmsg(q->db) : "cannot open");
 		goto fail;
 	}
 	sqlite3_busy_timeout(q->db, 10000);
@@ -196,8 +197,8 @@ static int
 sq_commune_add(void *b, const char *code, const char *name)
 {
 	struct sq *q = b;
-	sqlite3_stmt *st = prep(q,
-	    "INSERT INTO communes(code, name, created) VALUES (?, ?, ?)");
+	sqlite3_stmt *st = prep(
+	    q, "INSERT INTO communes(code, name, created) VALUES (?, ?, ?)");
 
 	if (st) {
 		sqlite3_bind_text(st, 1, code, -1, SQLITE_STATIC);
@@ -211,8 +212,8 @@ static int
 sq_secret_add(void *b, const char *commune, const char *hash)
 {
 	struct sq *q = b;
-	sqlite3_stmt *st = prep(q,
-	    "INSERT INTO enrol_secrets(commune, hash, created) VALUES (?, ?, ?)");
+	sqlite3_stmt *st = prep(q, "INSERT INTO enrol_secrets(commune, hash, "
+	                           "created) VALUES (?, ?, ?)");
 	int rc;
 
 	if (st) {
@@ -229,8 +230,8 @@ static int
 sq_admin_add(void *b, const char *hash, const char *commune)
 {
 	struct sq *q = b;
-	sqlite3_stmt *st = prep(q,
-	    "INSERT INTO admin_tokens(hash, commune, created) VALUES (?, ?, ?)");
+	sqlite3_stmt *st = prep(q, "INSERT INTO admin_tokens(hash, commune, "
+	                           "created) VALUES (?, ?, ?)");
 	int rc;
 
 	if (st) {
@@ -256,8 +257,8 @@ sq_admin_auth(void *b, const char *hash, struct store_scope *out)
 	sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
 	if ((r = sqlite3_step(st)) == SQLITE_ROW) {
 		util_strlcpy(out->commune,
-		    (const char *)sqlite3_column_text(st, 0),
-		    sizeof(out->commune));
+		             (const char *)sqlite3_column_text(st, 0),
+		             sizeof(out->commune));
 		rc = STORE_OK;
 	} else if (r != SQLITE_DONE)
 		rc = STORE_ERR;
@@ -267,8 +268,7 @@ sq_admin_auth(void *b, const char *hash, struct store_scope *out)
 
 /* Reads one text column of a one-row query with one text parameter. */
 static int
-lookup1(struct sq *q, const char *sql, const char *param, char *out,
-    size_t n)
+lookup1(struct sq *q, const char *sql, const char *param, char *out, size_t n)
 {
 	sqlite3_stmt *st = prep(q, sql);
 	int rc = STORE_NOTFOUND, r;
@@ -287,19 +287,20 @@ lookup1(struct sq *q, const char *sql, const char *param, char *out,
 
 static int
 enrol_tx(struct sq *q, const char *secret_hash, const char *agent_id,
-    const char *hostname, const char *token_hash, char *commune)
+         const char *hostname, const char *token_hash, char *commune)
 {
 	char existing[STORE_COMMUNE_MAX];
 	sqlite3_stmt *st;
 	int rc;
 
-	rc = lookup1(q,
+	rc = lookup1(
+	    q,
 	    "SELECT commune FROM enrol_secrets WHERE hash = ? AND revoked = 0",
 	    secret_hash, commune, STORE_COMMUNE_MAX);
 	if (rc != STORE_OK)
 		return rc == STORE_NOTFOUND ? STORE_DENIED : rc;
 	rc = lookup1(q, "SELECT commune FROM agents WHERE agent_id = ?",
-	    agent_id, existing, sizeof(existing));
+	             agent_id, existing, sizeof(existing));
 	if (rc == STORE_ERR)
 		return rc;
 	if (rc == STORE_OK && strcmp(existing, commune) != 0)
@@ -326,7 +327,7 @@ enrol_tx(struct sq *q, const char *secret_hash, const char *agent_id,
 
 static int
 sq_enrol(void *b, const char *secret_hash, const char *agent_id,
-    const char *hostname, const char *token_hash, char *commune_out)
+         const char *hostname, const char *token_hash, char *commune_out)
 {
 	struct sq *q = b;
 	int rc;
@@ -334,7 +335,7 @@ sq_enrol(void *b, const char *secret_hash, const char *agent_id,
 	if (exec(q, "BEGIN IMMEDIATE") == -1)
 		return STORE_ERR;
 	rc = enrol_tx(q, secret_hash, agent_id, hostname, token_hash,
-	    commune_out);
+	              commune_out);
 	if (rc != STORE_OK) {
 		exec(q, "ROLLBACK");
 		return rc;
@@ -355,11 +356,11 @@ sq_agent_auth(void *b, const char *hash, struct store_agent *out)
 	sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
 	if ((r = sqlite3_step(st)) == SQLITE_ROW) {
 		util_strlcpy(out->agent_id,
-		    (const char *)sqlite3_column_text(st, 0),
-		    sizeof(out->agent_id));
+		             (const char *)sqlite3_column_text(st, 0),
+		             sizeof(out->agent_id));
 		util_strlcpy(out->commune,
-		    (const char *)sqlite3_column_text(st, 1),
-		    sizeof(out->commune));
+		             (const char *)sqlite3_column_text(st, 1),
+		             sizeof(out->commune));
 		rc = STORE_OK;
 	} else if (r != SQLITE_DONE)
 		rc = STORE_ERR;
@@ -389,7 +390,7 @@ stream_hwm(struct sq *q, const char *agent_id, const char *epoch)
 
 static int
 apply_inventory(struct sq *q, const char *agent_id,
-    const struct store_record *r)
+                const struct store_record *r)
 {
 	sqlite3_stmt *st;
 	size_t i;
@@ -423,14 +424,15 @@ apply_inventory(struct sq *q, const char *agent_id,
 		sqlite3_bind_text(st, 2, sw->name, -1, SQLITE_STATIC);
 		bind_text_or_null(st, 3, sw->version);
 		sqlite3_bind_text(st, 4, sw->arch ? sw->arch : "", -1,
-		    SQLITE_STATIC);
+		                  SQLITE_STATIC);
 		bind_text_or_null(st, 5, sw->publisher);
 		if (sw->size >= 0)
 			sqlite3_bind_int64(st, 6, sw->size);
 		else
 			sqlite3_bind_null(st, 6);
 		if (sqlite3_step(st) != SQLITE_DONE) {
-			log_warnx("sqlite: software: %s", sqlite3_errmsg(q->db));
+			log_warnx("sqlite: software: %s",
+			          sqlite3_errmsg(q->db));
 			sqlite3_finalize(st);
 			return STORE_ERR;
 		}
@@ -442,7 +444,7 @@ apply_inventory(struct sq *q, const char *agent_id,
 
 static int
 apply_usage(struct sq *q, sqlite3_stmt *st, const struct store_agent *a,
-    const char *epoch, const struct store_record *r)
+            const char *epoch, const struct store_record *r)
 {
 	sqlite3_bind_text(st, 1, a->agent_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, a->commune, -1, SQLITE_STATIC);
@@ -465,7 +467,7 @@ apply_usage(struct sq *q, sqlite3_stmt *st, const struct store_agent *a,
 
 static int
 set_hwm(struct sq *q, const struct store_agent *a, const char *epoch,
-    long long hwm)
+        long long hwm)
 {
 	sqlite3_stmt *st;
 	int rc;
@@ -491,7 +493,7 @@ set_hwm(struct sq *q, const struct store_agent *a, const char *epoch,
 
 static int
 ingest_tx(struct sq *q, const struct store_agent *a,
-    const struct store_batch *b, struct store_ingest_result *res)
+          const struct store_batch *b, struct store_ingest_result *res)
 {
 	sqlite3_stmt *use = NULL;
 	long long hwm;
@@ -528,8 +530,8 @@ fail:
 }
 
 static int
-sq_ingest(void *b, const struct store_agent *a,
-    const struct store_batch *batch, struct store_ingest_result *res)
+sq_ingest(void *b, const struct store_agent *a, const struct store_batch *batch,
+          struct store_ingest_result *res)
 {
 	struct sq *q = b;
 	int rc;
@@ -592,14 +594,13 @@ iso_or_null(sqlite3_stmt *st, int col)
 
 	if (sqlite3_column_type(st, col) == SQLITE_NULL)
 		return json_null();
-	util_isotime((time_t)sqlite3_column_int64(st, col), when,
-	    sizeof(when));
+	util_isotime((time_t)sqlite3_column_int64(st, col), when, sizeof(when));
 	return json_string(when);
 }
 
 static int
 licence_rows(struct sq *q, const struct store_query *qu, const char *col,
-    json_t *out)
+             json_t *out)
 {
 	char sql[sizeof(licence_sql) + 64];
 	sqlite3_stmt *st;
@@ -615,16 +616,17 @@ licence_rows(struct sq *q, const struct store_query *qu, const char *col,
 	sqlite3_bind_int64(st, 4, qu->to);
 	sqlite3_bind_int64(st, 5, qu->limit > 0 ? qu->limit : -1);
 	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-		row = json_pack("{s:s, s:s, s:I, s:I, s:I, s:f, s:I, s:I, s:o}",
-		    "product", (const char *)sqlite3_column_text(st, 0),
-		    "commune", (const char *)sqlite3_column_text(st, 1),
-		    "installed", (json_int_t)sqlite3_column_int64(st, 2),
-		    "used_machines", (json_int_t)sqlite3_column_int64(st, 3),
-		    "used_users", (json_int_t)sqlite3_column_int64(st, 4),
-		    "usage_hours", sqlite3_column_int64(st, 5) / 3600.0,
-		    "usage_seconds", (json_int_t)sqlite3_column_int64(st, 5),
-		    "peak_concurrent", (json_int_t)sqlite3_column_int64(st, 6),
-		    "last_used", iso_or_null(st, 7));
+		row = json_pack(
+		    "{s:s, s:s, s:I, s:I, s:I, s:f, s:I, s:I, s:o}", "product",
+		    (const char *)sqlite3_column_text(st, 0), "commune",
+		    (const char *)sqlite3_column_text(st, 1), "installed",
+		    (json_int_t)sqlite3_column_int64(st, 2), "used_machines",
+		    (json_int_t)sqlite3_column_int64(st, 3), "used_users",
+		    (json_int_t)sqlite3_column_int64(st, 4), "usage_hours",
+		    sqlite3_column_int64(st, 5) / 3600.0, "usage_seconds",
+		    (json_int_t)sqlite3_column_int64(st, 5), "peak_concurrent",
+		    (json_int_t)sqlite3_column_int64(st, 6), "last_used",
+		    iso_or_null(st, 7));
 		if (row == NULL || json_array_append_new(out, row) == -1)
 			break;
 	}
@@ -661,12 +663,12 @@ machine_row(sqlite3_stmt *st)
 	const char *os = (const char *)sqlite3_column_text(st, 3);
 
 	return json_pack("{s:s, s:s, s:s, s:s?, s:o, s:o, s:o, s:I}",
-	    "agent_id", (const char *)sqlite3_column_text(st, 0), "hostname",
-	    (const char *)sqlite3_column_text(st, 1), "commune",
-	    (const char *)sqlite3_column_text(st, 2), "os", os, "enrolled",
-	    iso_or_null(st, 4), "last_seen", iso_or_null(st, 5),
-	    "inventory_at", iso_or_null(st, 6), "software",
-	    (json_int_t)sqlite3_column_int64(st, 7));
+	                 "agent_id", (const char *)sqlite3_column_text(st, 0),
+	                 "hostname", (const char *)sqlite3_column_text(st, 1),
+	                 "commune", (const char *)sqlite3_column_text(st, 2),
+	                 "os", os, "enrolled", iso_or_null(st, 4), "last_seen",
+	                 iso_or_null(st, 5), "inventory_at", iso_or_null(st, 6),
+	                 "software", (json_int_t)sqlite3_column_int64(st, 7));
 }
 
 static int
@@ -678,9 +680,9 @@ sq_machines(void *b, const struct store_query *qu, json_t **out)
 	int r;
 
 	snprintf(sql, sizeof(sql),
-	    "%s WHERE (?1 IS NULL OR a.commune = ?1)"
-	    " ORDER BY a.commune, a.hostname, a.agent_id",
-	    machine_cols);
+	         "%s WHERE (?1 IS NULL OR a.commune = ?1)"
+	         " ORDER BY a.commune, a.hostname, a.agent_id",
+	         machine_cols);
 	if ((st = prep(q, sql)) == NULL)
 		return STORE_ERR;
 	bind_text_or_null(st, 1, qu->commune);
@@ -708,13 +710,15 @@ software_of(struct sq *q, const char *agent_id)
 		return list;
 	sqlite3_bind_text(st, 1, agent_id, -1, SQLITE_STATIC);
 	while (sqlite3_step(st) == SQLITE_ROW) {
-		o = json_pack("{s:s, s:s?, s:s, s:s?}", "name",
+		o = json_pack(
+		    "{s:s, s:s?, s:s, s:s?}", "name",
 		    (const char *)sqlite3_column_text(st, 0), "version",
 		    (const char *)sqlite3_column_text(st, 1), "arch",
 		    (const char *)sqlite3_column_text(st, 2), "publisher",
 		    (const char *)sqlite3_column_text(st, 3));
 		if (o && sqlite3_column_type(st, 4) != SQLITE_NULL)
-			json_object_set_new(o, "size",
+			json_object_set_new(
+			    o, "size",
 			    json_integer(sqlite3_column_int64(st, 4)));
 		json_array_append_new(list, o);
 	}
@@ -741,8 +745,7 @@ document_of(struct sq *q, const char *agent_id)
 }
 
 static int
-sq_machine(void *b, const struct store_query *qu, const char *id,
-    json_t **out)
+sq_machine(void *b, const struct store_query *qu, const char *id, json_t **out)
 {
 	struct sq *q = b;
 	json_t *found = json_array(), *m;
@@ -752,10 +755,10 @@ sq_machine(void *b, const struct store_query *qu, const char *id,
 
 	*out = NULL;
 	snprintf(sql, sizeof(sql),
-	    "%s WHERE (a.agent_id = ?1 OR a.hostname = ?1)"
-	    " AND (?2 IS NULL OR a.commune = ?2)"
-	    " ORDER BY a.agent_id = ?1 DESC, a.agent_id",
-	    machine_cols);
+	         "%s WHERE (a.agent_id = ?1 OR a.hostname = ?1)"
+	         " AND (?2 IS NULL OR a.commune = ?2)"
+	         " ORDER BY a.agent_id = ?1 DESC, a.agent_id",
+	         machine_cols);
 	if ((st = prep(q, sql)) == NULL) {
 		json_decref(found);
 		return STORE_ERR;
@@ -776,7 +779,8 @@ sq_machine(void *b, const struct store_query *qu, const char *id,
 	m = json_array_get(found, 0);
 	/* An exact agent id wins; several hosts of one name are ambiguous. */
 	if (json_array_size(found) > 1 &&
-	    strcmp(json_string_value(json_object_get(m, "agent_id")), id) != 0) {
+	    strcmp(json_string_value(json_object_get(m, "agent_id")), id) !=
+	        0) {
 		*out = found;
 		return STORE_CONFLICT;
 	}
@@ -805,28 +809,19 @@ sq_communes(void *b, const struct store_query *qu, json_t **out)
 	bind_text_or_null(st, 1, qu->commune);
 	*out = json_array();
 	while ((r = sqlite3_step(st)) == SQLITE_ROW)
-		json_array_append_new(*out,
+		json_array_append_new(
+		    *out,
 		    json_pack("{s:s, s:s, s:I}", "code",
-		        (const char *)sqlite3_column_text(st, 0), "name",
-		        (const char *)sqlite3_column_text(st, 1), "machines",
-		        (json_int_t)sqlite3_column_int64(st, 2)));
+		              (const char *)sqlite3_column_text(st, 0), "name",
+		              (const char *)sqlite3_column_text(st, 1),
+		              "machines",
+		              (json_int_t)sqlite3_column_int64(st, 2)));
 	sqlite3_finalize(st);
 	return r == SQLITE_DONE ? STORE_OK : STORE_ERR;
 }
 
 const struct store_ops store_sqlite_ops = {
-    "sqlite",
-    sq_open,
-    sq_close,
-    sq_commune_add,
-    sq_secret_add,
-    sq_admin_add,
-    sq_admin_auth,
-    sq_enrol,
-    sq_agent_auth,
-    sq_ingest,
-    sq_licences,
-    sq_machines,
-    sq_machine,
-    sq_communes,
+    "sqlite",     sq_open,       sq_close,   sq_commune_add, sq_secret_add,
+    sq_admin_add, sq_admin_auth, sq_enrol,   sq_agent_auth,  sq_ingest,
+    sq_licences,  sq_machines,   sq_machine, sq_communes,
 };

@@ -85,7 +85,7 @@ test_bomb_stops_at_cap(void **state)
 	/* Same bomb under a large cap but a ratio limit of 100. */
 	buf_init(&out, 256u << 20);
 	assert_int_equal(codec_gunzip(gz.data, gz.len, 100, &out),
-	    CODEC_TOO_BIG);
+	                 CODEC_TOO_BIG);
 	assert_true(out.len < (32u << 20));
 	buf_free(&out);
 	buf_free(&gz);
@@ -104,12 +104,12 @@ test_corrupt_truncated_trailing(void **state)
 
 	buf_init(&out, 1 << 20);
 	assert_int_equal(codec_gunzip("this is not gzip", 16, 0, &out),
-	    CODEC_CORRUPT);
+	                 CODEC_CORRUPT);
 	buf_free(&out);
 
 	buf_init(&out, 1 << 20);
 	assert_int_equal(codec_gunzip(gz.data, gz.len - 10, 0, &out),
-	    CODEC_TRUNCATED);
+	                 CODEC_TRUNCATED);
 	buf_free(&out);
 
 	buf_init(&bad, 1 << 20);
@@ -117,14 +117,14 @@ test_corrupt_truncated_trailing(void **state)
 	buf_add(&bad, "junk", 4);
 	buf_init(&out, 1 << 20);
 	assert_int_equal(codec_gunzip(bad.data, bad.len, 0, &out),
-	    CODEC_CORRUPT);
+	                 CODEC_CORRUPT);
 	buf_free(&out);
 
 	/* A flipped byte in the deflate stream or CRC is caught. */
 	bad.data[gz.len - 6] ^= 0x55;
 	buf_init(&out, 1 << 20);
 	assert_int_equal(codec_gunzip(bad.data, gz.len, 0, &out),
-	    CODEC_CORRUPT);
+	                 CODEC_CORRUPT);
 	buf_free(&out);
 	buf_free(&bad);
 	buf_free(&gz);

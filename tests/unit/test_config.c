@@ -91,27 +91,25 @@ test_bad_values(void **state)
 
 	(void)state;
 	assert_int_equal(load(GOOD "usage_interval = 0\n", 0600, &cfg, err),
-	    -1);
+	                 -1);
 	assert_non_null(strstr(err, ":6: usage_interval"));
 	assert_int_equal(load(GOOD "sync_interval = 5s\n", 0600, &cfg, err),
-	    -1);
+	                 -1);
 	assert_non_null(strstr(err, "sync_interval"));
 	assert_int_equal(load(GOOD "user_ids = maybe\n", 0600, &cfg, err), -1);
 	assert_non_null(strstr(err, "allowed values"));
 	assert_int_equal(load("commune = 29019\n", 0600, &cfg, err), -1);
 	assert_non_null(strstr(err, "'server' is required"));
-	assert_int_equal(load("server = ftp://x\ncommune = 29019\n", 0600,
-	                     &cfg, err),
-	    -1);
+	assert_int_equal(
+	    load("server = ftp://x\ncommune = 29019\n", 0600, &cfg, err), -1);
 	assert_non_null(strstr(err, "not an http(s) URL"));
-	assert_int_equal(load("server = http://x\ncommune = 2901\n", 0600,
-	                     &cfg, err),
-	    -1);
+	assert_int_equal(
+	    load("server = http://x\ncommune = 2901\n", 0600, &cfg, err), -1);
 	assert_non_null(strstr(err, "INSEE"));
 	assert_int_equal(load("server = http://x\ncommune = 2A004\n"
 	                      "user_ids = none\n",
-	                     0600, &cfg, err),
-	    0);
+	                      0600, &cfg, err),
+	                 0);
 	assert_int_equal(cfg.user_ids, USER_IDS_NONE);
 	assert_int_equal(load("[section\n", 0600, &cfg, err), -1);
 	assert_non_null(strstr(err, ":1: syntax error"));
@@ -124,14 +122,13 @@ test_pseudonym_needs_key(void **state)
 	char err[512];
 
 	(void)state;
-	assert_int_equal(load("server = http://x\ncommune = 29019\n", 0600,
-	                     &cfg, err),
-	    -1);
+	assert_int_equal(
+	    load("server = http://x\ncommune = 29019\n", 0600, &cfg, err), -1);
 	assert_non_null(strstr(err, "user_key"));
 	assert_int_equal(load("server = http://x\ncommune = 29019\n"
 	                      "user_ids = plain\n",
-	                     0600, &cfg, err),
-	    0);
+	                      0600, &cfg, err),
+	                 0);
 	assert_int_equal(cfg.user_ids, USER_IDS_PLAIN);
 }
 
@@ -152,14 +149,14 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_valid_and_defaults, setup,
-	        teardown),
+	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_unknown_key_names_line, setup,
-	        teardown),
+	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_values, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_pseudonym_needs_key, setup,
-	        teardown),
+	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_world_readable_secrets_refused,
-	        setup, teardown),
+	                                    setup, teardown),
 	};
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }

@@ -59,7 +59,7 @@ test_status_installed_only(void **state)
 	assert_string_equal(s.maint[0], "Debian LibreOffice Maintainers "
 	                                "<debian-openoffice@lists.debian.org>");
 	assert_string_equal(s.summary[0],
-	    "office productivity suite -- word processor");
+	                    "office productivity suite -- word processor");
 	assert_int_equal(s.kb[0], 30812);
 	/* held packages are installed; conffiles lines are skipped */
 	assert_string_equal(s.names[1], "qgis");

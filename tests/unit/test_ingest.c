@@ -64,12 +64,12 @@ teardown(void **state)
 
 static void
 enrol(struct fixture *f, const char *secret, const char *id, const char *tok,
-    struct store_agent *a)
+      struct store_agent *a)
 {
 	char commune[STORE_COMMUNE_MAX];
 
 	assert_int_equal(store_enrol(f->s, secret, id, "pc", tok, commune),
-	    STORE_OK);
+	                 STORE_OK);
 	assert_int_equal(store_agent_auth(f->s, tok, a), STORE_OK);
 	assert_string_equal(a->agent_id, id);
 }
@@ -77,35 +77,35 @@ enrol(struct fixture *f, const char *secret, const char *id, const char *tok,
 /* Builds a batch of usage records seq first..last for product. */
 static char *
 usage_batch(const char *agent, const char *epoch, long long first,
-    long long last, const char *product, long long start)
+            long long last, const char *product, long long start)
 {
 	struct buf b;
 	long long s;
 
 	buf_init(&b, 1 << 20);
 	buf_printf(&b,
-	    "{\"v\":1,\"agent_id\":\"%s\",\"epoch\":\"%s\","
-	    "\"batch_id\":\"b%lld\",\"records\":[",
-	    agent, epoch, first);
+	           "{\"v\":1,\"agent_id\":\"%s\",\"epoch\":\"%s\","
+	           "\"batch_id\":\"b%lld\",\"records\":[",
+	           agent, epoch, first);
 	for (s = first; s <= last; s++)
 		buf_printf(&b,
-		    "%s{\"seq\":%lld,\"type\":\"usage\",\"time\":%lld,"
-		    "\"data\":{\"product\":\"%s\",\"user\":\"u%lld\","
-		    "\"start\":%lld,\"end\":%lld}}",
-		    s == first ? "" : ",", s, start, product, s % 2, start,
-		    start + 3600);
+		           "%s{\"seq\":%lld,\"type\":\"usage\",\"time\":%lld,"
+		           "\"data\":{\"product\":\"%s\",\"user\":\"u%lld\","
+		           "\"start\":%lld,\"end\":%lld}}",
+		           s == first ? "" : ",", s, start, product, s % 2,
+		           start, start + 3600);
 	buf_adds(&b, "]}");
 	return buf_detach(&b);
 }
 
 static int
 ingest(struct fixture *f, const struct store_agent *a, const char *body,
-    struct store_ingest_result *res)
+       struct store_ingest_result *res)
 {
 	struct ingest_batch b;
 	char err[256];
-	int rc = ingest_parse(body, strlen(body), a->agent_id, &b, err,
-	    sizeof(err));
+	int rc =
+	    ingest_parse(body, strlen(body), a->agent_id, &b, err, sizeof(err));
 
 	if (rc != 0)
 		fail_msg("ingest_parse: %d %s", rc, err);
@@ -116,7 +116,7 @@ ingest(struct fixture *f, const struct store_agent *a, const char *body,
 
 static json_t *
 licence_row(struct fixture *f, const char *commune, const char *product,
-    int totals)
+            int totals)
 {
 	struct store_query q = {commune, product, 0, time(NULL) + 86400, 0};
 	json_t *out, *rows, *row;
@@ -224,13 +224,14 @@ test_two_communes_aggregate(void **state)
 	json_decref(row);
 	row = licence_row(f, NULL, "qgis", 1);
 	assert_string_equal(json_string_value(json_object_get(row, "commune")),
-	    "*");
+	                    "*");
 	assert_int_equal(field(row, "installed"), 3);
 	assert_int_equal(field(row, "used_machines"), 2);
 	assert_int_equal(field(row, "peak_concurrent"), 2);
 	json_decref(row);
 	/* A later inventory replaces the software list of that machine. */
-	snprintf(body, sizeof(body),
+	snprintf(
+	    body, sizeof(body),
 	    "{\"v\":1,\"agent_id\":\"%s\",\"epoch\":\"e1\",\"batch_id\":\"b2\","
 	    "\"records\":[{\"seq\":3,\"type\":\"inventory\",\"time\":2,"
 	    "\"data\":{\"content\":{\"softwares\":[{\"name\":\"gimp\"}]}}}]}",
@@ -251,14 +252,14 @@ test_commune_comes_from_credential(void **state)
 	enrol(f, "secret-guipavas", A1, "tok1", &a);
 	assert_string_equal(a.commune, "29075");
 	/* Same agent id through another commune's secret: refused. */
-	assert_int_equal(store_enrol(f->s, "secret-brest", A1, "pc", "tok9",
-	                     commune),
+	assert_int_equal(
+	    store_enrol(f->s, "secret-brest", A1, "pc", "tok9", commune),
 	    STORE_CONFLICT);
 	assert_int_equal(store_enrol(f->s, "wrong", A2, "pc", "tok8", commune),
-	    STORE_DENIED);
+	                 STORE_DENIED);
 	/* Re-enrolment replaces the token. */
-	assert_int_equal(store_enrol(f->s, "secret-guipavas", A1, "pc",
-	                     "tok7", commune),
+	assert_int_equal(
+	    store_enrol(f->s, "secret-guipavas", A1, "pc", "tok7", commune),
 	    STORE_OK);
 	assert_int_equal(store_agent_auth(f->s, "tok1", &a), STORE_DENIED);
 	assert_int_equal(store_agent_auth(f->s, "tok7", &a), STORE_OK);
@@ -274,11 +275,15 @@ expect_refused(const char *body, int status, const char *msg)
 	ingest_free(&b);
 	if (rc != status || strstr(err, msg) == NULL)
 		fail_msg("%s\n -> %d '%s', expected %d '%s'", body, rc, err,
-		    status, msg);
+		         status, msg);
 }
 
-#define ENV "{\"v\":1,\"agent_id\":\"" A1 "\",\"epoch\":\"e1\",\"batch_id\":\"b\","
-#define USE(x) ENV "\"records\":[{\"seq\":1,\"type\":\"usage\",\"time\":1,\"data\":" x "}]}"
+#define ENV                                                                    \
+	"{\"v\":1,\"agent_id\":\"" A1 "\",\"epoch\":\"e1\",\"batch_id\":"      \
+	                              "\"b\","
+#define USE(x)                                                                 \
+	ENV "\"records\":[{\"seq\":1,\"type\":\"usage\",\"time\":1,"           \
+	    "\"data\":" x "}]}"
 
 static void
 test_bad_batches(void **state)
@@ -290,32 +295,32 @@ test_bad_batches(void **state)
 	expect_refused("{\"v\":1,\"v\":1}", 400, "duplicate");
 	expect_refused("{\"v\":1,\"agent_id\":\"" A2
 	               "\",\"epoch\":\"e\",\"batch_id\":\"b\",\"records\":[]}",
-	    403, "does not match");
+	               403, "does not match");
 	expect_refused(ENV "\"records\":[]}", 400, "non-empty array");
 	expect_refused(ENV "\"records\":[1]}", 400, "records[0]: expected");
 	expect_refused(USE("{\"product\":\"x\",\"start\":5,\"end\":4}"), 400,
-	    "end is before start");
+	               "end is before start");
 	expect_refused(USE("{\"product\":\"x\",\"start\":\"5\",\"end\":6}"),
-	    400, "records[0].data.start: expected an integer");
+	               400, "records[0].data.start: expected an integer");
 	expect_refused(USE("{\"start\":5,\"end\":6}"), 400,
-	    "records[0].data.product: missing");
+	               "records[0].data.product: missing");
 	expect_refused(USE("{\"product\":\"a\\u0000b\",\"start\":5,\"end\":6}"),
-	    400, "NUL");
+	               400, "NUL");
 	expect_refused(ENV "\"records\":[{\"seq\":2,\"type\":\"usage\","
 	                   "\"time\":1,\"data\":{\"product\":\"x\",\"start\":"
 	                   "1,\"end\":2}},{\"seq\":2,\"type\":\"usage\","
 	                   "\"time\":1,\"data\":{}}]}",
-	    400, "records[1]: seq must increase");
+	               400, "records[1]: seq must increase");
 	expect_refused(ENV "\"records\":[{\"seq\":1,\"type\":\"x\",\"time\":1,"
 	                   "\"data\":{}}]}",
-	    400, "unknown record type");
+	               400, "unknown record type");
 	expect_refused(ENV "\"records\":[{\"seq\":1,\"type\":\"inventory\","
 	                   "\"time\":1,\"data\":{\"content\":{\"softwares\":"
 	                   "[{\"version\":\"1\"}]}}}]}",
-	    400, "softwares[0].name: missing");
+	               400, "softwares[0].name: missing");
 	expect_refused("{\"v\":1,\"agent_id\":\"" A1
 	               "\",\"epoch\":\"e;drop\",\"batch_id\":\"b\"}",
-	    400, "hex ids");
+	               400, "hex ids");
 }
 
 int
@@ -323,11 +328,11 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_replay_and_overlap_count_once,
-	        setup, teardown),
+	                                    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_two_communes_aggregate, setup,
-	        teardown),
+	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_commune_comes_from_credential,
-	        setup, teardown),
+	                                    setup, teardown),
 	    cmocka_unit_test(test_bad_batches),
 	};
 	return cmocka_run_group_tests_name("ingest", tests, NULL, NULL);

@@ -103,8 +103,8 @@ struct peek {
 };
 
 static int
-on_peek(long long seq, const char *type, long long created,
-    const char *body, void *arg)
+on_peek(long long seq, const char *type, long long created, const char *body,
+        void *arg)
 {
 	struct peek *p = arg;
 
@@ -190,7 +190,7 @@ test_sessions(void **state)
 	struct fixture *f = *state;
 	struct queue *q = open_q(f);
 	struct queue_session s[2] = {{"/usr/bin/a", 1000, 10, 20},
-	    {"/usr/bin/b", 1001, 100, 200}};
+	                             {"/usr/bin/b", 1001, 100, 200}};
 	long long sum = 0;
 
 	assert_int_equal(queue_sessions_save(q, s, 2), 0);
@@ -209,9 +209,9 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_seq_survives_reopen, setup,
-	        teardown),
+	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_rollback_forgets_seq, setup,
-	        teardown),
+	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_peek_bounds, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_seal_ack, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sessions, setup, teardown),

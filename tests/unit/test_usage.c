@@ -140,8 +140,8 @@ struct rec {
 };
 
 static int
-on_record(long long seq, const char *type, long long created,
-    const char *body, void *arg)
+on_record(long long seq, const char *type, long long created, const char *body,
+          void *arg)
 {
 	struct rec *r = arg;
 	json_t *j = json_loads(body, 0, NULL);
@@ -155,7 +155,7 @@ on_record(long long seq, const char *type, long long created,
 	if (exe && strstr(exe, "/sleeper") != NULL) {
 		r->found++;
 		snprintf(r->product, sizeof(r->product), "%s",
-		    json_string_value(json_object_get(j, "product")));
+		         json_string_value(json_object_get(j, "product")));
 		snprintf(r->exe, sizeof(r->exe), "%s", exe);
 		snprintf(r->user, sizeof(r->user), "%s", user ? user : "");
 		r->start = json_integer_value(json_object_get(j, "start"));
@@ -225,7 +225,7 @@ test_sessions_survive_restart(void **state)
 	memset(&r, 0, sizeof(r));
 	queue_peek(fx->q, 100000, 1 << 30, on_record, &r);
 	assert_int_equal(r.found, 1);
-	assert_int_equal(r.end, now); /* closed at its last sighting */
+	assert_int_equal(r.end, now);    /* closed at its last sighting */
 	assert_string_equal(r.user, ""); /* user_ids = none */
 	usage_free(u);
 }
@@ -267,15 +267,15 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_procs_sees_child, setup,
-	        teardown),
+	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_owner_of_system_binary, setup,
-	        teardown),
+	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_session_opens_and_closes,
-	        setup, teardown),
+	                                    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sessions_survive_restart,
-	        setup, teardown),
+	                                    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_cut_and_midnight_split, setup,
-	        teardown),
+	                                    teardown),
 	};
 	return cmocka_run_group_tests_name("usage", tests, NULL, NULL);
 }
