@@ -272,7 +272,7 @@ acked(const struct queue_batch *qb, const struct httpc_resp *r)
 	j = json_loadb(r->body.data ? r->body.data : "", r->body.len, 0, NULL);
 	id = json_string_value(json_object_get(j, "batch_id"));
 	seq = json_integer_value(json_object_get(j, "ack_seq"));
-	ok = id != NULL && strcmp(id, qb->batch_id) == 0 && seq == qb->last_seq;
+	ok = id != NULL && strcmp(id, qb->batch_id) == 0 && seq >= qb->last_seq;
 	json_decref(j);
 	return ok;
 }
