@@ -64,7 +64,7 @@ LIBSERVER := $(BUILD)/libserver.a
 BINS := $(BUILD)/mutu-agent $(BUILD)/mutu-server $(BUILD)/mutuctl
 
 .PHONY: all deps demo check check-run unit integration install uninstall \
-	clean fmt lint bench
+	clean fmt lint
 .DEFAULT_GOAL := all
 .SECONDARY:
 

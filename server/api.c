@@ -132,10 +132,13 @@ auth_admin(struct api *api, struct reqstate *st, struct http_reply *reply)
 }
 
 static int
-enrol_head(struct http_req *r, struct http_reply *reply)
+enrol_head(struct api *api, struct http_req *r, struct reqstate *st,
+           struct http_reply *reply)
 {
 	const char *len = http_header(r, "Content-Length");
+	char hash[CRYPTO_HEX256_LEN + 1];
 	long long n;
+	int rc;
 
 	if (len && util_parse_ll(len, 0, 1LL << 50, &n) == 0 &&
 	    n > ENROL_MAX_BODY) {
@@ -143,7 +146,14 @@ enrol_head(struct http_req *r, struct http_reply *reply)
 		           ENROL_MAX_BODY);
 		return -1;
 	}
-	return 0;
+	crypto_sha256_hex(st->bearer, hash);
+	if ((rc = store_secret_check(api->store, hash)) == STORE_OK)
+		return 0;
+	if (rc == STORE_ERR)
+		http_error(reply, 503, "storage unavailable");
+	else
+		http_error(reply, 401, "unknown or revoked enrolment secret");
+	return -1;
 }
 
 static int
@@ -174,7 +184,7 @@ api_head(void *ctx, struct http_req *r, struct http_reply *reply)
 	}
 	switch (routes[i].auth) {
 	case AUTH_ENROL:
-		return enrol_head(r, reply);
+		return enrol_head(api, r, st, reply);
 	case AUTH_AGENT:
 		return auth_agent(api, st, reply);
 	case AUTH_ADMIN:

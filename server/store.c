@@ -86,6 +86,12 @@ store_admin_auth(struct store *s, const char *hash, struct store_scope *out)
 }
 
 int
+store_secret_check(struct store *s, const char *hash)
+{
+	LOCKED(s, secret_check(s->b, hash));
+}
+
+int
 store_enrol(struct store *s, const char *secret_hash, const char *agent_id,
             const char *hostname, const char *token_hash,
             char commune_out[STORE_COMMUNE_MAX])

@@ -102,6 +102,9 @@ int store_admin_add(struct store *s, const char *hash, const char *commune);
 /* Looks up an admin token: STORE_OK with its scope, or STORE_DENIED. */
 int store_admin_auth(struct store *s, const char *hash,
                      struct store_scope *out);
+/* Checks an enrolment secret (hash) before its request body is read:
+ * STORE_OK if it is valid, STORE_DENIED if unknown or revoked. */
+int store_secret_check(struct store *s, const char *hash);
 /* Enrols agent_id with the secret whose hash is given and stores the new
  * agent token's hash; the commune comes from the secret and is written to
  * commune_out. STORE_DENIED for an unknown or revoked secret;
@@ -140,6 +143,7 @@ struct store_ops {
 	int (*secret_add)(void *b, const char *commune, const char *hash);
 	int (*admin_add)(void *b, const char *hash, const char *commune);
 	int (*admin_auth)(void *b, const char *hash, struct store_scope *out);
+	int (*secret_check)(void *b, const char *hash);
 	int (*enrol)(void *b, const char *secret_hash, const char *agent_id,
 	             const char *hostname, const char *token_hash,
 	             char *commune_out);

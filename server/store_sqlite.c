@@ -286,6 +286,18 @@ lookup1(struct sq *q, const char *sql, const char *param, char *out, size_t n)
 }
 
 static int
+sq_secret_check(void *b, const char *hash)
+{
+	char commune[STORE_COMMUNE_MAX];
+	int rc = lookup1(
+	    b,
+	    "SELECT commune FROM enrol_secrets WHERE hash = ? AND revoked = 0",
+	    hash, commune, sizeof(commune));
+
+	return rc == STORE_NOTFOUND ? STORE_DENIED : rc;
+}
+
+static int
 enrol_tx(struct sq *q, const char *secret_hash, const char *agent_id,
          const char *hostname, const char *token_hash, char *commune)
 {
@@ -821,7 +833,19 @@ sq_communes(void *b, const struct store_query *qu, json_t **out)
 }
 
 const struct store_ops store_sqlite_ops = {
-    "sqlite",     sq_open,       sq_close,   sq_commune_add, sq_secret_add,
-    sq_admin_add, sq_admin_auth, sq_enrol,   sq_agent_auth,  sq_ingest,
-    sq_licences,  sq_machines,   sq_machine, sq_communes,
+    .name = "sqlite",
+    .open = sq_open,
+    .close = sq_close,
+    .commune_add = sq_commune_add,
+    .secret_add = sq_secret_add,
+    .admin_add = sq_admin_add,
+    .admin_auth = sq_admin_auth,
+    .secret_check = sq_secret_check,
+    .enrol = sq_enrol,
+    .agent_auth = sq_agent_auth,
+    .ingest = sq_ingest,
+    .licences = sq_licences,
+    .machines = sq_machines,
+    .machine = sq_machine,
+    .communes = sq_communes,
 };

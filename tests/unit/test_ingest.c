@@ -280,7 +280,7 @@ expect_refused(const char *body, int status, const char *msg)
 
 #define ENV                                                                    \
 	"{\"v\":1,\"agent_id\":\"" A1 "\",\"epoch\":\"e1\",\"batch_id\":"      \
-	                              "\"b\","
+	"\"b\","
 #define USE(x)                                                                 \
 	ENV "\"records\":[{\"seq\":1,\"type\":\"usage\",\"time\":1,"           \
 	    "\"data\":" x "}]}"
