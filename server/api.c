@@ -97,38 +97,38 @@ bearer(struct http_req *r, char *out, size_t n)
 	return 0;
 }
 
+/* Maps a credential lookup to the answer: 0 to go on, or -1 with reply
+ * set (401 naming the credential, 503 when storage failed). */
 static int
-auth_agent(struct api *api, struct reqstate *st, struct http_reply *reply)
+auth_result(int rc, const char *what, struct http_reply *reply)
 {
-	char hash[CRYPTO_HEX256_LEN + 1];
-	int rc;
-
-	crypto_sha256_hex(st->bearer, hash);
-	rc = store_agent_auth(api->store, hash, &st->agent);
 	if (rc == STORE_OK)
 		return 0;
 	if (rc == STORE_ERR)
 		http_error(reply, 503, "storage unavailable");
 	else
-		http_error(reply, 401, "unknown or revoked agent token");
+		http_error(reply, 401, "unknown or revoked %s", what);
 	return -1;
+}
+
+static int
+auth_agent(struct api *api, struct reqstate *st, struct http_reply *reply)
+{
+	char hash[CRYPTO_HEX256_LEN + 1];
+
+	crypto_sha256_hex(st->bearer, hash);
+	return auth_result(store_agent_auth(api->store, hash, &st->agent),
+	                   "agent token", reply);
 }
 
 static int
 auth_admin(struct api *api, struct reqstate *st, struct http_reply *reply)
 {
 	char hash[CRYPTO_HEX256_LEN + 1];
-	int rc;
 
 	crypto_sha256_hex(st->bearer, hash);
-	rc = store_admin_auth(api->store, hash, &st->scope);
-	if (rc == STORE_OK)
-		return 0;
-	if (rc == STORE_ERR)
-		http_error(reply, 503, "storage unavailable");
-	else
-		http_error(reply, 401, "unknown or revoked admin token");
-	return -1;
+	return auth_result(store_admin_auth(api->store, hash, &st->scope),
+	                   "admin token", reply);
 }
 
 static int
@@ -138,7 +138,6 @@ enrol_head(struct api *api, struct http_req *r, struct reqstate *st,
 	const char *len = http_header(r, "Content-Length");
 	char hash[CRYPTO_HEX256_LEN + 1];
 	long long n;
-	int rc;
 
 	if (len && util_parse_ll(len, 0, 1LL << 50, &n) == 0 &&
 	    n > ENROL_MAX_BODY) {
@@ -147,13 +146,8 @@ enrol_head(struct api *api, struct http_req *r, struct reqstate *st,
 		return -1;
 	}
 	crypto_sha256_hex(st->bearer, hash);
-	if ((rc = store_secret_check(api->store, hash)) == STORE_OK)
-		return 0;
-	if (rc == STORE_ERR)
-		http_error(reply, 503, "storage unavailable");
-	else
-		http_error(reply, 401, "unknown or revoked enrolment secret");
-	return -1;
+	return auth_result(store_secret_check(api->store, hash),
+	                   "enrolment secret", reply);
 }
 
 static int

@@ -243,32 +243,11 @@ sq_admin_add(void *b, const char *hash, const char *commune)
 	return rc == STORE_CONFLICT ? STORE_NOTFOUND : rc;
 }
 
+/* Reads the first one or two text columns of a one-row query with one
+ * text parameter (out2 may be NULL). STORE_NOTFOUND if there is no row. */
 static int
-sq_admin_auth(void *b, const char *hash, struct store_scope *out)
-{
-	struct sq *q = b;
-	sqlite3_stmt *st = prep(q, "SELECT coalesce(commune, '')"
-	                           " FROM admin_tokens"
-	                           " WHERE hash = ? AND revoked = 0");
-	int rc = STORE_DENIED, r;
-
-	if (st == NULL)
-		return STORE_ERR;
-	sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
-	if ((r = sqlite3_step(st)) == SQLITE_ROW) {
-		util_strlcpy(out->commune,
-		             (const char *)sqlite3_column_text(st, 0),
-		             sizeof(out->commune));
-		rc = STORE_OK;
-	} else if (r != SQLITE_DONE)
-		rc = STORE_ERR;
-	sqlite3_finalize(st);
-	return rc;
-}
-
-/* Reads one text column of a one-row query with one text parameter. */
-static int
-lookup1(struct sq *q, const char *sql, const char *param, char *out, size_t n)
+lookup(struct sq *q, const char *sql, const char *param, char *out1, size_t n1,
+       char *out2, size_t n2)
 {
 	sqlite3_stmt *st = prep(q, sql);
 	int rc = STORE_NOTFOUND, r;
@@ -277,7 +256,11 @@ lookup1(struct sq *q, const char *sql, const char *param, char *out, size_t n)
 		return STORE_ERR;
 	sqlite3_bind_text(st, 1, param, -1, SQLITE_STATIC);
 	if ((r = sqlite3_step(st)) == SQLITE_ROW) {
-		util_strlcpy(out, (const char *)sqlite3_column_text(st, 0), n);
+		util_strlcpy(out1, (const char *)sqlite3_column_text(st, 0),
+		             n1);
+		if (out2)
+			util_strlcpy(
+			    out2, (const char *)sqlite3_column_text(st, 1), n2);
 		rc = STORE_OK;
 	} else if (r != SQLITE_DONE)
 		rc = STORE_ERR;
@@ -286,15 +269,37 @@ lookup1(struct sq *q, const char *sql, const char *param, char *out, size_t n)
 }
 
 static int
+lookup1(struct sq *q, const char *sql, const char *param, char *out, size_t n)
+{
+	return lookup(q, sql, param, out, n, NULL, 0);
+}
+
+/* A credential lookup: an unknown one is STORE_DENIED. */
+static int
+denied_if_missing(int rc)
+{
+	return rc == STORE_NOTFOUND ? STORE_DENIED : rc;
+}
+
+static int
+sq_admin_auth(void *b, const char *hash, struct store_scope *out)
+{
+	return denied_if_missing(
+	    lookup1(b,
+	            "SELECT coalesce(commune, '') FROM admin_tokens"
+	            " WHERE hash = ? AND revoked = 0",
+	            hash, out->commune, sizeof(out->commune)));
+}
+
+static int
 sq_secret_check(void *b, const char *hash)
 {
 	char commune[STORE_COMMUNE_MAX];
-	int rc = lookup1(
+
+	return denied_if_missing(lookup1(
 	    b,
 	    "SELECT commune FROM enrol_secrets WHERE hash = ? AND revoked = 0",
-	    hash, commune, sizeof(commune));
-
-	return rc == STORE_NOTFOUND ? STORE_DENIED : rc;
+	    hash, commune, sizeof(commune)));
 }
 
 static int
@@ -358,26 +363,10 @@ sq_enrol(void *b, const char *secret_hash, const char *agent_id,
 static int
 sq_agent_auth(void *b, const char *hash, struct store_agent *out)
 {
-	struct sq *q = b;
-	sqlite3_stmt *st = prep(q, "SELECT agent_id, commune FROM agents"
-	                           " WHERE token_hash = ?");
-	int rc = STORE_DENIED, r;
-
-	if (st == NULL)
-		return STORE_ERR;
-	sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
-	if ((r = sqlite3_step(st)) == SQLITE_ROW) {
-		util_strlcpy(out->agent_id,
-		             (const char *)sqlite3_column_text(st, 0),
-		             sizeof(out->agent_id));
-		util_strlcpy(out->commune,
-		             (const char *)sqlite3_column_text(st, 1),
-		             sizeof(out->commune));
-		rc = STORE_OK;
-	} else if (r != SQLITE_DONE)
-		rc = STORE_ERR;
-	sqlite3_finalize(st);
-	return rc;
+	return denied_if_missing(lookup(
+	    b, "SELECT agent_id, commune FROM agents WHERE token_hash = ?",
+	    hash, out->agent_id, sizeof(out->agent_id), out->commune,
+	    sizeof(out->commune)));
 }
 
 static long long
