@@ -16,8 +16,10 @@
 #include "collect.h"
 #include "config.h"
 #include "crypto.h"
+#include "enrol.h"
 #include "inventory.h"
 #include "log.h"
+#include "notify.h"
 #include "queue.h"
 #include "sync.h"
 #include "usage.h"
@@ -59,7 +61,12 @@ usage_exit(int code)
 	    "             (exit 1 if the sync failed; the data stays queued)\n"
 	    "  --inventory print this machine's GLPI inventory (JSON) and "
 	    "exit\n"
-	    "  --version  print the version\n");
+	    "  --version  print the version\n"
+	    "       mutu-agent [-c file] enrol --server URL --commune CODE\n"
+	    "                  --secret-file FILE [--user-key-file FILE]\n"
+	    "  writes them into the configuration and enrols now (files: one\n"
+	    "  line each, - for standard input); exit 1 if the server could\n"
+	    "  not be reached (the service enrols later)\n");
 	exit(code);
 }
 
@@ -194,17 +201,24 @@ rnd(void)
 }
 
 struct schedule {
-	long long inventory, sample, cut, sync; /* monotonic ms */
+	long long inventory, sample, cut, sync, watchdog; /* monotonic ms */
+	long long watchdog_ms; /* 0: no systemd watchdog */
 	int attempt;
 };
 
+/* The next timer due, in monotonic ms. */
 static long long
-min4(long long a, long long b, long long c, long long d)
+next_due(const struct schedule *sc)
 {
-	long long m = a < b ? a : b;
+	long long t[] = {sc->inventory, sc->sample, sc->cut, sc->sync,
+	                 sc->watchdog_ms ? sc->watchdog : sc->sync};
+	long long m = t[0];
+	size_t i;
 
-	m = m < c ? m : c;
-	return m < d ? m : d;
+	for (i = 1; i < sizeof(t) / sizeof(t[0]); i++)
+		if (t[i] < m)
+			m = t[i];
+	return m;
 }
 
 static void
@@ -247,6 +261,10 @@ loop_step(struct agent *a, struct schedule *sc)
 	}
 	if (mono >= sc->sync)
 		sync_step(a, sc, mono);
+	if (sc->watchdog_ms && util_mono_ms() >= sc->watchdog) {
+		notify_send("WATCHDOG=1");
+		sc->watchdog = util_mono_ms() + sc->watchdog_ms;
+	}
 }
 
 /* The service loop: timers on the monotonic clock, so that a wrong or
@@ -266,20 +284,145 @@ run_service(struct agent *a)
 	/* A fleet booting at 8:30 must not reach the server at once. */
 	splay = a->cfg.sync_interval < 60 ? a->cfg.sync_interval : 60;
 	sc.sync = mono + (long long)(rnd() * splay * 1000);
+	sc.watchdog_ms = notify_watchdog_ms();
+	sc.watchdog = mono;
+	notify_send("READY=1");
 	log_info("agent %s started (commune %s, %zu open sessions)",
 	         a->agent_id, a->cfg.commune, usage_open_count(a->usage));
 	while (!quit) {
 		loop_step(a, &sc);
 		mono = util_mono_ms();
-		wait = min4(sc.inventory, sc.sample, sc.cut, sc.sync) - mono;
+		wait = next_due(&sc) - mono;
 		if (wait <= 0)
 			continue;
 		ts.tv_sec = wait / 1000;
 		ts.tv_nsec = (wait % 1000) * 1000000;
 		nanosleep(&ts, NULL); /* a signal cuts it short */
 	}
+	notify_send("STOPPING=1");
 	log_info("stopping: %lld records queued, %zu sessions open",
 	         queue_pending(a->queue), usage_open_count(a->usage));
+	return 0;
+}
+
+/* Files created by a root-run "enrol" go to the owner of the state
+ * directory (the service user), who must read them. */
+static void
+give_to_state_owner(const struct agent *a)
+{
+	static const char *const files[] = {"agent-id", "token", NULL};
+	char path[PATH_MAX];
+	struct stat st;
+	int i;
+
+	if (geteuid() != 0 || stat(a->cfg.state_dir, &st) == -1)
+		return;
+	for (i = 0; files[i]; i++) {
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s",
+		                     a->cfg.state_dir,
+		                     files[i]) >= sizeof(path))
+			continue;
+		if (chown(path, st.st_uid, st.st_gid) == -1 && errno != ENOENT)
+			log_warn("chown %s", path);
+	}
+}
+
+struct enrol_args {
+	const char *server, *commune, *secret_file, *key_file;
+};
+
+static void
+parse_enrol_args(int argc, char **argv, struct enrol_args *ea)
+{
+	static const struct option opts[] = {
+	    {"server", required_argument, NULL, 's'},
+	    {"commune", required_argument, NULL, 'C'},
+	    {"secret-file", required_argument, NULL, 'S'},
+	    {"user-key-file", required_argument, NULL, 'K'},
+	    {NULL, 0, NULL, 0},
+	};
+	int ch;
+
+	memset(ea, 0, sizeof(*ea));
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (ch == 's')
+			ea->server = optarg;
+		else if (ch == 'C')
+			ea->commune = optarg;
+		else if (ch == 'S')
+			ea->secret_file = optarg;
+		else if (ch == 'K')
+			ea->key_file = optarg;
+		else
+			usage_exit(2);
+	}
+	if (optind != argc || !ea->server || !ea->commune || !ea->secret_file)
+		usage_exit(2);
+}
+
+/* Writes the configuration from the arguments and enrols now. */
+static int
+write_enrol_config(const char *conffile, const struct enrol_args *ea)
+{
+	char err[1024], *secret, *key = NULL;
+	int rc;
+
+	if ((secret = enrol_read_secret(ea->secret_file, err, sizeof(err))) ==
+	        NULL ||
+	    (ea->key_file && (key = enrol_read_secret(ea->key_file, err,
+	                                              sizeof(err))) == NULL)) {
+		fprintf(stderr, "mutu-agent: %s\n", err);
+		free(secret);
+		return -1;
+	}
+	rc = enrol_configure(conffile, ea->server, ea->commune, secret, key,
+	                     err, sizeof(err));
+	crypto_wipe(secret, strlen(secret));
+	free(secret);
+	if (key) {
+		crypto_wipe(key, strlen(key));
+		free(key);
+	}
+	if (rc == -1)
+		fprintf(stderr, "mutu-agent: %s\n", err);
+	return rc;
+}
+
+static int
+cmd_enrol(const char *conffile, int argc, char **argv)
+{
+	struct enrol_args ea;
+	struct sync_result r;
+	struct agent a;
+	char err[1024];
+	int rc;
+
+	parse_enrol_args(argc, argv, &ea);
+	if (write_enrol_config(conffile, &ea) == -1)
+		return 2;
+	memset(&a, 0, sizeof(a));
+	if (config_load(conffile, &a.cfg, err, sizeof(err)) == -1) {
+		fprintf(stderr, "mutu-agent: %s\n", err);
+		return 2;
+	}
+	if (mkdir(a.cfg.state_dir, 0700) == -1 && errno != EEXIST)
+		fatal("%s", a.cfg.state_dir);
+	load_identity(&a);
+	if ((a.sync = sync_new(&a.cfg, NULL, a.agent_id, a.hostname)) == NULL)
+		fatalx("sync: cannot initialise");
+	rc = sync_enrol(a.sync, &r);
+	give_to_state_owner(&a);
+	sync_free(a.sync);
+	crypto_wipe(&a.cfg, sizeof(a.cfg));
+	if (rc == -1) {
+		log_warnx("%s written; enrolment failed, the service will "
+		          "retry",
+		          conffile);
+		return 1;
+	}
+	printf("agent %s enrolled; configuration in %s\n", a.agent_id,
+	       conffile);
 	return 0;
 }
 
@@ -338,7 +481,8 @@ main(int argc, char *argv[])
 
 	memset(&a, 0, sizeof(a));
 	log_init("mutu-agent", 1, 0);
-	while ((ch = getopt_long(argc, argv, "c:dnvh", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+c:dnvh", longopts, NULL)) !=
+	       -1) {
 		switch (ch) {
 		case 'c':
 			conffile = optarg;
@@ -367,6 +511,8 @@ main(int argc, char *argv[])
 			usage_exit(2);
 		}
 	}
+	if (optind < argc && strcmp(argv[optind], "enrol") == 0)
+		return cmd_enrol(conffile, argc - optind, argv + optind);
 	if (optind != argc)
 		usage_exit(2);
 	if (config_load(conffile, &a.cfg, err, sizeof(err)) == -1) {

@@ -18,20 +18,23 @@ struct queue {
 	int in_tx;
 };
 
-static const char *const schema[] = {
+/* Schema migrations, in order: entry i moves a database from version i
+ * (PRAGMA user_version) to i + 1. Version 0 is also what mutu 0.1.0 wrote
+ * before versioning, hence IF NOT EXISTS in the first one. Append only. */
+static const char *const migrations[] = {
     "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY,"
-    " value TEXT NOT NULL)",
+    " value TEXT NOT NULL);"
     "CREATE TABLE IF NOT EXISTS records(seq INTEGER PRIMARY KEY,"
-    " type TEXT NOT NULL, created INTEGER NOT NULL, body TEXT NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS batch(id INTEGER PRIMARY KEY CHECK (id = 1),"
-    " batch_id TEXT NOT NULL, first_seq INTEGER NOT NULL,"
+    " type TEXT NOT NULL, created INTEGER NOT NULL, body TEXT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS batch(id INTEGER PRIMARY KEY"
+    " CHECK (id = 1), batch_id TEXT NOT NULL, first_seq INTEGER NOT NULL,"
     " last_seq INTEGER NOT NULL, records INTEGER NOT NULL,"
-    " body BLOB NOT NULL)",
+    " body BLOB NOT NULL);"
     "CREATE TABLE IF NOT EXISTS sessions(exe TEXT NOT NULL,"
     " uid INTEGER NOT NULL, start INTEGER NOT NULL,"
-    " last_seen INTEGER NOT NULL, PRIMARY KEY (exe, uid))",
-    NULL,
+    " last_seen INTEGER NOT NULL, PRIMARY KEY (exe, uid));",
 };
+#define QUEUE_SCHEMA_VERSION (int)(sizeof(migrations) / sizeof(migrations[0]))
 
 static int
 exec(struct queue *q, const char *sql)
@@ -44,6 +47,54 @@ exec(struct queue *q, const char *sql)
 		return -1;
 	}
 	return 0;
+}
+
+static int
+schema_version(struct queue *q)
+{
+	sqlite3_stmt *st;
+	int v = -1;
+
+	if (sqlite3_prepare_v2(q->db, "PRAGMA user_version", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+/* Brings the schema up to date in one transaction. A database from a
+ * newer agent is refused rather than misread. */
+static int
+migrate(struct queue *q, char *err, size_t errlen)
+{
+	char sql[64];
+	int v;
+
+	if (exec(q, "BEGIN IMMEDIATE") == -1)
+		return -1;
+	if ((v = schema_version(q)) < 0)
+		goto fail;
+	if (v > QUEUE_SCHEMA_VERSION) {
+		snprintf(err, errlen,
+		         "queue schema version %d is newer than "
+		         "this agent's (%d)",
+		         v, QUEUE_SCHEMA_VERSION);
+		exec(q, "ROLLBACK");
+		return -1;
+	}
+	for (; v < QUEUE_SCHEMA_VERSION; v++) {
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v + 1);
+		if (exec(q, migrations[v]) == -1 || exec(q, sql) == -1)
+			goto fail;
+	}
+	return exec(q, "COMMIT");
+fail:
+	snprintf(err, errlen, "queue schema migration failed: %s",
+	         sqlite3_errmsg(q->db));
+	exec(q, "ROLLBACK");
+	return -1;
 }
 
 static int
@@ -114,7 +165,6 @@ struct queue *
 queue_open(const char *path, char *err, size_t errlen)
 {
 	struct queue *q;
-	int i;
 
 	if ((q = calloc(1, sizeof(*q))) == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -132,9 +182,8 @@ queue_open(const char *path, char *err, size_t errlen)
 	if (exec(q, "PRAGMA journal_mode=WAL") == -1 ||
 	    exec(q, "PRAGMA synchronous=FULL") == -1)
 		goto dberr;
-	for (i = 0; schema[i] != NULL; i++)
-		if (exec(q, schema[i]) == -1)
-			goto dberr;
+	if (migrate(q, err, errlen) == -1)
+		goto fail;
 	if (init_stream(q) == -1)
 		goto dberr;
 	return q;

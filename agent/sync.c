@@ -121,8 +121,8 @@ log_refusal(const char *what, const struct httpc_resp *r)
 	json_decref(j);
 }
 
-static int
-enrol(struct sync *s, struct sync_result *res)
+int
+sync_enrol(struct sync *s, struct sync_result *res)
 {
 	struct httpc_req req = {"POST",
 	                        s->url_enrol,
@@ -328,7 +328,7 @@ sync_run(struct sync *s, struct sync_result *res)
 
 	memset(res, 0, sizeof(*res));
 	res->retry_after = -1;
-	if (s->token[0] == '\0' && enrol(s, res) == -1)
+	if (s->token[0] == '\0' && sync_enrol(s, res) == -1)
 		return -1;
 	for (i = 0; i < MAX_BATCHES_PER_RUN; i++) {
 		if ((n = queue_sealed(s->q, &qb)) == 0)
@@ -345,7 +345,7 @@ sync_run(struct sync *s, struct sync_result *res)
 			reenrolled = 1;
 			unlink(s->token_path);
 			s->token[0] = '\0';
-			if (enrol(s, res) == -1)
+			if (sync_enrol(s, res) == -1)
 				return -1;
 			i--;
 			continue;

@@ -25,6 +25,9 @@ struct sync *sync_new(const struct agent_config *cfg, struct queue *q,
                       const char *agent_id, const char *hostname);
 /* Frees it; NULL is a no-op. */
 void sync_free(struct sync *s);
+/* Trades the enrolment secret for a new agent token now, replacing any
+ * token held (STATE_DIR/token, mode 0600). Returns 0, or -1 (logged). */
+int sync_enrol(struct sync *s, struct sync_result *r);
 /* Delivers batches until the queue is empty (returns 0) or a delivery
  * fails (returns -1; the data stays queued). */
 int sync_run(struct sync *s, struct sync_result *r);

@@ -7,6 +7,7 @@
 #include <syslog.h>
 
 static int log_foreground = 1;
+static int log_journal; /* stderr goes to the journal: prefix priorities */
 static int log_verbose;
 static const char *log_ident = "mutu";
 
@@ -18,6 +19,7 @@ log_init(const char *ident, int foreground, int verbose)
 	if (log_foreground == 0)
 		closelog();
 	log_foreground = foreground;
+	log_journal = getenv("JOURNAL_STREAM") != NULL;
 	if (!foreground)
 		openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
 }
@@ -34,7 +36,9 @@ vlog(int pri, const char *fmt, va_list ap, int with_errno)
 		return;
 	if (with_errno && (size_t)n < sizeof(msg))
 		snprintf(msg + n, sizeof(msg) - n, ": %s", strerror(saved));
-	if (log_foreground)
+	if (log_foreground && log_journal)
+		fprintf(stderr, "<%d>%s\n", pri, msg); /* sd-daemon(3) */
+	else if (log_foreground)
 		fprintf(stderr, "%s: %s\n", log_ident, msg);
 	else
 		syslog(pri, "%s", msg);

@@ -15,16 +15,20 @@
 #include "crypto.h"
 #include "http.h"
 #include "log.h"
+#include "notify.h"
 #include "proto.h"
+#include "settings.h"
 #include "store.h"
 #include "util.h"
 
 struct opts {
+	const char *conffile;
 	const char *db;
 	const char *listen;
 	const char *port_file;
 	const char *commune; /* admin-token --commune */
 	int foreground, verbose, threads;
+	struct settings st; /* from the file; options override it */
 };
 
 static void
@@ -32,12 +36,15 @@ usage_exit(int code)
 {
 	fprintf(
 	    code ? stderr : stdout,
-	    "usage: mutu-server -D DB [-dv] [-t threads] -l ADDR:PORT "
-	    "[--port-file FILE]\n"
+	    "usage: mutu-server [-c FILE] [-D DB] [-dv] [-t threads] "
+	    "[-l ADDR:PORT] [--port-file FILE]\n"
 	    "       mutu-server -D DB commune add CODE NAME\n"
 	    "       mutu-server -D DB enrol-secret CODE\n"
 	    "       mutu-server -D DB admin-token [--commune CODE]\n"
 	    "       mutu-server --version\n"
+	    "  -c FILE    configuration file (mutu-server.conf(5)); the "
+	    "options\n"
+	    "             below override it; subcommands take it too\n"
 	    "  -D DB      database: a SQLite file path\n"
 	    "  -l ADDR:PORT  listen (e.g. 127.0.0.1:8080, [::1]:8080; port 0 "
 	    "picks one)\n"
@@ -52,7 +59,7 @@ open_store(const struct opts *o)
 	char err[512];
 
 	if (o->db == NULL)
-		fatalx("no database: give -D FILE");
+		fatalx("no database: give -D FILE or 'database' in -c FILE");
 	if ((s = store_open(o->db, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
 	return s;
@@ -136,7 +143,11 @@ static int
 cmd_serve(const struct opts *o)
 {
 	struct http_limits lim = {
-	    PROTO_MAX_BODY, PROTO_MAX_INFLATED, PROTO_MAX_RATIO, 4, 30, 1024};
+	    PROTO_MAX_BODY,          PROTO_MAX_INFLATED,
+	    PROTO_MAX_RATIO,         (unsigned)o->st.threads,
+	    (unsigned)o->st.timeout, (unsigned)o->st.max_connections};
+	struct timespec tick = {3600, 0};
+	long long wd = notify_watchdog_ms();
 	struct http_server *http;
 	struct store *s;
 	struct api api;
@@ -146,8 +157,6 @@ cmd_serve(const struct opts *o)
 
 	if (o->listen == NULL)
 		usage_exit(2);
-	if (o->threads > 0)
-		lim.threads = (unsigned)o->threads;
 	s = open_store(o);
 	api.store = s;
 	/* Block the signals before the HTTP threads exist, so that they
@@ -171,13 +180,45 @@ cmd_serve(const struct opts *o)
 		write_port_file(o->port_file, http_port(http));
 	log_info("listening on %s (port %d), database %s", o->listen,
 	         http_port(http), o->db);
-	while (sigwait(&set, &sig) == 0 && sig == SIGHUP)
+	notify_send("READY=1");
+	if (wd > 0) {
+		tick.tv_sec = wd / 1000;
+		tick.tv_nsec = (wd % 1000) * 1000000;
+	}
+	for (;;) {
+		sig = sigtimedwait(&set, NULL, &tick);
+		if (sig == -1) { /* the watchdog period passed */
+			notify_send("WATCHDOG=1");
+			continue;
+		}
+		if (sig != SIGHUP)
+			break;
 		log_info("SIGHUP: nothing to reload yet");
+	}
+	notify_send("STOPPING=1");
 	log_info("signal %d: stopping", sig);
 	http_stop(http);
 	store_close(s);
 	log_info("stopped");
 	return 0;
+}
+
+/* Reads the configuration file, if any, under the command-line options. */
+static void
+apply_settings(struct opts *o)
+{
+	char err[1024];
+
+	settings_defaults(&o->st);
+	if (o->conffile &&
+	    settings_load(o->conffile, &o->st, err, sizeof(err)) == -1)
+		fatalx("%s", err);
+	if (o->db == NULL && o->st.database[0])
+		o->db = o->st.database;
+	if (o->listen == NULL && o->st.listen[0])
+		o->listen = o->st.listen;
+	if (o->threads > 0)
+		o->st.threads = o->threads;
 }
 
 int
@@ -196,9 +237,12 @@ main(int argc, char *argv[])
 
 	memset(&o, 0, sizeof(o));
 	log_init("mutu-server", 1, 0);
-	while ((ch = getopt_long(argc, argv, "+D:l:t:dvh", longopts, NULL)) !=
+	while ((ch = getopt_long(argc, argv, "+c:D:l:t:dvh", longopts, NULL)) !=
 	       -1) {
 		switch (ch) {
+		case 'c':
+			o.conffile = optarg;
+			break;
 		case 'D':
 			o.db = optarg;
 			break;
@@ -235,6 +279,7 @@ main(int argc, char *argv[])
 	argc -= optind;
 	argv += optind;
 	log_init("mutu-server", 1, o.verbose);
+	apply_settings(&o);
 	if (argc == 0) {
 		log_init("mutu-server",
 		         o.foreground || getenv("JOURNAL_STREAM"), o.verbose);

@@ -1,0 +1,23 @@
+/*
+ * enrol: unattended deployment. Writes the server, commune, enrolment
+ * secret and user key into the agent's configuration file, keeping every
+ * other line, so that a script can install and enrol hundreds of PCs
+ * without a secret ever appearing on a command line.
+ */
+#ifndef MUTU_ENROL_H
+#define MUTU_ENROL_H
+
+#include <stddef.h>
+
+/* Sets the given keys in the configuration file at path (created with mode
+ * 0600 if missing; an existing file keeps its owner, group and mode).
+ * user_key may be NULL to keep the file's. Returns 0, or -1 with err. */
+int enrol_configure(const char *path, const char *server, const char *commune,
+                    const char *secret, const char *user_key, char *err,
+                    size_t errlen);
+/* Reads a secret from path ("-" for standard input): one line, trailing
+ * newline removed. Returns a new string to wipe and free, or NULL with
+ * err set. */
+char *enrol_read_secret(const char *path, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,26 @@
+/*
+ * settings: mutu-server's configuration file (mutu-server.conf(5)).
+ * Command-line options override it.
+ */
+#ifndef MUTU_SETTINGS_H
+#define MUTU_SETTINGS_H
+
+#include <limits.h>
+#include <stddef.h>
+
+struct settings {
+	char database[PATH_MAX]; /* SQLite file path */
+	char listen[256];        /* ADDR:PORT */
+	int threads;             /* HTTP worker threads */
+	int timeout;             /* idle connection timeout, seconds */
+	int max_connections;
+};
+
+/* Sets the defaults (no database, no listen address, 4 threads, 30 s,
+ * 1024 connections). */
+void settings_defaults(struct settings *st);
+/* Reads path over st. Returns 0, or -1 with "file:line: problem" in err. */
+int settings_load(const char *path, struct settings *st, char *err,
+                  size_t errlen);
+
+#endif
