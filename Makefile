@@ -6,6 +6,7 @@ VERSION   := 0.1.0
 PREFIX    ?= /usr/local
 BINDIR    ?= $(PREFIX)/bin
 SBINDIR   ?= $(PREFIX)/sbin
+MANDIR    ?= $(PREFIX)/share/man
 CC        ?= cc
 CFLAGS    ?= -O2 -g
 LDFLAGS   ?=
@@ -64,7 +65,7 @@ LIBSERVER := $(BUILD)/libserver.a
 BINS := $(BUILD)/mutu-agent $(BUILD)/mutu-server $(BUILD)/mutuctl
 
 .PHONY: all deps demo check check-run unit integration install uninstall \
-	clean fmt lint
+	clean fmt lint deb package-test
 .DEFAULT_GOAL := all
 .SECONDARY:
 
@@ -120,13 +121,34 @@ unit: all $(UNIT_BIN)
 	@BUILD=$(BUILD) UNIT_ONLY=1 sh tests/run.sh $(UNIT_BIN)
 
 install: all
-	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR)
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) \
+		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+		$(DESTDIR)$(MANDIR)/man8
 	install -m 0755 $(BUILD)/mutu-agent $(BUILD)/mutu-server $(DESTDIR)$(SBINDIR)/
 	install -m 0755 $(BUILD)/mutuctl $(DESTDIR)$(BINDIR)/
+	install -m 0644 docs/man/mutuctl.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 docs/man/mutu-agent.conf.5 docs/man/mutu-server.conf.5 \
+		$(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 docs/man/mutu-agent.8 docs/man/mutu-server.8 \
+		$(DESTDIR)$(MANDIR)/man8/
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/mutu-agent $(DESTDIR)$(SBINDIR)/mutu-server \
-		$(DESTDIR)$(BINDIR)/mutuctl
+		$(DESTDIR)$(BINDIR)/mutuctl $(DESTDIR)$(MANDIR)/man1/mutuctl.1 \
+		$(DESTDIR)$(MANDIR)/man5/mutu-agent.conf.5 \
+		$(DESTDIR)$(MANDIR)/man5/mutu-server.conf.5 \
+		$(DESTDIR)$(MANDIR)/man8/mutu-agent.8 \
+		$(DESTDIR)$(MANDIR)/man8/mutu-server.8
+
+# Debian packages into build/deb/ (make deb VERSION=x.y.z for another
+# version), and the install/upgrade/purge test of them (as root).
+deb:
+	@sh .ci/deps packaging
+	@sh packaging/build-deb.sh $(VERSION)
+
+package-test:
+	@sh .ci/deps packaging
+	@sh tests/package/run.sh $(VERSION)
 
 fmt:
 	clang-format -i $(wildcard */*.c */*.h tests/unit/*.c)

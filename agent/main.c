@@ -479,6 +479,8 @@ main(int argc, char *argv[])
 	struct agent a;
 	char err[1024];
 
+	/* Databases, tokens and queues are private to the service. */
+	umask(077);
 	memset(&a, 0, sizeof(a));
 	log_init("mutu-agent", 1, 0);
 	while ((ch = getopt_long(argc, argv, "+c:dnvh", longopts, NULL)) !=

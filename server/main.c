@@ -5,11 +5,16 @@
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
+#include <libgen.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "api.h"
 #include "crypto.h"
@@ -52,6 +57,24 @@ usage_exit(int code)
 	exit(code);
 }
 
+/* Run as root on a database directory owned by the service user (the
+ * packaged layout), become that user first, so that every file the store
+ * creates stays the service's. */
+static void
+become_owner_of(const char *db)
+{
+	char dir[PATH_MAX];
+	struct stat st;
+
+	if (geteuid() != 0 || util_strlcpy(dir, db, sizeof(dir)) == -1 ||
+	    stat(dirname(dir), &st) == -1 || st.st_uid == 0)
+		return;
+	if (setgroups(0, NULL) == -1 || setgid(st.st_gid) == -1 ||
+	    setuid(st.st_uid) == -1)
+		fatal("cannot become uid %u, the owner of %s", st.st_uid, dir);
+	log_debug("running as uid %u, the owner of %s", st.st_uid, dir);
+}
+
 static struct store *
 open_store(const struct opts *o)
 {
@@ -60,6 +83,7 @@ open_store(const struct opts *o)
 
 	if (o->db == NULL)
 		fatalx("no database: give -D FILE or 'database' in -c FILE");
+	become_owner_of(o->db);
 	if ((s = store_open(o->db, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
 	return s;
@@ -235,6 +259,8 @@ main(int argc, char *argv[])
 	long long v;
 	int ch;
 
+	/* Databases, tokens and queues are private to the service. */
+	umask(077);
 	memset(&o, 0, sizeof(o));
 	log_init("mutu-server", 1, 0);
 	while ((ch = getopt_long(argc, argv, "+c:D:l:t:dvh", longopts, NULL)) !=
