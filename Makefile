@@ -56,7 +56,7 @@ UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 
 COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o)
 AGENT_OBJ  := $(AGENT_SRC:%.c=$(BUILD)/%.o)
-SERVER_OBJ := $(SERVER_SRC:%.c=$(BUILD)/%.o)
+SERVER_OBJ := $(SERVER_SRC:%.c=$(BUILD)/%.o) $(BUILD)/server/catalogue_data.o
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 LIBCOMMON := $(BUILD)/libcommon.a
@@ -76,6 +76,19 @@ $(BUILD)/%.o: %.c
 	@[ "$(V)" = 1 ] || echo "  CC      $<"
 	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
+# The default catalogue is compiled in from its data file.
+$(BUILD)/server/catalogue_data.c: server/catalogue.json
+	@mkdir -p $(dir $@)
+	$(Q){ echo '/* Generated from server/catalogue.json: do not edit. */'; \
+	  echo 'extern const char catalogue_default_json[];'; \
+	  echo 'const char catalogue_default_json[] ='; \
+	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/    "/' \
+	      -e 's/$$/\\n"/' $<; \
+	  echo ';'; } >$@
+$(BUILD)/server/catalogue_data.o: $(BUILD)/server/catalogue_data.c
+	@[ "$(V)" = 1 ] || echo "  CC      $<"
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
 $(LIBCOMMON): $(COMMON_OBJ)
 	$(Q)$(AR) rcs $@ $^
 $(LIBAGENT): $(AGENT_OBJ)
@@ -88,7 +101,7 @@ $(BUILD)/mutu-agent: $(BUILD)/agent/main.o $(LIBAGENT) $(LIBCOMMON)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 $(BUILD)/mutu-server: $(BUILD)/server/main.o $(LIBSERVER) $(LIBCOMMON)
 	@[ "$(V)" = 1 ] || echo "  LD      $@"
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread -lm
 $(BUILD)/mutuctl: $(BUILD)/server/mutuctl.o $(LIBCOMMON)
 	@[ "$(V)" = 1 ] || echo "  LD      $@"
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
@@ -99,7 +112,7 @@ $(BUILD)/tests/%.o: tests/unit/%.c
 	$(Q)$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) -Iagent -Iserver -c -o $@ $<
 $(BUILD)/tests/test_%: $(BUILD)/tests/test_%.o $(LIBSERVER) $(LIBAGENT) $(LIBCOMMON)
 	@[ "$(V)" = 1 ] || echo "  LD      $@"
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(TEST_LIBS) -lpthread
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(TEST_LIBS) -lpthread -lm
 
 # deps installs missing Debian packages (as root, with apt-get); demo and check
 # run it first and then build in a sub-make, so that pkg-config is asked only

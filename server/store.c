@@ -138,3 +138,23 @@ store_communes(struct store *s, const struct store_query *q, json_t **out)
 {
 	LOCKED(s, communes(s->b, q, out));
 }
+
+int
+store_admin(struct store *s, enum store_admin_op op,
+            const struct store_scope *sc, json_t *in, json_t **out)
+{
+	LOCKED(s, admin(s->b, op, sc, in, out));
+}
+
+int
+store_report(struct store *s, enum store_report kind,
+             const struct store_query *q, json_t **out)
+{
+	LOCKED(s, report(s->b, kind, q, out));
+}
+
+int
+store_maintain(struct store *s, long long now, int retention_days)
+{
+	LOCKED(s, maintain(s->b, now, retention_days));
+}

@@ -24,6 +24,31 @@ enum store_rc {
 	STORE_NOTFOUND = 1, /* no such object (or outside the scope) */
 	STORE_CONFLICT = 2, /* exists already, or ambiguous */
 	STORE_DENIED = 3,   /* credential unknown, revoked or mismatched */
+	STORE_INVALID = 4,  /* bad input: *out holds {"error": message} */
+};
+
+/* Administration of the licence domain (store_licence.c): JSON in, JSON
+ * out. The scope says who asks; the backend enforces it. */
+enum store_admin_op {
+	ADM_CATALOGUE_EXPORT, /* -> {products, rules} */
+	ADM_CATALOGUE_IMPORT, /* {products, rules}: replaces the admins' rules */
+	ADM_RULE_ADD,         /* {field, glob|regex, product|ignore, priority} */
+	ADM_RULE_DELETE,      /* {id} */
+	ADM_PRODUCT_ADD,      /* {key, name, publisher, ...}: adds or replaces */
+	ADM_UNMATCHED,        /* -> raw names no rule matches, most installed */
+	ADM_ENT_LIST,         /* -> entitlements in scope */
+	ADM_ENT_ADD,          /* one entitlement or an array of them */
+	ADM_ENT_UPDATE,       /* {id, ...fields} */
+	ADM_ENT_DELETE,       /* {id} */
+	ADM_POOL_LIST,        /* -> pools with members and formula */
+	ADM_POOL_SET,         /* {code, name, members, fixed_share, basis} */
+};
+
+enum store_report {
+	REPORT_COMPLIANCE,
+	REPORT_RECLAIM,
+	REPORT_COSTS,
+	REPORT_USAGE,
 };
 
 /* Who an agent token belongs to. */
@@ -82,6 +107,13 @@ struct store_query {
 	const char *product; /* NULL: all */
 	long long from, to;  /* Unix seconds: the window of usage */
 	int limit;           /* 0: no limit */
+	const char *pool;    /* costs: one pool, NULL for all */
+	double coverage;     /* reclaim: share of the window an agent must
+	                        have reported to count as unused */
+	int days;            /* the window in days */
+	int k;               /* privacy: user counts below k are hidden
+	                        outside the viewer's commune */
+	const char *viewer;  /* the token's commune, "" for intercommunal */
 };
 
 struct store;
@@ -134,6 +166,17 @@ int store_machine(struct store *s, const struct store_query *q,
 /* Communes; *out gets an array of {code, name, machines}. */
 int store_communes(struct store *s, const struct store_query *q, json_t **out);
 
+/* Licence administration; see enum store_admin_op. in may be NULL.
+ * STORE_DENIED when the scope does not allow the operation. */
+int store_admin(struct store *s, enum store_admin_op op,
+                const struct store_scope *sc, json_t *in, json_t **out);
+/* Licence reports over the query's window (docs/LICENCES.md). */
+int store_report(struct store *s, enum store_report kind,
+                 const struct store_query *q, json_t **out);
+/* Housekeeping: drops raw usage older than retention_days (the daily
+ * summaries the reports read stay). */
+int store_maintain(struct store *s, long long now, int retention_days);
+
 /* The backend interface; each store_*.c file provides one. */
 struct store_ops {
 	const char *name;
@@ -156,6 +199,11 @@ struct store_ops {
 	int (*machine)(void *b, const struct store_query *q, const char *id,
 	               json_t **out);
 	int (*communes)(void *b, const struct store_query *q, json_t **out);
+	int (*admin)(void *b, enum store_admin_op op,
+	             const struct store_scope *sc, json_t *in, json_t **out);
+	int (*report)(void *b, enum store_report kind,
+	              const struct store_query *q, json_t **out);
+	int (*maintain)(void *b, long long now, int retention_days);
 };
 
 extern const struct store_ops store_sqlite_ops;

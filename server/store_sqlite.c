@@ -13,11 +13,8 @@
 #include <sqlite3.h>
 
 #include "log.h"
+#include "store_sqlite.h"
 #include "util.h"
-
-struct sq {
-	sqlite3 *db;
-};
 
 /* Migrations, in order: index i moves the schema from version i to i+1. */
 static const char *const migrations[] = {
@@ -52,11 +49,60 @@ static const char *const migrations[] = {
     "  start INTEGER NOT NULL, end INTEGER NOT NULL,"
     "  UNIQUE (agent_id, epoch, seq));"
     "CREATE INDEX usage_end ON usage(end);",
+    /* 2: licence domain. Reports read usage_daily, which ingest keeps up
+     * to date; raw usage is kept for the retention period only. */
+    "CREATE TABLE usage_daily(day INTEGER NOT NULL, agent_id TEXT NOT NULL,"
+    "  commune TEXT NOT NULL, product TEXT NOT NULL,"
+    "  exe TEXT NOT NULL DEFAULT '', user TEXT NOT NULL DEFAULT '',"
+    "  seconds INTEGER NOT NULL, sessions INTEGER NOT NULL,"
+    "  last_end INTEGER NOT NULL,"
+    "  PRIMARY KEY (day, agent_id, product, exe, user)) WITHOUT ROWID;"
+    "CREATE INDEX usage_daily_agent ON usage_daily(agent_id, product);"
+    "INSERT INTO usage_daily SELECT start / 86400, agent_id, commune,"
+    "  product, coalesce(exe, ''), coalesce(user, ''), sum(end - start),"
+    "  count(*), max(end) FROM usage GROUP BY 1, 2, 4, 5, 6;"
+    "CREATE TABLE agent_days(agent_id TEXT NOT NULL, day INTEGER NOT NULL,"
+    "  PRIMARY KEY (agent_id, day)) WITHOUT ROWID;"
+    "INSERT OR IGNORE INTO agent_days SELECT agent_id, day FROM usage_daily;"
+    "CREATE TABLE products(key TEXT PRIMARY KEY, name TEXT NOT NULL,"
+    "  publisher TEXT NOT NULL DEFAULT '', edition TEXT NOT NULL DEFAULT '',"
+    "  family TEXT NOT NULL DEFAULT '', free INTEGER NOT NULL DEFAULT 0,"
+    "  category TEXT NOT NULL DEFAULT '', seasonal_days INTEGER,"
+    "  origin TEXT NOT NULL DEFAULT 'admin');"
+    "CREATE TABLE rules(id INTEGER PRIMARY KEY,"
+    "  origin TEXT NOT NULL CHECK (origin IN ('admin', 'default')),"
+    "  priority INTEGER NOT NULL DEFAULT 100, field TEXT NOT NULL,"
+    "  kind TEXT NOT NULL, pattern TEXT NOT NULL,"
+    "  product TEXT REFERENCES products(key));"
+    "CREATE TABLE software_map(name TEXT NOT NULL, publisher TEXT NOT NULL,"
+    "  product TEXT, ignored INTEGER NOT NULL,"
+    "  PRIMARY KEY (name, publisher)) WITHOUT ROWID;"
+    "CREATE TABLE usage_map(product TEXT NOT NULL, exe TEXT NOT NULL,"
+    "  norm TEXT, ignored INTEGER NOT NULL,"
+    "  PRIMARY KEY (product, exe)) WITHOUT ROWID;"
+    "CREATE TABLE pools(code TEXT PRIMARY KEY, name TEXT NOT NULL,"
+    "  fixed_share REAL NOT NULL DEFAULT 0"
+    "    CHECK (fixed_share >= 0 AND fixed_share <= 1),"
+    "  basis TEXT NOT NULL DEFAULT 'hours'"
+    "    CHECK (basis IN ('hours', 'peak', 'installs')));"
+    "CREATE TABLE pool_members(pool TEXT NOT NULL REFERENCES pools(code)"
+    "  ON DELETE CASCADE, commune TEXT NOT NULL REFERENCES communes(code),"
+    "  PRIMARY KEY (pool, commune));"
+    "CREATE TABLE entitlements(id INTEGER PRIMARY KEY,"
+    "  product TEXT NOT NULL REFERENCES products(key),"
+    "  commune TEXT REFERENCES communes(code),"
+    "  pool TEXT REFERENCES pools(code),"
+    "  metric TEXT NOT NULL"
+    "    CHECK (metric IN ('device', 'user', 'concurrent', 'site')),"
+    "  quantity INTEGER NOT NULL CHECK (quantity >= 0),"
+    "  unit_cost INTEGER, total_cost INTEGER,"
+    "  start_date TEXT, end_date TEXT, contract TEXT,"
+    "  CHECK ((commune IS NULL) <> (pool IS NULL)));",
 };
 #define SCHEMA_VERSION (int)(sizeof(migrations) / sizeof(migrations[0]))
 
-static int
-exec(struct sq *q, const char *sql)
+int
+sq_exec(struct sq *q, const char *sql)
 {
 	char *msg = NULL;
 
@@ -68,8 +114,8 @@ exec(struct sq *q, const char *sql)
 	return 0;
 }
 
-static sqlite3_stmt *
-prep(struct sq *q, const char *sql)
+sqlite3_stmt *
+sq_prep(struct sq *q, const char *sql)
 {
 	sqlite3_stmt *st = NULL;
 
@@ -80,8 +126,8 @@ prep(struct sq *q, const char *sql)
 	return st;
 }
 
-static void
-bind_text_or_null(sqlite3_stmt *st, int i, const char *v)
+void
+sq_bind_opt(sqlite3_stmt *st, int i, const char *v)
 {
 	if (v)
 		sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
@@ -92,7 +138,7 @@ bind_text_or_null(sqlite3_stmt *st, int i, const char *v)
 static int
 user_version(struct sq *q)
 {
-	sqlite3_stmt *st = prep(q, "PRAGMA user_version");
+	sqlite3_stmt *st = sq_prep(q, "PRAGMA user_version");
 	int v = -1;
 
 	if (st && sqlite3_step(st) == SQLITE_ROW)
@@ -107,7 +153,7 @@ migrate(struct sq *q, char *err, size_t errlen)
 	char sql[64];
 	int v;
 
-	if (exec(q, "BEGIN IMMEDIATE") == -1)
+	if (sq_exec(q, "BEGIN IMMEDIATE") == -1)
 		return -1;
 	if ((v = user_version(q)) < 0)
 		goto fail;
@@ -117,21 +163,21 @@ migrate(struct sq *q, char *err, size_t errlen)
 		    "database schema version %d is newer than this server's "
 		    "(%d)",
 		    v, SCHEMA_VERSION);
-		exec(q, "ROLLBACK");
+		sq_exec(q, "ROLLBACK");
 		return -1;
 	}
 	for (; v < SCHEMA_VERSION; v++) {
-		if (exec(q, migrations[v]) == -1)
+		if (sq_exec(q, migrations[v]) == -1)
 			goto fail;
 		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v + 1);
-		if (exec(q, sql) == -1)
+		if (sq_exec(q, sql) == -1)
 			goto fail;
 	}
-	return exec(q, "COMMIT");
+	return sq_exec(q, "COMMIT");
 fail:
 	snprintf(err, errlen, "schema migration failed: %s",
 	         sqlite3_errmsg(q->db));
-	exec(q, "ROLLBACK");
+	sq_exec(q, "ROLLBACK");
 	return -1;
 }
 
@@ -151,17 +197,23 @@ sq_open(const char *uri, char *err, size_t errlen)
 		goto fail;
 	}
 	sqlite3_busy_timeout(q->db, 10000);
-	if (exec(q, "PRAGMA journal_mode=WAL") == -1 ||
-	    exec(q, "PRAGMA synchronous=NORMAL") == -1 ||
-	    exec(q, "PRAGMA foreign_keys=ON") == -1) {
+	if (sq_exec(q, "PRAGMA journal_mode=WAL") == -1 ||
+	    sq_exec(q, "PRAGMA synchronous=NORMAL") == -1 ||
+	    sq_exec(q, "PRAGMA foreign_keys=ON") == -1) {
 		snprintf(err, errlen, "%s: %s", uri, sqlite3_errmsg(q->db));
 		goto fail;
 	}
 	if (migrate(q, err, errlen) == -1)
 		goto fail;
+	if (lic_install_defaults(q) == -1) {
+		snprintf(err, errlen,
+		         "%s: cannot install the default catalogue", uri);
+		goto fail;
+	}
 	return q;
 fail:
 	sqlite3_close(q->db);
+	catalogue_free(q->cat);
 	free(q);
 	return NULL;
 }
@@ -172,12 +224,13 @@ sq_close(void *b)
 	struct sq *q = b;
 
 	sqlite3_close(q->db);
+	catalogue_free(q->cat);
 	free(q);
 }
 
 /* Runs a prepared one-shot write; maps constraint failures. */
-static int
-step_done(struct sq *q, sqlite3_stmt *st)
+int
+sq_step_done(struct sq *q, sqlite3_stmt *st)
 {
 	int rc;
 
@@ -197,7 +250,7 @@ static int
 sq_commune_add(void *b, const char *code, const char *name)
 {
 	struct sq *q = b;
-	sqlite3_stmt *st = prep(
+	sqlite3_stmt *st = sq_prep(
 	    q, "INSERT INTO communes(code, name, created) VALUES (?, ?, ?)");
 
 	if (st) {
@@ -205,15 +258,16 @@ sq_commune_add(void *b, const char *code, const char *name)
 		sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 3, time(NULL));
 	}
-	return step_done(q, st);
+	return sq_step_done(q, st);
 }
 
 static int
 sq_secret_add(void *b, const char *commune, const char *hash)
 {
 	struct sq *q = b;
-	sqlite3_stmt *st = prep(q, "INSERT INTO enrol_secrets(commune, hash, "
-	                           "created) VALUES (?, ?, ?)");
+	sqlite3_stmt *st =
+	    sq_prep(q, "INSERT INTO enrol_secrets(commune, hash, "
+	               "created) VALUES (?, ?, ?)");
 	int rc;
 
 	if (st) {
@@ -221,7 +275,7 @@ sq_secret_add(void *b, const char *commune, const char *hash)
 		sqlite3_bind_text(st, 2, hash, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 3, time(NULL));
 	}
-	rc = step_done(q, st);
+	rc = sq_step_done(q, st);
 	/* The only foreign key here is the commune. */
 	return rc == STORE_CONFLICT ? STORE_NOTFOUND : rc;
 }
@@ -230,16 +284,16 @@ static int
 sq_admin_add(void *b, const char *hash, const char *commune)
 {
 	struct sq *q = b;
-	sqlite3_stmt *st = prep(q, "INSERT INTO admin_tokens(hash, commune, "
-	                           "created) VALUES (?, ?, ?)");
+	sqlite3_stmt *st = sq_prep(q, "INSERT INTO admin_tokens(hash, commune, "
+	                              "created) VALUES (?, ?, ?)");
 	int rc;
 
 	if (st) {
 		sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
-		bind_text_or_null(st, 2, commune);
+		sq_bind_opt(st, 2, commune);
 		sqlite3_bind_int64(st, 3, time(NULL));
 	}
-	rc = step_done(q, st);
+	rc = sq_step_done(q, st);
 	return rc == STORE_CONFLICT ? STORE_NOTFOUND : rc;
 }
 
@@ -249,7 +303,7 @@ static int
 lookup(struct sq *q, const char *sql, const char *param, char *out1, size_t n1,
        char *out2, size_t n2)
 {
-	sqlite3_stmt *st = prep(q, sql);
+	sqlite3_stmt *st = sq_prep(q, sql);
 	int rc = STORE_NOTFOUND, r;
 
 	if (st == NULL)
@@ -323,10 +377,10 @@ enrol_tx(struct sq *q, const char *secret_hash, const char *agent_id,
 	if (rc == STORE_OK && strcmp(existing, commune) != 0)
 		return STORE_CONFLICT;
 	/* A re-enrolment replaces the token: the old one stops working. */
-	st = prep(q, "INSERT INTO agents(agent_id, commune, hostname,"
-	             " token_hash, enrolled) VALUES (?1, ?2, ?3, ?4, ?5)"
-	             " ON CONFLICT(agent_id) DO UPDATE SET"
-	             " hostname = ?3, token_hash = ?4");
+	st = sq_prep(q, "INSERT INTO agents(agent_id, commune, hostname,"
+	                " token_hash, enrolled) VALUES (?1, ?2, ?3, ?4, ?5)"
+	                " ON CONFLICT(agent_id) DO UPDATE SET"
+	                " hostname = ?3, token_hash = ?4");
 	if (st == NULL)
 		return STORE_ERR;
 	sqlite3_bind_text(st, 1, agent_id, -1, SQLITE_STATIC);
@@ -334,12 +388,13 @@ enrol_tx(struct sq *q, const char *secret_hash, const char *agent_id,
 	sqlite3_bind_text(st, 3, hostname, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, token_hash, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 5, time(NULL));
-	if ((rc = step_done(q, st)) != STORE_OK)
+	if ((rc = sq_step_done(q, st)) != STORE_OK)
 		return rc;
-	st = prep(q, "UPDATE enrol_secrets SET uses = uses + 1 WHERE hash = ?");
+	st = sq_prep(q,
+	             "UPDATE enrol_secrets SET uses = uses + 1 WHERE hash = ?");
 	if (st)
 		sqlite3_bind_text(st, 1, secret_hash, -1, SQLITE_STATIC);
-	return step_done(q, st);
+	return sq_step_done(q, st);
 }
 
 static int
@@ -349,15 +404,15 @@ sq_enrol(void *b, const char *secret_hash, const char *agent_id,
 	struct sq *q = b;
 	int rc;
 
-	if (exec(q, "BEGIN IMMEDIATE") == -1)
+	if (sq_exec(q, "BEGIN IMMEDIATE") == -1)
 		return STORE_ERR;
 	rc = enrol_tx(q, secret_hash, agent_id, hostname, token_hash,
 	              commune_out);
 	if (rc != STORE_OK) {
-		exec(q, "ROLLBACK");
+		sq_exec(q, "ROLLBACK");
 		return rc;
 	}
-	return exec(q, "COMMIT") == 0 ? STORE_OK : STORE_ERR;
+	return sq_exec(q, "COMMIT") == 0 ? STORE_OK : STORE_ERR;
 }
 
 static int
@@ -372,8 +427,8 @@ sq_agent_auth(void *b, const char *hash, struct store_agent *out)
 static long long
 stream_hwm(struct sq *q, const char *agent_id, const char *epoch)
 {
-	sqlite3_stmt *st = prep(q, "SELECT hwm FROM streams"
-	                           " WHERE agent_id = ? AND epoch = ?");
+	sqlite3_stmt *st = sq_prep(q, "SELECT hwm FROM streams"
+	                              " WHERE agent_id = ? AND epoch = ?");
 	long long hwm = 0;
 	int r;
 
@@ -397,24 +452,25 @@ apply_inventory(struct sq *q, const char *agent_id,
 	size_t i;
 	int rc;
 
-	st = prep(q, "UPDATE agents SET hostname = coalesce(?, hostname),"
-	             " os = ?, inventory = ?, inventory_at = ?"
-	             " WHERE agent_id = ?");
+	st = sq_prep(q, "UPDATE agents SET hostname = coalesce(?, hostname),"
+	                " os = ?, inventory = ?, inventory_at = ?"
+	                " WHERE agent_id = ?");
 	if (st == NULL)
 		return STORE_ERR;
-	bind_text_or_null(st, 1, r->u.inv.hostname);
-	bind_text_or_null(st, 2, r->u.inv.os);
+	sq_bind_opt(st, 1, r->u.inv.hostname);
+	sq_bind_opt(st, 2, r->u.inv.os);
 	sqlite3_bind_text(st, 3, r->u.inv.document, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 4, r->time);
 	sqlite3_bind_text(st, 5, agent_id, -1, SQLITE_STATIC);
-	if ((rc = step_done(q, st)) != STORE_OK)
+	if ((rc = sq_step_done(q, st)) != STORE_OK)
 		return rc;
-	st = prep(q, "DELETE FROM software WHERE agent_id = ?");
+	st = sq_prep(q, "DELETE FROM software WHERE agent_id = ?");
 	if (st)
 		sqlite3_bind_text(st, 1, agent_id, -1, SQLITE_STATIC);
-	if ((rc = step_done(q, st)) != STORE_OK)
+	if ((rc = sq_step_done(q, st)) != STORE_OK)
 		return rc;
-	st = prep(q, "INSERT OR REPLACE INTO software(agent_id, name, version,"
+	st = sq_prep(q,
+	             "INSERT OR REPLACE INTO software(agent_id, name, version,"
 	             " arch, publisher, size) VALUES (?, ?, ?, ?, ?, ?)");
 	if (st == NULL)
 		return STORE_ERR;
@@ -423,10 +479,10 @@ apply_inventory(struct sq *q, const char *agent_id,
 
 		sqlite3_bind_text(st, 1, agent_id, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, sw->name, -1, SQLITE_STATIC);
-		bind_text_or_null(st, 3, sw->version);
+		sq_bind_opt(st, 3, sw->version);
 		sqlite3_bind_text(st, 4, sw->arch ? sw->arch : "", -1,
 		                  SQLITE_STATIC);
-		bind_text_or_null(st, 5, sw->publisher);
+		sq_bind_opt(st, 5, sw->publisher);
 		if (sw->size >= 0)
 			sqlite3_bind_int64(st, 6, sw->size);
 		else
@@ -438,9 +494,65 @@ apply_inventory(struct sq *q, const char *agent_id,
 			return STORE_ERR;
 		}
 		sqlite3_reset(st);
+		if (lic_map_software(q, sw->name, sw->publisher) == -1) {
+			sqlite3_finalize(st);
+			return STORE_ERR;
+		}
 	}
 	sqlite3_finalize(st);
 	return STORE_OK;
+}
+
+/* Adds a usage record to the daily summary the reports read: the day is
+ * the record's start day (agents cut records at midnight UTC). */
+static int
+add_daily(struct sq *q, const struct store_agent *a,
+          const struct store_record *r)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	st = sq_prep(q,
+	             "INSERT INTO usage_daily(day, agent_id, commune, product,"
+	             " exe, user, seconds, sessions, last_end)"
+	             " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?8)"
+	             " ON CONFLICT DO UPDATE SET"
+	             " seconds = seconds + excluded.seconds,"
+	             " sessions = sessions + 1,"
+	             " last_end = max(last_end, excluded.last_end)");
+	if (st == NULL)
+		return STORE_ERR;
+	sqlite3_bind_int64(st, 1, r->u.use.start / 86400);
+	sqlite3_bind_text(st, 2, a->agent_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, a->commune, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, r->u.use.product, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, r->u.use.exe ? r->u.use.exe : "", -1,
+	                  SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, r->u.use.user ? r->u.use.user : "", -1,
+	                  SQLITE_STATIC);
+	sqlite3_bind_int64(st, 7, r->u.use.end - r->u.use.start);
+	sqlite3_bind_int64(st, 8, r->u.use.end);
+	if ((rc = sq_step_done(q, st)) != STORE_OK)
+		return rc;
+	if (lic_map_usage(q, r->u.use.product,
+	                  r->u.use.exe ? r->u.use.exe : "") == -1)
+		return STORE_ERR;
+	return STORE_OK;
+}
+
+/* Records that the agent was running on the record's day (reclaim needs
+ * to know how much of a window an agent covered). */
+static int
+add_agent_day(struct sq *q, const char *agent_id, long long t)
+{
+	sqlite3_stmt *st = sq_prep(q, "INSERT OR IGNORE INTO agent_days"
+	                              "(agent_id, day) VALUES (?, ?)");
+
+	if (st) {
+		sqlite3_bind_text(st, 1, agent_id, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, t / 86400);
+	}
+	return sq_step_done(q, st);
 }
 
 static int
@@ -452,9 +564,9 @@ apply_usage(struct sq *q, sqlite3_stmt *st, const struct store_agent *a,
 	sqlite3_bind_text(st, 3, epoch, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 4, r->seq);
 	sqlite3_bind_text(st, 5, r->u.use.product, -1, SQLITE_STATIC);
-	bind_text_or_null(st, 6, r->u.use.package);
-	bind_text_or_null(st, 7, r->u.use.exe);
-	bind_text_or_null(st, 8, r->u.use.user);
+	sq_bind_opt(st, 6, r->u.use.package);
+	sq_bind_opt(st, 7, r->u.use.exe);
+	sq_bind_opt(st, 8, r->u.use.user);
 	sqlite3_bind_int64(st, 9, r->u.use.start);
 	sqlite3_bind_int64(st, 10, r->u.use.end);
 	if (sqlite3_step(st) != SQLITE_DONE) {
@@ -463,7 +575,7 @@ apply_usage(struct sq *q, sqlite3_stmt *st, const struct store_agent *a,
 		return STORE_ERR;
 	}
 	sqlite3_reset(st);
-	return STORE_OK;
+	return add_daily(q, a, r);
 }
 
 static int
@@ -473,23 +585,23 @@ set_hwm(struct sq *q, const struct store_agent *a, const char *epoch,
 	sqlite3_stmt *st;
 	int rc;
 
-	st = prep(q, "INSERT INTO streams(agent_id, epoch, hwm, updated)"
-	             " VALUES (?1, ?2, ?3, ?4) ON CONFLICT(agent_id, epoch)"
-	             " DO UPDATE SET hwm = max(hwm, ?3), updated = ?4");
+	st = sq_prep(q, "INSERT INTO streams(agent_id, epoch, hwm, updated)"
+	                " VALUES (?1, ?2, ?3, ?4) ON CONFLICT(agent_id, epoch)"
+	                " DO UPDATE SET hwm = max(hwm, ?3), updated = ?4");
 	if (st == NULL)
 		return STORE_ERR;
 	sqlite3_bind_text(st, 1, a->agent_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, epoch, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, hwm);
 	sqlite3_bind_int64(st, 4, time(NULL));
-	if ((rc = step_done(q, st)) != STORE_OK)
+	if ((rc = sq_step_done(q, st)) != STORE_OK)
 		return rc;
-	st = prep(q, "UPDATE agents SET last_seen = ? WHERE agent_id = ?");
+	st = sq_prep(q, "UPDATE agents SET last_seen = ? WHERE agent_id = ?");
 	if (st) {
 		sqlite3_bind_int64(st, 1, time(NULL));
 		sqlite3_bind_text(st, 2, a->agent_id, -1, SQLITE_STATIC);
 	}
-	return step_done(q, st);
+	return sq_step_done(q, st);
 }
 
 static int
@@ -503,9 +615,9 @@ ingest_tx(struct sq *q, const struct store_agent *a,
 
 	if ((hwm = stream_hwm(q, a->agent_id, b->epoch)) < 0)
 		return STORE_ERR;
-	use = prep(q, "INSERT INTO usage(agent_id, commune, epoch, seq,"
-	              " product, package, exe, user, start, end)"
-	              " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+	use = sq_prep(q, "INSERT INTO usage(agent_id, commune, epoch, seq,"
+	                 " product, package, exe, user, start, end)"
+	                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
 	if (use == NULL)
 		return STORE_ERR;
 	res->ack_seq = hwm;
@@ -519,6 +631,8 @@ ingest_tx(struct sq *q, const struct store_agent *a,
 		rc = r->type == REC_INVENTORY
 		         ? apply_inventory(q, a->agent_id, r)
 		         : apply_usage(q, use, a, b->epoch, r);
+		if (rc == STORE_OK)
+			rc = add_agent_day(q, a->agent_id, r->time);
 		if (rc != STORE_OK)
 			goto fail;
 		res->applied++;
@@ -538,14 +652,14 @@ sq_ingest(void *b, const struct store_agent *a, const struct store_batch *batch,
 	int rc;
 
 	memset(res, 0, sizeof(*res));
-	if (exec(q, "BEGIN IMMEDIATE") == -1)
+	if (sq_exec(q, "BEGIN IMMEDIATE") == -1)
 		return STORE_ERR;
 	if ((rc = ingest_tx(q, a, batch, res)) != STORE_OK) {
-		exec(q, "ROLLBACK");
+		sq_exec(q, "ROLLBACK");
 		memset(res, 0, sizeof(*res));
 		return rc;
 	}
-	return exec(q, "COMMIT") == 0 ? STORE_OK : STORE_ERR;
+	return sq_exec(q, "COMMIT") == 0 ? STORE_OK : STORE_ERR;
 }
 
 /* The licence query. %1$s is the commune column of a row: the real one
@@ -560,20 +674,20 @@ static const char licence_sql[] =
     "    AND (?2 IS NULL OR s.name = ?2)"
     "  GROUP BY 1, 2),"
     " u AS ("
-    "  SELECT %1$s AS commune, product, agent_id, user,"
-    "    max(start, ?3) AS s, min(end, ?4) AS e, end"
-    "  FROM usage a"
-    "  WHERE end >= ?3 AND start <= ?4"
+    "  SELECT %1$s AS commune, product, agent_id, nullif(user, '') AS user,"
+    "    day, seconds, last_end"
+    "  FROM usage_daily a"
+    "  WHERE day >= ?3 / 86400 AND day <= ?4 / 86400"
     "    AND (?1 IS NULL OR a.commune = ?1)"
     "    AND (?2 IS NULL OR product = ?2)),"
     " used AS ("
     "  SELECT commune, product, count(DISTINCT agent_id) AS machines,"
-    "    count(DISTINCT user) AS users, sum(e - s) AS secs,"
-    "    max(end) AS last"
+    "    count(DISTINCT user) AS users, sum(seconds) AS secs,"
+    "    max(last_end) AS last"
     "  FROM u GROUP BY 1, 2),"
     " daily AS ("
     "  SELECT commune, product, max(n) AS peak FROM ("
-    "    SELECT commune, product, s / 86400 AS day,"
+    "    SELECT commune, product, day,"
     "      count(DISTINCT agent_id) AS n"
     "    FROM u GROUP BY 1, 2, 3) GROUP BY 1, 2),"
     " keys AS (SELECT commune, product FROM inst"
@@ -588,8 +702,8 @@ static const char licence_sql[] =
     " ORDER BY 6 DESC, 3 DESC, 1, 2"
     " LIMIT ?5";
 
-static json_t *
-iso_or_null(sqlite3_stmt *st, int col)
+json_t *
+sq_iso(sqlite3_stmt *st, int col)
 {
 	char when[32];
 
@@ -609,10 +723,10 @@ licence_rows(struct sq *q, const struct store_query *qu, const char *col,
 	int r;
 
 	snprintf(sql, sizeof(sql), licence_sql, col);
-	if ((st = prep(q, sql)) == NULL)
+	if ((st = sq_prep(q, sql)) == NULL)
 		return STORE_ERR;
-	bind_text_or_null(st, 1, qu->commune);
-	bind_text_or_null(st, 2, qu->product);
+	sq_bind_opt(st, 1, qu->commune);
+	sq_bind_opt(st, 2, qu->product);
 	sqlite3_bind_int64(st, 3, qu->from);
 	sqlite3_bind_int64(st, 4, qu->to);
 	sqlite3_bind_int64(st, 5, qu->limit > 0 ? qu->limit : -1);
@@ -627,7 +741,7 @@ licence_rows(struct sq *q, const struct store_query *qu, const char *col,
 		    sqlite3_column_int64(st, 5) / 3600.0, "usage_seconds",
 		    (json_int_t)sqlite3_column_int64(st, 5), "peak_concurrent",
 		    (json_int_t)sqlite3_column_int64(st, 6), "last_used",
-		    iso_or_null(st, 7));
+		    sq_iso(st, 7));
 		if (row == NULL || json_array_append_new(out, row) == -1)
 			break;
 	}
@@ -667,8 +781,8 @@ machine_row(sqlite3_stmt *st)
 	                 "agent_id", (const char *)sqlite3_column_text(st, 0),
 	                 "hostname", (const char *)sqlite3_column_text(st, 1),
 	                 "commune", (const char *)sqlite3_column_text(st, 2),
-	                 "os", os, "enrolled", iso_or_null(st, 4), "last_seen",
-	                 iso_or_null(st, 5), "inventory_at", iso_or_null(st, 6),
+	                 "os", os, "enrolled", sq_iso(st, 4), "last_seen",
+	                 sq_iso(st, 5), "inventory_at", sq_iso(st, 6),
 	                 "software", (json_int_t)sqlite3_column_int64(st, 7));
 }
 
@@ -684,9 +798,9 @@ sq_machines(void *b, const struct store_query *qu, json_t **out)
 	         "%s WHERE (?1 IS NULL OR a.commune = ?1)"
 	         " ORDER BY a.commune, a.hostname, a.agent_id",
 	         machine_cols);
-	if ((st = prep(q, sql)) == NULL)
+	if ((st = sq_prep(q, sql)) == NULL)
 		return STORE_ERR;
-	bind_text_or_null(st, 1, qu->commune);
+	sq_bind_opt(st, 1, qu->commune);
 	*out = json_array();
 	while ((r = sqlite3_step(st)) == SQLITE_ROW)
 		json_array_append_new(*out, machine_row(st));
@@ -702,9 +816,10 @@ sq_machines(void *b, const struct store_query *qu, json_t **out)
 static json_t *
 software_of(struct sq *q, const char *agent_id)
 {
-	sqlite3_stmt *st = prep(q, "SELECT name, version, arch, publisher, size"
-	                           " FROM software WHERE agent_id = ?"
-	                           " ORDER BY name, arch");
+	sqlite3_stmt *st =
+	    sq_prep(q, "SELECT name, version, arch, publisher, size"
+	               " FROM software WHERE agent_id = ?"
+	               " ORDER BY name, arch");
 	json_t *list = json_array(), *o;
 
 	if (st == NULL)
@@ -730,8 +845,8 @@ software_of(struct sq *q, const char *agent_id)
 static json_t *
 document_of(struct sq *q, const char *agent_id)
 {
-	sqlite3_stmt *st = prep(q, "SELECT inventory FROM agents"
-	                           " WHERE agent_id = ?");
+	sqlite3_stmt *st = sq_prep(q, "SELECT inventory FROM agents"
+	                              " WHERE agent_id = ?");
 	json_t *doc = NULL;
 	const char *text;
 
@@ -760,12 +875,12 @@ sq_machine(void *b, const struct store_query *qu, const char *id, json_t **out)
 	         " AND (?2 IS NULL OR a.commune = ?2)"
 	         " ORDER BY a.agent_id = ?1 DESC, a.agent_id",
 	         machine_cols);
-	if ((st = prep(q, sql)) == NULL) {
+	if ((st = sq_prep(q, sql)) == NULL) {
 		json_decref(found);
 		return STORE_ERR;
 	}
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	bind_text_or_null(st, 2, qu->commune);
+	sq_bind_opt(st, 2, qu->commune);
 	while ((r = sqlite3_step(st)) == SQLITE_ROW)
 		json_array_append_new(found, machine_row(st));
 	sqlite3_finalize(st);
@@ -801,13 +916,14 @@ sq_communes(void *b, const struct store_query *qu, json_t **out)
 	sqlite3_stmt *st;
 	int r;
 
-	st = prep(q, "SELECT c.code, c.name,"
+	st = sq_prep(q,
+	             "SELECT c.code, c.name,"
 	             " (SELECT count(*) FROM agents a WHERE a.commune = c.code)"
 	             " FROM communes c WHERE (?1 IS NULL OR c.code = ?1)"
 	             " ORDER BY c.code");
 	if (st == NULL)
 		return STORE_ERR;
-	bind_text_or_null(st, 1, qu->commune);
+	sq_bind_opt(st, 1, qu->commune);
 	*out = json_array();
 	while ((r = sqlite3_step(st)) == SQLITE_ROW)
 		json_array_append_new(
@@ -837,4 +953,7 @@ const struct store_ops store_sqlite_ops = {
     .machines = sq_machines,
     .machine = sq_machine,
     .communes = sq_communes,
+    .admin = lic_admin,
+    .report = lic_report,
+    .maintain = lic_maintain,
 };

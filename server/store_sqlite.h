@@ -1,0 +1,47 @@
+/*
+ * store_sqlite: what the SQLite backend's files share (store_sqlite.c:
+ * schema, credentials, ingest, licence counts; store_licence.c: catalogue,
+ * entitlements and licence reports). Private to the backend.
+ */
+#ifndef MUTU_STORE_SQLITE_H
+#define MUTU_STORE_SQLITE_H
+
+#include <sqlite3.h>
+
+#include "catalogue.h"
+#include "store.h"
+
+struct sq {
+	sqlite3 *db;
+	struct catalogue *cat; /* the rules in force, loaded from the db */
+};
+
+/* Runs SQL without results; logs and returns -1 on failure. */
+int sq_exec(struct sq *q, const char *sql);
+/* Prepares a statement; NULL (logged) on failure. */
+sqlite3_stmt *sq_prep(struct sq *q, const char *sql);
+/* Binds a string, or NULL when v is NULL. */
+void sq_bind_opt(sqlite3_stmt *st, int i, const char *v);
+/* Steps a write to completion and finalizes it: STORE_OK, STORE_CONFLICT
+ * on a constraint, STORE_ERR. st may be NULL (prepare failed). */
+int sq_step_done(struct sq *q, sqlite3_stmt *st);
+/* Column col as an ISO 8601 UTC string, or JSON null. */
+json_t *sq_iso(sqlite3_stmt *st, int col);
+
+/* Catalogue (store_licence.c): loads the rules into q->cat and, when
+ * renorm is set, recomputes every normalisation map. */
+int lic_reload(struct sq *q, int renorm);
+/* Makes sure the default catalogue is in the database (at open). */
+int lic_install_defaults(struct sq *q);
+/* Normalises a software entry or a usage key not yet mapped (ingest). */
+int lic_map_software(struct sq *q, const char *name, const char *publisher);
+int lic_map_usage(struct sq *q, const char *product, const char *exe);
+
+/* Backend entry points of the licence domain. */
+int lic_admin(void *b, enum store_admin_op op, const struct store_scope *sc,
+              json_t *in, json_t **out);
+int lic_report(void *b, enum store_report kind, const struct store_query *q,
+               json_t **out);
+int lic_maintain(void *b, long long now, int retention_days);
+
+#endif
