@@ -51,7 +51,8 @@ endif
 
 COMMON_SRC := $(wildcard common/*.c)
 AGENT_SRC  := $(filter-out agent/main.c,$(wildcard agent/*.c))
-SERVER_SRC := $(filter-out server/main.c server/mutuctl.c,$(wildcard server/*.c))
+SERVER_SRC := $(filter-out server/main.c server/mutuctl.c server/ctl_%.c,$(wildcard server/*.c))
+CTL_OBJ    := $(patsubst %.c,$(BUILD)/%.o,server/mutuctl.c $(wildcard server/ctl_*.c))
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 
 COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o)
@@ -102,7 +103,7 @@ $(BUILD)/mutu-agent: $(BUILD)/agent/main.o $(LIBAGENT) $(LIBCOMMON)
 $(BUILD)/mutu-server: $(BUILD)/server/main.o $(LIBSERVER) $(LIBCOMMON)
 	@[ "$(V)" = 1 ] || echo "  LD      $@"
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread -lm
-$(BUILD)/mutuctl: $(BUILD)/server/mutuctl.o $(LIBCOMMON)
+$(BUILD)/mutuctl: $(CTL_OBJ) $(LIBCOMMON)
 	@[ "$(V)" = 1 ] || echo "  LD      $@"
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 

@@ -253,11 +253,11 @@ read_cpuinfo(struct cpuinfo *ci)
 		else if (strncmp(line, "vendor_id", 9) == 0)
 			util_strlcpy(ci->vendor, v, sizeof(ci->vendor));
 		else if (strncmp(line, "cpu MHz", 7) == 0)
-			ci->mhz = atof(v);
+			ci->mhz = strtod(v, NULL);
 		else if (strncmp(line, "cpu cores", 9) == 0)
-			cores = atoi(v);
+			cores = (int)strtol(v, NULL, 10);
 		else if (strncmp(line, "physical id", 11) == 0 &&
-		         (phys = atoi(v)) > maxphys)
+		         (phys = (int)strtol(v, NULL, 10)) > maxphys)
 			maxphys = phys;
 	}
 	fclose(fp);

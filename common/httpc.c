@@ -140,11 +140,14 @@ httpc_do(struct httpc *h, const struct httpc_req *req, struct httpc_resp *resp)
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "mutu/" MUTU_VERSION);
 	if (h->ca_file)
 		curl_easy_setopt(c, CURLOPT_CAINFO, h->ca_file);
-	if (strcmp(req->method, "POST") == 0) {
+	if (strcmp(req->method, "GET") != 0) {
 		curl_easy_setopt(c, CURLOPT_POST, 1L);
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, req->body);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS,
+		                 req->body ? req->body : "");
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
 		                 (curl_off_t)req->body_len);
+		if (strcmp(req->method, "POST") != 0) /* PUT, DELETE */
+			curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method);
 	}
 	rc = curl_easy_perform(c);
 	curl_slist_free_all(hdr);

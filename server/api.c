@@ -25,6 +25,8 @@ enum route {
 	R_MACHINES,
 	R_MACHINE,
 	R_COMMUNES,
+	R_LICADMIN, /* licence administration: op is an enum store_admin_op */
+	R_REPORT,   /* licence report: op is an enum store_report */
 };
 
 enum auth { AUTH_NONE, AUTH_ENROL, AUTH_AGENT, AUTH_ADMIN };
@@ -34,14 +36,39 @@ static const struct {
 	enum route route;
 	enum auth auth;
 	int prefix; /* path is a prefix followed by one id segment */
+	int op;
 } routes[] = {
-    {"GET", "/healthz", R_HEALTH, AUTH_NONE, 0},
-    {"POST", PROTO_PATH_ENROL, R_ENROL, AUTH_ENROL, 0},
-    {"POST", PROTO_PATH_BATCHES, R_BATCHES, AUTH_AGENT, 0},
-    {"GET", "/api/v1/licences", R_LICENCES, AUTH_ADMIN, 0},
-    {"GET", "/api/v1/machines", R_MACHINES, AUTH_ADMIN, 0},
-    {"GET", "/api/v1/machines/", R_MACHINE, AUTH_ADMIN, 1},
-    {"GET", "/api/v1/communes", R_COMMUNES, AUTH_ADMIN, 0},
+    {"GET", "/healthz", R_HEALTH, AUTH_NONE, 0, 0},
+    {"POST", PROTO_PATH_ENROL, R_ENROL, AUTH_ENROL, 0, 0},
+    {"POST", PROTO_PATH_BATCHES, R_BATCHES, AUTH_AGENT, 0, 0},
+    {"GET", "/api/v1/licences", R_LICENCES, AUTH_ADMIN, 0, 0},
+    {"GET", "/api/v1/machines", R_MACHINES, AUTH_ADMIN, 0, 0},
+    {"GET", "/api/v1/machines/", R_MACHINE, AUTH_ADMIN, 1, 0},
+    {"GET", "/api/v1/communes", R_COMMUNES, AUTH_ADMIN, 0, 0},
+    {"GET", "/api/v1/catalogue", R_LICADMIN, AUTH_ADMIN, 0,
+     ADM_CATALOGUE_EXPORT},
+    {"POST", "/api/v1/catalogue", R_LICADMIN, AUTH_ADMIN, 0,
+     ADM_CATALOGUE_IMPORT},
+    {"GET", "/api/v1/catalogue/unmatched", R_LICADMIN, AUTH_ADMIN, 0,
+     ADM_UNMATCHED},
+    {"POST", "/api/v1/catalogue/rules", R_LICADMIN, AUTH_ADMIN, 0,
+     ADM_RULE_ADD},
+    {"DELETE", "/api/v1/catalogue/rules/", R_LICADMIN, AUTH_ADMIN, 1,
+     ADM_RULE_DELETE},
+    {"POST", "/api/v1/catalogue/products", R_LICADMIN, AUTH_ADMIN, 0,
+     ADM_PRODUCT_ADD},
+    {"GET", "/api/v1/entitlements", R_LICADMIN, AUTH_ADMIN, 0, ADM_ENT_LIST},
+    {"POST", "/api/v1/entitlements", R_LICADMIN, AUTH_ADMIN, 0, ADM_ENT_ADD},
+    {"PUT", "/api/v1/entitlements/", R_LICADMIN, AUTH_ADMIN, 1, ADM_ENT_UPDATE},
+    {"DELETE", "/api/v1/entitlements/", R_LICADMIN, AUTH_ADMIN, 1,
+     ADM_ENT_DELETE},
+    {"GET", "/api/v1/pools", R_LICADMIN, AUTH_ADMIN, 0, ADM_POOL_LIST},
+    {"POST", "/api/v1/pools", R_LICADMIN, AUTH_ADMIN, 0, ADM_POOL_SET},
+    {"GET", "/api/v1/reports/compliance", R_REPORT, AUTH_ADMIN, 0,
+     REPORT_COMPLIANCE},
+    {"GET", "/api/v1/reports/reclaim", R_REPORT, AUTH_ADMIN, 0, REPORT_RECLAIM},
+    {"GET", "/api/v1/reports/costs", R_REPORT, AUTH_ADMIN, 0, REPORT_COSTS},
+    {"GET", "/api/v1/reports/usage", R_REPORT, AUTH_ADMIN, 0, REPORT_USAGE},
 };
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
 
@@ -394,6 +421,112 @@ do_admin(struct api *api, struct http_req *r, struct reqstate *st,
 	store_reply(reply, rc, out, "machine");
 }
 
+/* Reads an optional JSON body for the licence administration calls, and
+ * the id of /{id} routes. */
+static json_t *
+licadmin_input(struct http_req *r, const struct reqstate *st,
+               struct http_reply *reply)
+{
+	const char *body, *id;
+	json_error_t jerr;
+	json_t *in = NULL;
+	long long n;
+	size_t len;
+
+	body = http_body(r, &len);
+	if (len > 0) {
+		if (json_content(r, reply) == -1)
+			return NULL;
+		in = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+		if (in == NULL) {
+			http_error(reply, 400, "invalid JSON at line %d: %s",
+			           jerr.line, jerr.text);
+			return NULL;
+		}
+	}
+	if (!routes[st->route].prefix)
+		return in ? in : json_object();
+	id = http_path(r) + strlen(routes[st->route].path);
+	if (util_parse_ll(id, 1, 1LL << 62, &n) == -1) {
+		http_error(reply, 404, "%s: not a numeric id", id);
+		json_decref(in);
+		return NULL;
+	}
+	if (in == NULL)
+		in = json_object();
+	if (!json_is_object(in)) {
+		http_error(reply, 400, "expected a JSON object");
+		json_decref(in);
+		return NULL;
+	}
+	json_object_set_new(in, "id", json_integer(n));
+	return in;
+}
+
+static void
+do_licadmin(struct api *api, struct http_req *r, struct reqstate *st,
+            struct http_reply *reply)
+{
+	json_t *in, *out = NULL;
+	int rc;
+
+	if ((in = licadmin_input(r, st, reply)) == NULL)
+		return;
+	rc = store_admin(api->store, (enum store_admin_op)routes[st->route].op,
+	                 &st->scope, in, &out);
+	json_decref(in);
+	if (rc == STORE_OK)
+		http_json(reply, 200, out);
+	else if (rc == STORE_INVALID)
+		http_json(reply, 400, out);
+	else if (rc == STORE_DENIED)
+		http_error(reply, 403,
+		           "only an intercommunal admin may change "
+		           "the catalogue and the pools");
+	else if (rc == STORE_NOTFOUND)
+		http_error(reply, 404, "no such object");
+	else
+		http_error(reply, 503, "storage unavailable");
+	if (rc != STORE_OK && rc != STORE_INVALID)
+		json_decref(out); /* not handed to the reply */
+}
+
+static void
+do_report(struct api *api, struct http_req *r, struct reqstate *st,
+          struct http_reply *reply)
+{
+	static const int default_days[] = {30, 90, 365, 365};
+	enum store_report kind = (enum store_report)routes[st->route].op;
+	const char *days = http_query(r, "days"),
+	           *cov = http_query(r, "coverage");
+	struct store_query q;
+	json_t *out = NULL;
+	char *end = NULL;
+	int rc;
+
+	if (admin_query(r, st, &q, reply) == -1)
+		return;
+	if (days == NULL) {
+		q.days = default_days[kind];
+		q.from = q.to - (long long)q.days * 86400;
+	} else
+		q.days = (int)((q.to - q.from) / 86400);
+	q.coverage = 0.7;
+	if (cov && ((q.coverage = strtod(cov, &end)) < 0 || q.coverage > 1 ||
+	            *end != '\0' || end == cov)) {
+		http_error(reply, 400, "coverage: expected 0 to 1");
+		return;
+	}
+	q.pool = http_query(r, "pool");
+	q.k = 3;
+	q.viewer = st->scope.commune;
+	rc = store_report(api->store, kind, &q, &out);
+	if (rc == STORE_OK)
+		http_json(reply, 200, out);
+	else
+		http_error(reply, 503, "storage unavailable");
+}
+
 static void
 api_handle(void *ctx, struct http_req *r, struct http_reply *reply)
 {
@@ -411,6 +544,12 @@ api_handle(void *ctx, struct http_req *r, struct http_reply *reply)
 		break;
 	case R_BATCHES:
 		do_batch(api, r, st, reply);
+		break;
+	case R_LICADMIN:
+		do_licadmin(api, r, st, reply);
+		break;
+	case R_REPORT:
+		do_report(api, r, st, reply);
 		break;
 	default:
 		do_admin(api, r, st, reply);

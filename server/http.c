@@ -367,7 +367,7 @@ http_start(const char *addr, const struct http_limits *lim,
 		return NULL;
 	}
 	info = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
-	s->port = info ? info->port : atoi(port);
+	s->port = info ? info->port : (int)strtol(port, NULL, 10);
 	return s;
 }
 

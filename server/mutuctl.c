@@ -11,21 +11,9 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
+#include "ctl.h"
 #include "httpc.h"
 #include "util.h"
-
-enum format { FMT_TABLE, FMT_JSON, FMT_CSV };
-
-struct ctl {
-	const char *server, *token, *ca_file;
-	enum format format;
-	const char *commune, *product;
-	int days, limit;
-};
-
-struct column {
-	const char *title, *key;
-};
 
 static const struct column licence_cols[] = {{"PRODUCT", "product"},
                                              {"COMMUNE", "commune"},
@@ -58,6 +46,30 @@ usage_exit(int code)
 	    "  machines [--commune CODE]\n"
 	    "  inventory HOSTNAME|AGENT_ID\n"
 	    "  communes\n"
+	    "  compliance [--commune CODE] [--product KEY] [--days N]\n"
+	    "  reclaim [--commune CODE] [--days N] [--coverage 0.7]\n"
+	    "  costs [--pool CODE] [--days N]\n"
+	    "  usage [--commune CODE] [--product KEY] [--days N]\n"
+	    "  catalogue export [FILE] | import FILE | products | rules |"
+	    " unmatched\n"
+	    "  catalogue add-rule --field name|publisher|exe --glob P|--regex "
+	    "P\n"
+	    "            --product KEY|--ignore [--priority N]\n"
+	    "  catalogue del-rule ID\n"
+	    "  catalogue add-product KEY --name N [--publisher P] [--family "
+	    "F]\n"
+	    "            [--edition E] [--category C] [--free] "
+	    "[--seasonal-days N]\n"
+	    "  entitlements list | del ID | import FILE.csv\n"
+	    "  entitlements add|update [ID] --product KEY --commune C|--pool "
+	    "P\n"
+	    "            --metric device|user|concurrent|site --quantity N\n"
+	    "            [--unit-cost EUR|--total-cost EUR] [--start "
+	    "YYYY-MM-DD]\n"
+	    "            [--end YYYY-MM-DD] [--contract REF]\n"
+	    "  pools list | set CODE --name N --members C1,C2 [--fixed-share "
+	    "0-1]\n"
+	    "            [--basis hours|peak|installs]\n"
 	    "The server and token may come from MUTU_SERVER and MUTU_TOKEN.\n");
 	exit(code);
 }
@@ -146,8 +158,8 @@ print_table(json_t *rows, const struct column *cols)
 	}
 }
 
-static void
-print_rows(const struct ctl *c, json_t *rows, const struct column *cols)
+void
+ctl_print(const struct ctl *c, json_t *rows, const struct column *cols)
 {
 	if (c->format == FMT_JSON) {
 		json_dumpf(rows, stdout, JSON_INDENT(2));
@@ -158,20 +170,27 @@ print_rows(const struct ctl *c, json_t *rows, const struct column *cols)
 		print_table(rows, cols);
 }
 
-/* GETs path; returns the parsed body, or exits with a message. */
-static json_t *
-get(const struct ctl *c, const char *path)
+json_t *
+ctl_request(const struct ctl *c, const char *method, const char *path,
+            json_t *body)
 {
-	struct httpc_req req = {"GET", NULL, c->token, NULL, NULL, NULL, 0};
+	struct httpc_req req = {method, NULL, c->token, NULL, NULL, NULL, 0};
 	struct httpc_resp r;
 	struct httpc *h;
-	char url[2048];
+	char url[2048], *text = NULL;
 	const char *msg;
 	json_t *j;
 	int code;
 
 	snprintf(url, sizeof(url), "%s%s", c->server, path);
 	req.url = url;
+	if (body) {
+		if ((text = json_dumps(body, JSON_COMPACT)) == NULL)
+			exit(1);
+		req.content_type = "application/json";
+		req.body = text;
+		req.body_len = strlen(text);
+	}
 	if ((h = httpc_new(c->ca_file, 60, 256 * 1024 * 1024)) == NULL)
 		exit(1);
 	if (httpc_do(h, &req, &r) == -1) {
@@ -181,6 +200,7 @@ get(const struct ctl *c, const char *path)
 		exit(3);
 	}
 	httpc_free(h);
+	free(text);
 	j = json_loadb(r.body.data ? r.body.data : "", r.body.len, 0, NULL);
 	buf_free(&r.body);
 	if (r.status == 200 && j != NULL)
@@ -190,9 +210,15 @@ get(const struct ctl *c, const char *path)
 	        msg ? msg : "(no JSON body: is this a mutu server?)");
 	code = r.status == 401 ? 4 : r.status == 404 ? 5 : 1;
 	if (r.status == 409 && json_object_get(j, "candidates"))
-		print_rows(c, json_object_get(j, "candidates"), machine_cols);
+		ctl_print(c, json_object_get(j, "candidates"), machine_cols);
 	json_decref(j);
 	exit(code);
+}
+
+static json_t *
+get(const struct ctl *c, const char *path)
+{
+	return ctl_request(c, "GET", path, NULL);
 }
 
 /* Appends name=value to a query string, URL-encoded. */
@@ -233,7 +259,7 @@ cmd_licences(const struct ctl *c)
 	 * covered more than one commune. */
 	if (c->commune == NULL && json_object_get(j, "commune") == json_null())
 		json_array_extend(all, json_object_get(j, "totals"));
-	print_rows(c, all, licence_cols);
+	ctl_print(c, all, licence_cols);
 	json_decref(all);
 	json_decref(j);
 	return 0;
@@ -248,7 +274,7 @@ cmd_machines(const struct ctl *c)
 	add_param(q, sizeof(q), "commune", c->commune);
 	snprintf(path, sizeof(path), "/api/v1/machines%s", q);
 	j = get(c, path);
-	print_rows(c, j, machine_cols);
+	ctl_print(c, j, machine_cols);
 	json_decref(j);
 	return 0;
 }
@@ -271,11 +297,11 @@ cmd_inventory(const struct ctl *c, const char *id)
 		if (c->format == FMT_TABLE) {
 			one = json_array();
 			json_array_append(one, j);
-			print_rows(c, one, machine_cols);
+			ctl_print(c, one, machine_cols);
 			json_decref(one);
 			putchar('\n');
 		}
-		print_rows(c, json_object_get(j, "software"), software_cols);
+		ctl_print(c, json_object_get(j, "software"), software_cols);
 	}
 	json_decref(j);
 	return 0;
@@ -290,7 +316,7 @@ cmd_communes(const struct ctl *c)
 	                                     {NULL, NULL}};
 	json_t *j = get(c, "/api/v1/communes");
 
-	print_rows(c, j, cols);
+	ctl_print(c, j, cols);
 	json_decref(j);
 	return 0;
 }
@@ -308,6 +334,33 @@ parse_int(const char *s, const char *what)
 	return (int)v;
 }
 
+/* Runs the command; returns mutuctl's exit code. */
+static int
+run(const struct ctl *c, int argc, char **argv)
+{
+	int rc;
+
+	if (argc == 0)
+		usage_exit(2);
+	if (c->server == NULL || c->token == NULL) {
+		fprintf(stderr, "mutuctl: give --server and --token, or set "
+		                "MUTU_SERVER and MUTU_TOKEN\n");
+		return 2;
+	}
+	if (strcmp(argv[0], "licences") == 0 && argc == 1)
+		return cmd_licences(c);
+	if (strcmp(argv[0], "machines") == 0 && argc == 1)
+		return cmd_machines(c);
+	if (strcmp(argv[0], "inventory") == 0 && argc == 2)
+		return cmd_inventory(c, argv[1]);
+	if (strcmp(argv[0], "communes") == 0 && argc == 1)
+		return cmd_communes(c);
+	if ((rc = ctl_licence(c, argc, argv)) != -1)
+		return rc == 2 ? (usage_exit(2), 2) : rc;
+	usage_exit(2);
+	return 2;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -322,16 +375,47 @@ main(int argc, char *argv[])
 	    {"limit", required_argument, NULL, 'l'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
+	    /* licence commands (ctl_licence.c) */
+	    {"pool", required_argument, NULL, 'O'},
+	    {"field", required_argument, NULL, 'O'},
+	    {"glob", required_argument, NULL, 'O'},
+	    {"regex", required_argument, NULL, 'O'},
+	    {"ignore", no_argument, NULL, 'O'},
+	    {"priority", required_argument, NULL, 'O'},
+	    {"name", required_argument, NULL, 'O'},
+	    {"publisher", required_argument, NULL, 'O'},
+	    {"edition", required_argument, NULL, 'O'},
+	    {"family", required_argument, NULL, 'O'},
+	    {"category", required_argument, NULL, 'O'},
+	    {"free", no_argument, NULL, 'O'},
+	    {"seasonal-days", required_argument, NULL, 'O'},
+	    {"metric", required_argument, NULL, 'O'},
+	    {"quantity", required_argument, NULL, 'O'},
+	    {"unit-cost", required_argument, NULL, 'O'},
+	    {"total-cost", required_argument, NULL, 'O'},
+	    {"start", required_argument, NULL, 'O'},
+	    {"end", required_argument, NULL, 'O'},
+	    {"contract", required_argument, NULL, 'O'},
+	    {"members", required_argument, NULL, 'O'},
+	    {"fixed-share", required_argument, NULL, 'O'},
+	    {"basis", required_argument, NULL, 'O'},
+	    {"coverage", required_argument, NULL, 'O'},
 	    {NULL, 0, NULL, 0},
 	};
 	struct ctl c;
-	int ch;
+	int ch, idx, rc;
 
 	memset(&c, 0, sizeof(c));
 	c.server = getenv("MUTU_SERVER");
 	c.token = getenv("MUTU_TOKEN");
-	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	c.opts = json_object();
+	while ((ch = getopt_long(argc, argv, "h", longopts, &idx)) != -1) {
 		switch (ch) {
+		case 'O':
+			json_object_set_new(c.opts, longopts[idx].name,
+			                    optarg ? json_string(optarg)
+			                           : json_true());
+			break;
 		case 's':
 			c.server = optarg;
 			break;
@@ -365,6 +449,7 @@ main(int argc, char *argv[])
 			break;
 		case 'V':
 			printf("mutuctl %s\n", MUTU_VERSION);
+			json_decref(c.opts);
 			return 0;
 		case 'h':
 			usage_exit(0);
@@ -375,20 +460,7 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc == 0)
-		usage_exit(2);
-	if (c.server == NULL || c.token == NULL) {
-		fprintf(stderr, "mutuctl: give --server and --token, or set "
-		                "MUTU_SERVER and MUTU_TOKEN\n");
-		return 2;
-	}
-	if (strcmp(argv[0], "licences") == 0 && argc == 1)
-		return cmd_licences(&c);
-	if (strcmp(argv[0], "machines") == 0 && argc == 1)
-		return cmd_machines(&c);
-	if (strcmp(argv[0], "inventory") == 0 && argc == 2)
-		return cmd_inventory(&c, argv[1]);
-	if (strcmp(argv[0], "communes") == 0 && argc == 1)
-		return cmd_communes(&c);
-	usage_exit(2);
+	rc = run(&c, argc, argv);
+	json_decref(c.opts);
+	return rc;
 }

@@ -31,17 +31,18 @@ enum store_rc {
  * out. The scope says who asks; the backend enforces it. */
 enum store_admin_op {
 	ADM_CATALOGUE_EXPORT, /* -> {products, rules} */
-	ADM_CATALOGUE_IMPORT, /* {products, rules}: replaces the admins' rules */
-	ADM_RULE_ADD,         /* {field, glob|regex, product|ignore, priority} */
-	ADM_RULE_DELETE,      /* {id} */
-	ADM_PRODUCT_ADD,      /* {key, name, publisher, ...}: adds or replaces */
-	ADM_UNMATCHED,        /* -> raw names no rule matches, most installed */
-	ADM_ENT_LIST,         /* -> entitlements in scope */
-	ADM_ENT_ADD,          /* one entitlement or an array of them */
-	ADM_ENT_UPDATE,       /* {id, ...fields} */
-	ADM_ENT_DELETE,       /* {id} */
-	ADM_POOL_LIST,        /* -> pools with members and formula */
-	ADM_POOL_SET,         /* {code, name, members, fixed_share, basis} */
+	ADM_CATALOGUE_IMPORT, /* {products, rules}: replaces the admins' rules
+	                       */
+	ADM_RULE_ADD,    /* {field, glob|regex, product|ignore, priority} */
+	ADM_RULE_DELETE, /* {id} */
+	ADM_PRODUCT_ADD, /* {key, name, publisher, ...}: adds or replaces */
+	ADM_UNMATCHED,   /* -> raw names no rule matches, most installed */
+	ADM_ENT_LIST,    /* -> entitlements in scope */
+	ADM_ENT_ADD,     /* one entitlement or an array of them */
+	ADM_ENT_UPDATE,  /* {id, ...fields} */
+	ADM_ENT_DELETE,  /* {id} */
+	ADM_POOL_LIST,   /* -> pools with members and formula */
+	ADM_POOL_SET,    /* {code, name, members, fixed_share, basis} */
 };
 
 enum store_report {

@@ -143,6 +143,14 @@ put_rule(struct sq *q, json_t *r, const char *origin, int priority,
 	return rc;
 }
 
+static int
+from_defaults(json_t *v)
+{
+	const char *o = jstr(v, "origin");
+
+	return o != NULL && strcmp(o, "default") == 0;
+}
+
 /* Products and rules of a catalogue document, for one origin. Admin
  * rules keep their place after the ones already there. */
 static int
@@ -157,11 +165,19 @@ put_catalogue(struct sq *q, json_t *doc, const char *origin, json_t **out)
 	    (rules && !json_is_array(rules)))
 		return invalid(out, "expected {\"products\": [...], "
 		                    "\"rules\": [...]}");
-	json_array_foreach(products, i,
-	                   v) if ((rc = put_product(q, v, origin, out)) !=
-	                          STORE_OK) return rc;
+	/* An exported catalogue marks the default entries: an admins'
+	 * import takes only their own. */
+	json_array_foreach(products, i, v)
+	{
+		if (strcmp(origin, "admin") == 0 && from_defaults(v))
+			continue;
+		if ((rc = put_product(q, v, origin, out)) != STORE_OK)
+			return rc;
+	}
 	json_array_foreach(rules, i, v)
 	{
+		if (strcmp(origin, "admin") == 0 && from_defaults(v))
+			continue;
 		rc = put_rule(q, v, origin, (int)(1000 + i), out);
 		if (rc != STORE_OK)
 			return rc;
