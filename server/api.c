@@ -518,7 +518,7 @@ do_report(struct api *api, struct http_req *r, struct reqstate *st,
 		return;
 	}
 	q.pool = http_query(r, "pool");
-	q.k = 3;
+	q.k = api->privacy_k;
 	q.viewer = st->scope.commune;
 	rc = store_report(api->store, kind, &q, &out);
 	if (rc == STORE_OK)

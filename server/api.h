@@ -10,6 +10,7 @@
 
 struct api {
 	struct store *store; /* borrowed */
+	int privacy_k;       /* user counts below it are hidden */
 };
 
 /* The handlers to give http_start() with a struct api as context. */

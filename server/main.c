@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -171,6 +172,7 @@ cmd_serve(const struct opts *o)
 	    PROTO_MAX_RATIO,         (unsigned)o->st.threads,
 	    (unsigned)o->st.timeout, (unsigned)o->st.max_connections};
 	struct timespec tick = {3600, 0};
+	time_t maintained = time(NULL);
 	long long wd = notify_watchdog_ms();
 	struct http_server *http;
 	struct store *s;
@@ -183,6 +185,8 @@ cmd_serve(const struct opts *o)
 		usage_exit(2);
 	s = open_store(o);
 	api.store = s;
+	api.privacy_k = o->st.privacy_k;
+	store_maintain(s, time(NULL), o->st.retention_days);
 	/* Block the signals before the HTTP threads exist, so that they
 	 * inherit the mask and only this thread receives them. */
 	sigemptyset(&set);
@@ -213,6 +217,11 @@ cmd_serve(const struct opts *o)
 		sig = sigtimedwait(&set, NULL, &tick);
 		if (sig == -1) { /* the watchdog period passed */
 			notify_send("WATCHDOG=1");
+			if (time(NULL) - maintained >= 86400) {
+				store_maintain(s, time(NULL),
+				               o->st.retention_days);
+				maintained = time(NULL);
+			}
 			continue;
 		}
 		if (sig != SIGHUP)

@@ -22,6 +22,8 @@ static const struct conf_key keys[] = {
     INT(threads, 1, 256),
     INT(timeout, 1, 3600),
     INT(max_connections, 1, 1000000),
+    INT(retention_days, 1, 3660),
+    INT(privacy_k, 1, 100),
     {NULL, NULL, 0, 0, 0, 0, 0, NULL},
 };
 
@@ -32,6 +34,8 @@ settings_defaults(struct settings *st)
 	st->threads = 4;
 	st->timeout = 30;
 	st->max_connections = 1024;
+	st->retention_days = 90;
+	st->privacy_k = 3;
 }
 
 int

@@ -14,10 +14,12 @@ struct settings {
 	int threads;             /* HTTP worker threads */
 	int timeout;             /* idle connection timeout, seconds */
 	int max_connections;
+	int retention_days; /* raw usage kept this long (summaries stay) */
+	int privacy_k;      /* user counts below k hidden outside a commune */
 };
 
 /* Sets the defaults (no database, no listen address, 4 threads, 30 s,
- * 1024 connections). */
+ * 1024 connections, 90 days of raw usage, k = 3). */
 void settings_defaults(struct settings *st);
 /* Reads path over st. Returns 0, or -1 with "file:line: problem" in err. */
 int settings_load(const char *path, struct settings *st, char *err,

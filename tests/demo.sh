@@ -47,6 +47,45 @@ CONF
 done
 
 export MUTU_SERVER="$URL" MUTU_TOKEN="$TOKEN"
+
+# Commune PCs usually run Windows and commercial software, which this
+# machine lacks: five simulated PCs join the real agents, sending their
+# inventories and usage through the same protocol.
+OFFICE="C:/Program Files/Microsoft Office/root/Office16/WINWORD.EXE"
+ACRO="C:/Program Files/Adobe/Acrobat DC/Acrobat/Acrobat.exe"
+QGIS="C:/Program Files/QGIS 3.28/bin/qgis-bin.exe"
+S1=$("$B/mutu-server" -D "$DB" enrol-secret 29019)
+S2=$("$B/mutu-server" -D "$DB" enrol-secret 29075)
+D90=$(seq -s, 1 85)
+cat >"$D/fleet.json" <<JSON
+{"secrets": {"29019": "$S1", "29075": "$S2"},
+ "machines": [
+  {"name": "mairie-brest-accueil", "commune": "29019",
+   "software": [{"name": "Microsoft Office Professional Plus 2019"}, {"name": "QGIS 3.28.4"}],
+   "usage": [["Microsoft Office Professional Plus 2019", "$OFFICE", "agent-1", 1, 9, 3],
+             ["QGIS 3.28.4", "$QGIS", "agent-1", 2, 14, 2]], "days": [$D90]},
+  {"name": "mairie-brest-urbanisme", "commune": "29019",
+   "software": [{"name": "Microsoft Office Professional Plus 2019"}, {"name": "Adobe Acrobat Pro 2020"}],
+   "usage": [["Microsoft Office Professional Plus 2019", "$OFFICE", "agent-2", 1, 8, 6],
+             ["Adobe Acrobat Pro 2020", "$ACRO", "agent-2", 3, 10, 1]], "days": [$D90]},
+  {"name": "mairie-brest-elus", "commune": "29019",
+   "software": [{"name": "Microsoft Office Professional Plus 2019"}, {"name": "Adobe Acrobat Pro 2020"}],
+   "days": [$D90]},
+  {"name": "mairie-guipavas-accueil", "commune": "29075",
+   "software": [{"name": "Microsoft Office Standard 2019"}],
+   "usage": [["Microsoft Office Standard 2019", "$OFFICE", "agent-3", 1, 9, 2]], "days": [$D90]},
+  {"name": "mairie-guipavas-cantine", "commune": "29075",
+   "software": [{"name": "Microsoft Office Standard 2019"}], "days": [1, 2, 3]}
+ ]}
+JSON
+/usr/bin/python3 tests/integration/fleet.py "$URL" "$D/fleet.json" "$D/fleet-state.json"
+"$B/mutuctl" pools set brest-metropole --name "Brest métropole" \
+	--members 29019,29075 --fixed-share 0.2 --basis hours >/dev/null
+"$B/mutuctl" entitlements add --product ms-office-2019 --pool brest-metropole \
+	--metric device --quantity 4 --total-cost 1200 --contract MP-2024-12 >/dev/null
+"$B/mutuctl" entitlements add --product adobe-acrobat-pro --commune 29019 \
+	--metric device --quantity 2 --unit-cost 180 >/dev/null
+
 echo
 echo "== mutuctl machines"
 "$B/mutuctl" machines
@@ -56,6 +95,15 @@ echo "== mutuctl licences --limit 12 (most used first; '*' = all communes)"
 echo
 echo "== mutuctl licences --product bash"
 "$B/mutuctl" licences --product bash
+echo
+echo "== mutuctl compliance   (owned x installed x used, commune -> pool -> all)"
+"$B/mutuctl" compliance
+echo
+echo "== mutuctl reclaim      (licensed installs unused for 90 days)"
+"$B/mutuctl" reclaim
+echo
+echo "== mutuctl costs        (the pooled Office contract, shared by use)"
+"$B/mutuctl" costs --days 30
 
 kill -TERM $SERVER
 wait $SERVER
@@ -66,3 +114,4 @@ echo "  $B/mutu-server -D $DB -d -l 127.0.0.1:$(cat "$D/port") &"
 echo "  export MUTU_SERVER=$URL MUTU_TOKEN=$TOKEN"
 echo "  $B/mutuctl licences --commune 29019 --days 7"
 echo "  $B/mutuctl inventory $(hostname)     # or --format json|csv"
+echo "  $B/mutuctl compliance --commune 29019; $B/mutuctl catalogue unmatched"

@@ -175,3 +175,15 @@ say "monthly usage"
 ctl usage --product ms-office-2019
 expect_eq "office hours this window" \
 	"$(ctl --format json usage --product ms-office-2019 --days 30 | json 'round(sum(r["usage_hours"] for r in j), 2)')" 11.0
+
+say "retention: raw usage past 90 days dropped at start, reports unchanged"
+before=$(ctl --format json reclaim | json 'sorted((r["hostname"], r["product"], r["last_used"]) for r in j["rows"])')
+old=$(sqlite3 "$WORK/server.db" "SELECT count(*) FROM usage WHERE end < strftime('%s','now') - 90 * 86400")
+[ "$old" -ge 2 ] || fail "expected old raw usage rows, found $old"
+stop_server
+start_server "127.0.0.1:$PORT"
+expect_eq "old raw rows after restart" \
+	"$(sqlite3 "$WORK/server.db" "SELECT count(*) FROM usage WHERE end < strftime('%s','now') - 90 * 86400")" 0
+grep -q "retention: $old raw usage rows" "$WORK/server.log" || fail "no retention log line"
+expect_eq "reclaim unchanged" \
+	"$(ctl --format json reclaim | json 'sorted((r["hostname"], r["product"], r["last_used"]) for r in j["rows"])')" "$before"
