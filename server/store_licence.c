@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "share.h"
 #include "store_sqlite.h"
 #include "util.h"
 
@@ -78,11 +79,12 @@ put_product(struct sq *q, json_t *p, const char *origin, json_t **out)
 		               "3660",
 		               key);
 	st = sq_prep(q, "INSERT INTO products(key, name, publisher, edition,"
-	                " family, free, category, seasonal_days, origin)"
-	                " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+	                " family, free, category, seasonal_days, origin, sill)"
+	                " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
 	                " ON CONFLICT(key) DO UPDATE SET name = ?2,"
 	                " publisher = ?3, edition = ?4, family = ?5, free = ?6,"
-	                " category = ?7, seasonal_days = ?8, origin = ?9");
+	                " category = ?7, seasonal_days = ?8, origin = ?9,"
+	                " sill = ?10");
 	if (st == NULL)
 		return STORE_ERR;
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
@@ -102,6 +104,7 @@ put_product(struct sq *q, json_t *p, const char *origin, json_t **out)
 	else
 		sqlite3_bind_null(st, 8);
 	sqlite3_bind_text(st, 9, origin, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 10, json_is_true(json_object_get(p, "sill")));
 	return sq_step_done(q, st);
 }
 
@@ -416,9 +419,11 @@ catalogue_export(struct sq *q, json_t **out)
 	json_t *products, *rules, *r;
 	size_t i;
 
-	products = query_rows(q, "SELECT key, name, publisher, edition, family,"
-	                         " category, free = 1 AS free, seasonal_days,"
-	                         " origin FROM products ORDER BY key");
+	products =
+	    query_rows(q, "SELECT key, name, publisher, edition, family,"
+	                  " category, free = 1 AS free, sill = 1 AS sill,"
+	                  " seasonal_days,"
+	                  " origin FROM products ORDER BY key");
 	rules = query_rows(q, "SELECT id, origin, priority, field, kind,"
 	                      " pattern, product FROM rules"
 	                      " ORDER BY origin = 'default', priority, id");
@@ -439,9 +444,15 @@ catalogue_export(struct sq *q, json_t **out)
 			json_object_set_new(r, "ignore", json_true());
 		}
 	}
-	json_array_foreach(products, i, r) json_object_set_new(
-	    r, "free",
-	    json_boolean(json_integer_value(json_object_get(r, "free"))));
+	json_array_foreach(products, i, r)
+	{
+		json_object_set_new(r, "free",
+		                    json_boolean(json_integer_value(
+		                        json_object_get(r, "free"))));
+		json_object_set_new(r, "sill",
+		                    json_boolean(json_integer_value(
+		                        json_object_get(r, "sill"))));
+	}
 	*out = json_pack("{s:o, s:o}", "products", products, "rules", rules);
 	return STORE_OK;
 }
@@ -701,8 +712,13 @@ ent_change(struct sq *q, enum store_admin_op op, const struct store_scope *sc,
 		{
 			if ((rc = ent_check(e, sc, out)) != STORE_OK ||
 			    (rc = ent_write(q, e, op == ADM_ENT_UPDATE ? id : 0,
-			                    out)) != STORE_OK)
+			                    out)) != STORE_OK) {
+				if (rc == STORE_INVALID &&
+				    json_array_size(list) > 1)
+					invalid(out, "entitlement %zu: %s",
+					        i + 1, jstr(*out, "error"));
 				break;
+			}
 		}
 	json_decref(list);
 	if ((rc = end_tx(q, rc)) != STORE_OK)
@@ -1091,37 +1107,6 @@ reclaim(struct sq *q, const struct store_query *qu, json_t **out)
 	return STORE_OK;
 }
 
-/* Splits total cents in proportion to the weights (an equal split when
- * they are all zero) with the largest-remainder method: every part is the
- * floor of its exact share, and the cents left go one each to the largest
- * remainders, ties to the earlier entry. The parts add up to total. */
-static void
-split_cents(long long total, const long long *w, size_t n, long long *out)
-{
-	__int128 sum = 0, num;
-	long long left = total, *rem;
-	size_t i, j, best;
-
-	for (i = 0; i < n; i++)
-		sum += w[i];
-	rem = calloc(n, sizeof(*rem));
-	for (i = 0; i < n; i++) {
-		num = (__int128)total * (sum > 0 ? w[i] : 1);
-		out[i] = (long long)(num / (sum > 0 ? sum : (__int128)n));
-		rem[i] = (long long)(num % (sum > 0 ? sum : (__int128)n));
-		left -= out[i];
-	}
-	for (j = 0; j < (size_t)left && rem; j++) {
-		best = 0;
-		for (i = 1; i < n; i++)
-			if (rem[i] > rem[best])
-				best = i;
-		out[best]++;
-		rem[best] = -1;
-	}
-	free(rem);
-}
-
 /* One member's measure of a product over the window, by the pool's basis:
  * usage seconds, peak machines on one day, or machines with it installed. */
 static long long
@@ -1187,8 +1172,8 @@ statements(struct sq *q, json_t *ent, const struct store_query *qu)
 		w[i] = measure(q, basis, product, json_string_value(m), qu);
 		one[i] = 1;
 	}
-	split_cents(fixed_total, one, n, fixed);
-	split_cents(invoice - fixed_total, w, n, var);
+	share_split(fixed_total, one, n, fixed);
+	share_split(invoice - fixed_total, w, n, var);
 	json_array_foreach(members, i, m) json_array_append_new(
 	    list, json_pack("{s:s, s:I, s:I, s:I, s:I}", "commune",
 	                    json_string_value(m), "measure", (json_int_t)w[i],

@@ -67,6 +67,7 @@ static const char *const migrations[] = {
     "CREATE TABLE products(key TEXT PRIMARY KEY, name TEXT NOT NULL,"
     "  publisher TEXT NOT NULL DEFAULT '', edition TEXT NOT NULL DEFAULT '',"
     "  family TEXT NOT NULL DEFAULT '', free INTEGER NOT NULL DEFAULT 0,"
+    "  sill INTEGER NOT NULL DEFAULT 0,"
     "  category TEXT NOT NULL DEFAULT '', seasonal_days INTEGER,"
     "  origin TEXT NOT NULL DEFAULT 'admin');"
     "CREATE TABLE rules(id INTEGER PRIMARY KEY,"

@@ -187,3 +187,14 @@ expect_eq "old raw rows after restart" \
 grep -q "retention: $old raw usage rows" "$WORK/server.log" || fail "no retention log line"
 expect_eq "reclaim unchanged" \
 	"$(ctl --format json reclaim | json 'sorted((r["hostname"], r["product"], r["last_used"]) for r in j["rows"])')" "$before"
+
+say "catalogue flags and bad input"
+expect_eq "QGIS flagged free and SILL" \
+	"$(ctl --format json catalogue products | json '[(p["free"], p["sill"]) for p in j if p["key"]=="qgis"][0]')" "(True, True)"
+printf 'product,commune,metric,quantity\nqgis,29019,device,1\nqgis,29019,seats,2\n' >"$WORK/bad.csv"
+set +e
+ctl entitlements import "$WORK/bad.csv" 2>"$WORK/err"; rc=$?
+set -e
+expect_eq "bad CSV refused" "$rc" 1
+grep -q "entitlement 2: metric" "$WORK/err" || fail "message: $(cat "$WORK/err")"
+expect_eq "nothing imported from it" "$(ctl --format json entitlements list | json 'len(j)')" 5
