@@ -4,6 +4,8 @@
 #ifndef MUTU_CTL_H
 #define MUTU_CTL_H
 
+#include <stddef.h>
+
 #include <jansson.h>
 
 enum format { FMT_TABLE, FMT_JSON, FMT_CSV };
@@ -26,6 +28,9 @@ void ctl_print(const struct ctl *c, json_t *rows, const struct column *cols);
  * exits with a message and mutuctl's exit code. */
 json_t *ctl_request(const struct ctl *c, const char *method, const char *path,
                     json_t *body);
+/* Appends name=value (URL-encoded) to the query string q of size n;
+ * a NULL value adds nothing. */
+void ctl_param(char *q, size_t n, const char *name, const char *value);
 /* Runs a licence command (catalogue, entitlements, pools, compliance,
  * reclaim, costs, usage): its exit code, or -1 if argv is none of them. */
 int ctl_licence(const struct ctl *c, int argc, char **argv);

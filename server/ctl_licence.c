@@ -90,32 +90,18 @@ add_euros(json_t *row, const char *key)
 	json_object_set_new(row, name, json_string(v));
 }
 
-static void
-add_param(char *q, size_t n, const char *name, const char *value)
-{
-	size_t len = strlen(q);
-	char *esc;
-
-	if (value == NULL)
-		return;
-	if ((esc = curl_easy_escape(NULL, value, 0)) == NULL)
-		exit(1);
-	snprintf(q + len, n - len, "%c%s=%s", len ? '&' : '?', name, esc);
-	curl_free(esc);
-}
-
 static json_t *
 report(const struct ctl *c, const char *kind)
 {
 	char q[1024] = "", path[1200], num[32];
 
-	add_param(q, sizeof(q), "commune", c->commune);
-	add_param(q, sizeof(q), "product", c->product);
-	add_param(q, sizeof(q), "pool", opt(c, "pool"));
-	add_param(q, sizeof(q), "coverage", opt(c, "coverage"));
+	ctl_param(q, sizeof(q), "commune", c->commune);
+	ctl_param(q, sizeof(q), "product", c->product);
+	ctl_param(q, sizeof(q), "pool", opt(c, "pool"));
+	ctl_param(q, sizeof(q), "coverage", opt(c, "coverage"));
 	if (c->days > 0) {
 		snprintf(num, sizeof(num), "%d", c->days);
-		add_param(q, sizeof(q), "days", num);
+		ctl_param(q, sizeof(q), "days", num);
 	}
 	snprintf(path, sizeof(path), "/api/v1/reports/%s%s", kind, q);
 	return ctl_request(c, "GET", path, NULL);

@@ -221,9 +221,8 @@ get(const struct ctl *c, const char *path)
 	return ctl_request(c, "GET", path, NULL);
 }
 
-/* Appends name=value to a query string, URL-encoded. */
-static void
-add_param(char *q, size_t n, const char *name, const char *value)
+void
+ctl_param(char *q, size_t n, const char *name, const char *value)
 {
 	char *esc;
 	size_t len = strlen(q);
@@ -242,15 +241,15 @@ cmd_licences(const struct ctl *c)
 	char q[1024] = "", path[1200], num[32];
 	json_t *j, *all;
 
-	add_param(q, sizeof(q), "commune", c->commune);
-	add_param(q, sizeof(q), "product", c->product);
+	ctl_param(q, sizeof(q), "commune", c->commune);
+	ctl_param(q, sizeof(q), "product", c->product);
 	if (c->days > 0) {
 		snprintf(num, sizeof(num), "%d", c->days);
-		add_param(q, sizeof(q), "days", num);
+		ctl_param(q, sizeof(q), "days", num);
 	}
 	if (c->limit > 0) {
 		snprintf(num, sizeof(num), "%d", c->limit);
-		add_param(q, sizeof(q), "limit", num);
+		ctl_param(q, sizeof(q), "limit", num);
 	}
 	snprintf(path, sizeof(path), "/api/v1/licences%s", q);
 	j = get(c, path);
@@ -271,7 +270,7 @@ cmd_machines(const struct ctl *c)
 	char q[256] = "", path[512];
 	json_t *j;
 
-	add_param(q, sizeof(q), "commune", c->commune);
+	ctl_param(q, sizeof(q), "commune", c->commune);
 	snprintf(path, sizeof(path), "/api/v1/machines%s", q);
 	j = get(c, path);
 	ctl_print(c, j, machine_cols);
