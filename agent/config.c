@@ -74,6 +74,8 @@ static int
 check(const char *path, const struct agent_config *cfg, char *err,
       size_t errlen)
 {
+	char host[256];
+
 	if (cfg->server[0] == '\0') {
 		snprintf(err, errlen, "%s: 'server' is required", path);
 		return -1;
@@ -82,6 +84,16 @@ check(const char *path, const struct agent_config *cfg, char *err,
 	    strncmp(cfg->server, "https://", 8) != 0) {
 		snprintf(err, errlen, "%s: server: not an http(s) URL: '%s'",
 		         path, cfg->server);
+		return -1;
+	}
+	if (strncmp(cfg->server, "http://", 7) == 0 &&
+	    (util_url_host(cfg->server, host, sizeof(host)) == -1 ||
+	     !util_is_loopback(host))) {
+		snprintf(
+		    err, errlen,
+		    "%s: server: plain http:// is allowed only to a loopback "
+		    "address; use https:// ('%s')",
+		    path, cfg->server);
 		return -1;
 	}
 	if (!valid_commune(cfg->commune)) {

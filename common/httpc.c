@@ -113,6 +113,7 @@ fail:
 int
 httpc_do(struct httpc *h, const struct httpc_req *req, struct httpc_resp *resp)
 {
+	char detail[CURL_ERROR_SIZE];
 	struct curl_slist *hdr;
 	CURL *c = h->curl;
 	CURLcode rc;
@@ -125,6 +126,8 @@ httpc_do(struct httpc *h, const struct httpc_req *req, struct httpc_resp *resp)
 		return -1;
 	}
 	curl_easy_reset(c);
+	detail[0] = '\0';
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, detail);
 	curl_easy_setopt(c, CURLOPT_URL, req->url);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
@@ -151,9 +154,11 @@ httpc_do(struct httpc *h, const struct httpc_req *req, struct httpc_resp *resp)
 	}
 	rc = curl_easy_perform(c);
 	curl_slist_free_all(hdr);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL);
 	if (rc != CURLE_OK) {
 		snprintf(resp->err, sizeof(resp->err), "%s: %s", req->url,
 		         rc == CURLE_WRITE_ERROR ? "response body too large"
+		         : detail[0]             ? detail
 		                                 : curl_easy_strerror(rc));
 		return -1;
 	}

@@ -78,9 +78,37 @@ log_debug(const char *fmt, ...)
 		LOG_BODY(LOG_DEBUG, 0);
 }
 
+/* A fatal error is also told on stderr when logging goes to syslog:
+ * whoever started the program must see why it stopped. */
+static void
+fatal_stderr(const char *fmt, va_list ap, int with_errno)
+{
+	int saved = errno;
+
+	if (log_foreground)
+		return;
+	fprintf(stderr, "%s: ", log_ident);
+	vfprintf(stderr, fmt, ap);
+	if (with_errno)
+		fprintf(stderr, ": %s", strerror(saved));
+	fputc('\n', stderr);
+}
+
+#define FATAL_BODY(e)                                                          \
+	do {                                                                   \
+		va_list ap;                                                    \
+		va_start(ap, fmt);                                             \
+		fatal_stderr(fmt, ap, e);                                      \
+		va_end(ap);                                                    \
+	} while (0)
+
 void
 fatal(const char *fmt, ...)
 {
+	int saved = errno;
+
+	FATAL_BODY(1);
+	errno = saved;
 	LOG_BODY(LOG_CRIT, 1);
 	exit(1);
 }
@@ -88,6 +116,7 @@ fatal(const char *fmt, ...)
 void
 fatalx(const char *fmt, ...)
 {
+	FATAL_BODY(0);
 	LOG_BODY(LOG_CRIT, 0);
 	exit(1);
 }

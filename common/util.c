@@ -170,3 +170,31 @@ util_mono_ms(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
+
+int
+util_is_loopback(const char *host)
+{
+	return strcmp(host, "localhost") == 0 ||
+	       strncmp(host, "127.", 4) == 0 || strcmp(host, "::1") == 0 ||
+	       strcmp(host, "[::1]") == 0;
+}
+
+int
+util_url_host(const char *url, char *out, size_t n)
+{
+	const char *p = strstr(url, "://"), *end;
+	size_t len;
+
+	if (p == NULL)
+		return -1;
+	p += 3;
+	if (*p == '[')
+		end = strchr(p, ']') ? strchr(p, ']') + 1 : NULL;
+	else
+		end = p + strcspn(p, ":/?#");
+	if (end == NULL || end == p || (len = (size_t)(end - p)) >= n)
+		return -1;
+	memcpy(out, p, len);
+	out[len] = '\0';
+	return 0;
+}

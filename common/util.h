@@ -25,6 +25,11 @@ int util_write_file(const char *path, const void *data, size_t len,
 /* Reads a small file (at most max bytes) into a new NUL-terminated string,
  * trailing newline removed. Returns NULL with errno set (E2BIG if larger). */
 char *util_read_file(const char *path, size_t max);
+/* Whether host (a name or address, IPv6 possibly in brackets) is the
+ * local machine's loopback: localhost, 127.0.0.0/8 or ::1. */
+int util_is_loopback(const char *host);
+/* Copies the host part of an http(s) URL into out; returns 0, or -1. */
+int util_url_host(const char *url, char *out, size_t n);
 /* Milliseconds on the monotonic clock. */
 long long util_mono_ms(void);
 

@@ -2,6 +2,7 @@
 
 #include <netdb.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -311,13 +312,29 @@ parse_addr(const char *addr, char *host, size_t hn, char *port, size_t pn)
 	return util_strlcpy(port, colon + 1, pn);
 }
 
+/* TLS 1.3, and 1.2 with ECDHE and AEAD ciphers only; no compression
+ * (GnuTLS, under libmicrohttpd). */
+#define TLS_PRIORITIES                                                         \
+	"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:+AES-256-GCM:" \
+	"+AES-128-GCM:+CHACHA20-POLY1305:-MAC-ALL:+AEAD:-KX-ALL:+ECDHE-ECDSA:" \
+	"+ECDHE-RSA:-COMP-ALL:+COMP-NULL"
+
 static struct MHD_Daemon *
 start_daemon(struct http_server *s, const struct sockaddr *sa)
 {
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+	struct MHD_OptionItem tls[] = {
+	    {MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)(uintptr_t)s->lim.tls_cert},
+	    {MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)(uintptr_t)s->lim.tls_key},
+	    {MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)(uintptr_t)TLS_PRIORITIES},
+	    {MHD_OPTION_END, 0, NULL},
+	};
+	struct MHD_OptionItem none[] = {{MHD_OPTION_END, 0, NULL}};
 
 	if (sa->sa_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
+	if (s->lim.tls_cert)
+		flags |= MHD_USE_TLS;
 	return MHD_start_daemon(
 	    flags, 0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, sa,
 	    MHD_OPTION_THREAD_POOL_SIZE, s->lim.threads,
@@ -326,7 +343,8 @@ start_daemon(struct http_server *s, const struct sockaddr *sa)
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, s->lim.max_conns / 4 + 1,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s, MHD_OPTION_END);
+	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s, MHD_OPTION_ARRAY,
+	    s->lim.tls_cert ? tls : none, MHD_OPTION_END);
 }
 
 struct http_server *

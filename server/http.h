@@ -24,12 +24,14 @@ struct http_reply {
 };
 
 struct http_limits {
-	size_t max_body;     /* bytes on the wire (413 past it) */
-	size_t max_inflated; /* bytes after gzip (413 past it) */
-	unsigned max_ratio;  /* inflated/wire bytes (413 past it) */
-	unsigned threads;    /* worker threads */
-	unsigned timeout_s;  /* idle connection timeout */
-	unsigned max_conns;  /* concurrent connections */
+	size_t max_body;      /* bytes on the wire (413 past it) */
+	size_t max_inflated;  /* bytes after gzip (413 past it) */
+	unsigned max_ratio;   /* inflated/wire bytes (413 past it) */
+	unsigned threads;     /* worker threads */
+	unsigned timeout_s;   /* idle connection timeout */
+	unsigned max_conns;   /* concurrent connections */
+	const char *tls_cert; /* PEM certificate chain, NULL for plain HTTP */
+	const char *tls_key;  /* PEM private key */
 };
 
 struct http_handlers {

@@ -25,6 +25,7 @@
 #include "proto.h"
 #include "settings.h"
 #include "store.h"
+#include "tlsinit.h"
 #include "util.h"
 
 struct opts {
@@ -33,6 +34,7 @@ struct opts {
 	const char *listen;
 	const char *port_file;
 	const char *commune; /* admin-token --commune */
+	const char *tls_cert, *tls_key;
 	int foreground, verbose, threads;
 	struct settings st; /* from the file; options override it */
 };
@@ -44,9 +46,11 @@ usage_exit(int code)
 	    code ? stderr : stdout,
 	    "usage: mutu-server [-c FILE] [-D DB] [-dv] [-t threads] "
 	    "[-l ADDR:PORT] [--port-file FILE]\n"
+	    "                   [--tls-cert FILE --tls-key FILE]\n"
 	    "       mutu-server -D DB commune add CODE NAME\n"
 	    "       mutu-server -D DB enrol-secret CODE\n"
 	    "       mutu-server -D DB admin-token [--commune CODE]\n"
+	    "       mutu-server tls-init DIR HOST[,HOST...]\n"
 	    "       mutu-server --version\n"
 	    "  -c FILE    configuration file (mutu-server.conf(5)); the "
 	    "options\n"
@@ -164,13 +168,50 @@ write_port_file(const char *path, int port)
 		fatal("%s", path);
 }
 
+/* Is the host of ADDR:PORT a loopback address? */
+static int
+listen_loopback(const char *listen)
+{
+	char host[256];
+	char *colon;
+
+	if (util_strlcpy(host, listen, sizeof(host)) == -1 ||
+	    (colon = strrchr(host, ':')) == NULL)
+		return 0;
+	*colon = '\0';
+	return util_is_loopback(host);
+}
+
+static int
+cmd_tls_init(int argc, char **argv)
+{
+	char err[512];
+
+	if (argc != 3) {
+		fprintf(stderr,
+		        "usage: mutu-server tls-init DIR HOST[,HOST...]\n");
+		return 2;
+	}
+	if (tlsinit_create(argv[1], argv[2], err, sizeof(err)) == -1)
+		fatalx("%s", err);
+	printf("%s: ca.pem (give it to the agents: ca_file), server.pem and "
+	       "server.key (tls_cert, tls_key)\n",
+	       argv[1]);
+	return 0;
+}
+
 static int
 cmd_serve(const struct opts *o)
 {
-	struct http_limits lim = {
-	    PROTO_MAX_BODY,          PROTO_MAX_INFLATED,
-	    PROTO_MAX_RATIO,         (unsigned)o->st.threads,
-	    (unsigned)o->st.timeout, (unsigned)o->st.max_connections};
+	struct http_limits lim = {PROTO_MAX_BODY,
+	                          PROTO_MAX_INFLATED,
+	                          PROTO_MAX_RATIO,
+	                          (unsigned)o->st.threads,
+	                          (unsigned)o->st.timeout,
+	                          (unsigned)o->st.max_connections,
+	                          NULL,
+	                          NULL};
+	char *cert = NULL, *key = NULL;
 	struct timespec tick = {3600, 0};
 	time_t maintained = time(NULL);
 	long long wd = notify_watchdog_ms();
@@ -183,6 +224,18 @@ cmd_serve(const struct opts *o)
 
 	if (o->listen == NULL)
 		usage_exit(2);
+	/* Read the TLS files while still root: the key may be root's. */
+	if (o->st.tls_cert[0] || o->st.tls_key[0]) {
+		if ((cert = util_read_file(o->st.tls_cert, 256 * 1024)) == NULL)
+			fatal("tls_cert %s", o->st.tls_cert);
+		if ((key = util_read_file(o->st.tls_key, 64 * 1024)) == NULL)
+			fatal("tls_key %s", o->st.tls_key);
+		lim.tls_cert = cert;
+		lim.tls_key = key;
+	} else if (!listen_loopback(o->listen))
+		fatalx("%s: plain HTTP is served on loopback addresses only; "
+		       "set tls_cert and tls_key (see mutu-server tls-init)",
+		       o->listen);
 	s = open_store(o);
 	api.store = s;
 	api.privacy_k = o->st.privacy_k;
@@ -199,15 +252,15 @@ cmd_serve(const struct opts *o)
 	    http_start(o->listen, &lim, &api_handlers, &api, err, sizeof(err));
 	if (http == NULL)
 		fatalx("%s", err);
-	if (strncmp(o->listen, "127.", 4) != 0 &&
-	    strncmp(o->listen, "[::1]", 5) != 0)
-		log_warnx("serving plain HTTP on %s: use TLS in front of it "
-		          "until mutu-server speaks it itself",
-		          o->listen);
+	if (key) {
+		crypto_wipe(key, strlen(key));
+		free(key);
+		key = NULL;
+	}
 	if (o->port_file)
 		write_port_file(o->port_file, http_port(http));
-	log_info("listening on %s (port %d), database %s", o->listen,
-	         http_port(http), o->db);
+	log_info("listening on %s (port %d, %s), database %s", o->listen,
+	         http_port(http), cert ? "TLS" : "plain HTTP", o->db);
 	notify_send("READY=1");
 	if (wd > 0) {
 		tick.tv_sec = wd / 1000;
@@ -232,6 +285,7 @@ cmd_serve(const struct opts *o)
 	log_info("signal %d: stopping", sig);
 	http_stop(http);
 	store_close(s);
+	free(cert);
 	log_info("stopped");
 	return 0;
 }
@@ -252,6 +306,11 @@ apply_settings(struct opts *o)
 		o->listen = o->st.listen;
 	if (o->threads > 0)
 		o->st.threads = o->threads;
+	if ((o->tls_cert && util_strlcpy(o->st.tls_cert, o->tls_cert,
+	                                 sizeof(o->st.tls_cert)) == -1) ||
+	    (o->tls_key && util_strlcpy(o->st.tls_key, o->tls_key,
+	                                sizeof(o->st.tls_key)) == -1))
+		fatalx("TLS file path too long");
 }
 
 int
@@ -259,6 +318,8 @@ main(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
 	    {"port-file", required_argument, NULL, 'P'},
+	    {"tls-cert", required_argument, NULL, 'T'},
+	    {"tls-key", required_argument, NULL, 'K'},
 	    {"commune", required_argument, NULL, 'C'},
 	    {"version", no_argument, NULL, 'V'},
 	    {"help", no_argument, NULL, 'h'},
@@ -298,6 +359,12 @@ main(int argc, char *argv[])
 		case 'P':
 			o.port_file = optarg;
 			break;
+		case 'T':
+			o.tls_cert = optarg;
+			break;
+		case 'K':
+			o.tls_key = optarg;
+			break;
 		case 'C':
 			o.commune = optarg;
 			break;
@@ -327,6 +394,8 @@ main(int argc, char *argv[])
 			o.commune = optarg;
 		else
 			usage_exit(2);
+	if (strcmp(argv[0], "tls-init") == 0)
+		return cmd_tls_init(argc, argv);
 	if (strcmp(argv[0], "commune") == 0)
 		return cmd_commune(&o, argc, argv);
 	if (strcmp(argv[0], "enrol-secret") == 0)

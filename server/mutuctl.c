@@ -70,7 +70,8 @@ usage_exit(int code)
 	    "  pools list | set CODE --name N --members C1,C2 [--fixed-share "
 	    "0-1]\n"
 	    "            [--basis hours|peak|installs]\n"
-	    "The server and token may come from MUTU_SERVER and MUTU_TOKEN.\n");
+	    "The server, token and CA file may come from MUTU_SERVER, MUTU_TOKEN\n"
+	    "and MUTU_CA_FILE.\n");
 	exit(code);
 }
 
@@ -407,6 +408,7 @@ main(int argc, char *argv[])
 	memset(&c, 0, sizeof(c));
 	c.server = getenv("MUTU_SERVER");
 	c.token = getenv("MUTU_TOKEN");
+	c.ca_file = getenv("MUTU_CA_FILE");
 	c.opts = json_object();
 	while ((ch = getopt_long(argc, argv, "h", longopts, &idx)) != -1) {
 		switch (ch) {

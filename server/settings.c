@@ -24,6 +24,8 @@ static const struct conf_key keys[] = {
     INT(max_connections, 1, 1000000),
     INT(retention_days, 1, 3660),
     INT(privacy_k, 1, 100),
+    STR(tls_cert),
+    STR(tls_key),
     {NULL, NULL, 0, 0, 0, 0, 0, NULL},
 };
 

@@ -16,6 +16,8 @@ struct settings {
 	int max_connections;
 	int retention_days; /* raw usage kept this long (summaries stay) */
 	int privacy_k;      /* user counts below k hidden outside a commune */
+	char tls_cert[PATH_MAX]; /* PEM certificate (chain) file */
+	char tls_key[PATH_MAX];  /* PEM private key file */
 };
 
 /* Sets the defaults (no database, no listen address, 4 threads, 30 s,

@@ -14,7 +14,10 @@ DB="$D/server.db"
 "$B/mutu-server" -D "$DB" commune add 29019 Brest
 "$B/mutu-server" -D "$DB" commune add 29075 Guipavas
 TOKEN=$("$B/mutu-server" -D "$DB" admin-token)
+# A private CA and a certificate for this site: everything goes over TLS.
+"$B/mutu-server" tls-init "$D/pki" localhost,127.0.0.1
 "$B/mutu-server" -D "$DB" -d -l 127.0.0.1:0 --port-file "$D/port" \
+	--tls-cert "$D/pki/server.pem" --tls-key "$D/pki/server.key" \
 	>"$D/server.log" 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true' EXIT
@@ -24,7 +27,7 @@ while [ ! -s "$D/port" ]; do
 	[ $i -lt 50 ] || { cat "$D/server.log"; exit 1; }
 	sleep 0.1
 done
-URL="http://127.0.0.1:$(cat "$D/port")"
+URL="https://localhost:$(cat "$D/port")"
 echo "mutu-server listening on $URL (database $DB)"
 
 for c in 29019 29075; do
@@ -35,6 +38,7 @@ server = $URL
 commune = $c
 enrol_secret = $secret
 state_dir = $D/agent-$c
+ca_file = $D/pki/ca.pem
 # one key per commune, shared by its PCs, unknown to the server
 user_key = demo-key-$c-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
 # a demo on a server box: count system services too (default: 1000)
@@ -46,7 +50,7 @@ CONF
 	"$B/mutu-agent" -c "$D/agent-$c.conf" --once
 done
 
-export MUTU_SERVER="$URL" MUTU_TOKEN="$TOKEN"
+export MUTU_SERVER="$URL" MUTU_TOKEN="$TOKEN" MUTU_CA_FILE="$D/pki/ca.pem"
 
 # Commune PCs usually run Windows and commercial software, which this
 # machine lacks: five simulated PCs join the real agents, sending their
@@ -110,8 +114,9 @@ wait $SERVER
 trap - EXIT
 echo
 echo "Server stopped cleanly. To query further:"
-echo "  $B/mutu-server -D $DB -d -l 127.0.0.1:$(cat "$D/port") &"
-echo "  export MUTU_SERVER=$URL MUTU_TOKEN=$TOKEN"
+echo "  $B/mutu-server -D $DB -d -l 127.0.0.1:$(cat "$D/port") \\"
+echo "      --tls-cert $D/pki/server.pem --tls-key $D/pki/server.key &"
+echo "  export MUTU_SERVER=$URL MUTU_TOKEN=$TOKEN MUTU_CA_FILE=$D/pki/ca.pem"
 echo "  $B/mutuctl licences --commune 29019 --days 7"
 echo "  $B/mutuctl inventory $(hostname)     # or --format json|csv"
 echo "  $B/mutuctl compliance --commune 29019; $B/mutuctl catalogue unmatched"

@@ -8,7 +8,7 @@ SPEC: {"secrets": {commune: secret},
                      "usage": [[product, exe, user, day_offset, hour, hours]],
                      "days": [day offsets on which the agent reported]}]}
 STATE gets {name: {"agent_id", "token"}} for later use."""
-import gzip, json, sys, time, urllib.request, uuid
+import gzip, json, os, ssl, sys, time, urllib.request, uuid
 
 url, spec, state_path = sys.argv[1], json.load(open(sys.argv[2])), sys.argv[3]
 now = int(time.time())
@@ -24,7 +24,10 @@ def post(path, token, body, gz=False):
         data = gzip.compress(data)
         headers["Content-Encoding"] = "gzip"
     req = urllib.request.Request(url + path, data=data, headers=headers)
-    with urllib.request.urlopen(req, timeout=30) as r:
+    ctx = None
+    if os.environ.get("MUTU_CA_FILE"):
+        ctx = ssl.create_default_context(cafile=os.environ["MUTU_CA_FILE"])
+    with urllib.request.urlopen(req, timeout=30, context=ctx) as r:
         return json.load(r)
 
 

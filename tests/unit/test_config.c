@@ -103,10 +103,11 @@ test_bad_values(void **state)
 	assert_int_equal(
 	    load("server = ftp://x\ncommune = 29019\n", 0600, &cfg, err), -1);
 	assert_non_null(strstr(err, "not an http(s) URL"));
-	assert_int_equal(
-	    load("server = http://x\ncommune = 2901\n", 0600, &cfg, err), -1);
+	assert_int_equal(load("server = http://127.0.0.1\ncommune = 2901\n",
+	                      0600, &cfg, err),
+	                 -1);
 	assert_non_null(strstr(err, "INSEE"));
-	assert_int_equal(load("server = http://x\ncommune = 2A004\n"
+	assert_int_equal(load("server = http://127.0.0.1\ncommune = 2A004\n"
 	                      "user_ids = none\n",
 	                      0600, &cfg, err),
 	                 0);
@@ -122,10 +123,11 @@ test_pseudonym_needs_key(void **state)
 	char err[512];
 
 	(void)state;
-	assert_int_equal(
-	    load("server = http://x\ncommune = 29019\n", 0600, &cfg, err), -1);
+	assert_int_equal(load("server = http://127.0.0.1\ncommune = 29019\n",
+	                      0600, &cfg, err),
+	                 -1);
 	assert_non_null(strstr(err, "user_key"));
-	assert_int_equal(load("server = http://x\ncommune = 29019\n"
+	assert_int_equal(load("server = http://127.0.0.1\ncommune = 29019\n"
 	                      "user_ids = plain\n",
 	                      0600, &cfg, err),
 	                 0);
