@@ -3,6 +3,8 @@
 #include <ctype.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "conf.h"
@@ -126,6 +128,47 @@ config_load(const char *path, struct agent_config *cfg, char *err,
 		return -1;
 	if ((cfg->enrol_secret[0] || cfg->user_key[0]) &&
 	    conf_check_private(path, err, errlen) == -1)
+		return -1;
+	return 0;
+}
+
+static int
+owner_only_writes(const char *what, const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (stat(path, &st) == -1) {
+		snprintf(err, errlen, "%s %s: cannot stat", what, path);
+		return -1;
+	}
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) ||
+	    (st.st_uid != 0 && st.st_uid != geteuid())) {
+		snprintf(err, errlen,
+		         "%s %s: writable by others or owned by another user "
+		         "(mode %04o, uid %u); refusing to run",
+		         what, path, (unsigned)(st.st_mode & 07777),
+		         (unsigned)st.st_uid);
+		return -1;
+	}
+	return 0;
+}
+
+int
+config_check_files(const char *path, const struct agent_config *cfg, char *err,
+                   size_t errlen)
+{
+	char self[PATH_MAX];
+	ssize_t n;
+
+	if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) > 0) {
+		self[n] = '\0';
+		if (owner_only_writes("binary", self, err, errlen) == -1)
+			return -1;
+	}
+	if (owner_only_writes("configuration", path, err, errlen) == -1)
+		return -1;
+	if (cfg->ca_file[0] &&
+	    owner_only_writes("ca_file", cfg->ca_file, err, errlen) == -1)
 		return -1;
 	return 0;
 }

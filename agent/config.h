@@ -34,4 +34,11 @@ struct agent_config {
 int config_load(const char *path, struct agent_config *cfg, char *err,
                 size_t errlen);
 
+/* Refuses files others could change: the agent's own binary, the
+ * configuration and the CA file must be writable by their owner only,
+ * and owned by root or by the user running the agent. Returns 0, or -1
+ * with the file and the problem in err. */
+int config_check_files(const char *path, const struct agent_config *cfg,
+                       char *err, size_t errlen);
+
 #endif

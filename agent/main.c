@@ -517,7 +517,8 @@ main(int argc, char *argv[])
 		return cmd_enrol(conffile, argc - optind, argv + optind);
 	if (optind != argc)
 		usage_exit(2);
-	if (config_load(conffile, &a.cfg, err, sizeof(err)) == -1) {
+	if (config_load(conffile, &a.cfg, err, sizeof(err)) == -1 ||
+	    config_check_files(conffile, &a.cfg, err, sizeof(err)) == -1) {
 		fprintf(stderr, "mutu-agent: %s\n", err);
 		return 2;
 	}

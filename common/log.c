@@ -24,6 +24,16 @@ log_init(const char *ident, int foreground, int verbose)
 		openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
 }
 
+/* Log lines are bounded (the buffer) and hold no control characters, so
+ * that network-fed strings cannot forge or break lines. */
+static void
+sanitize(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = '?';
+}
+
 static void
 vlog(int pri, const char *fmt, va_list ap, int with_errno)
 {
@@ -36,6 +46,7 @@ vlog(int pri, const char *fmt, va_list ap, int with_errno)
 		return;
 	if (with_errno && (size_t)n < sizeof(msg))
 		snprintf(msg + n, sizeof(msg) - n, ": %s", strerror(saved));
+	sanitize(msg);
 	if (log_foreground && log_journal)
 		fprintf(stderr, "<%d>%s\n", pri, msg); /* sd-daemon(3) */
 	else if (log_foreground)

@@ -70,7 +70,8 @@ usage_exit(int code)
 	    "  pools list | set CODE --name N --members C1,C2 [--fixed-share "
 	    "0-1]\n"
 	    "            [--basis hours|peak|installs]\n"
-	    "The server, token and CA file may come from MUTU_SERVER, MUTU_TOKEN\n"
+	    "The server, token and CA file may come from MUTU_SERVER, "
+	    "MUTU_TOKEN\n"
 	    "and MUTU_CA_FILE.\n");
 	exit(code);
 }
@@ -90,14 +91,31 @@ cell(json_t *v, char *out, size_t n)
 		util_strlcpy(out, "-", n);
 }
 
+/* Would a spreadsheet run this cell as a formula? Plain negative numbers
+ * are data. */
+static int
+formula_like(const char *s)
+{
+	if (s[0] == '\0' || strchr("=+-@\t\r", s[0]) == NULL)
+		return 0;
+	return !(s[0] == '-' && s[1] != '\0' &&
+	         strspn(s + 1, "0123456789.") == strlen(s + 1));
+}
+
+/* One CSV cell (RFC 4180 quoting); formula-like cells get a leading
+ * quote character so that spreadsheets show them as text. */
 static void
 csv_cell(const char *s)
 {
-	if (strpbrk(s, ",\"\n") == NULL) {
-		fputs(s, stdout);
+	int neutral = formula_like(s);
+
+	if (strpbrk(s, ",\"\n\r") == NULL) {
+		printf("%s%s", neutral ? "'" : "", s);
 		return;
 	}
 	putchar('"');
+	if (neutral)
+		putchar('\'');
 	for (; *s; s++) {
 		if (*s == '"')
 			putchar('"');

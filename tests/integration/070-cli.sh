@@ -42,3 +42,27 @@ s=$(srv enrol-secret 29019)
 t=$(srv admin-token)
 if sqlite3 "$WORK/s.db" .dump | grep -q -e "$s" -e "$t"; then fail "secret stored in clear"; fi
 echo "ok: secrets stored hashed"
+# The agent refuses files others could change.
+agent_conf pc 29019
+chmod 620 "$WORK/pc.conf"
+set +e
+"$B/mutu-agent" -c "$WORK/pc.conf" -n 2>"$WORK/err"; rc=$?
+set -e
+expect_eq "group-writable config exit" "$rc" 2
+grep -q "writable by others" "$WORK/err" || fail "message: $(cat "$WORK/err")"
+chmod 600 "$WORK/pc.conf"
+cp "$WORK/pc.conf" "$WORK/ca.pem"
+chmod 666 "$WORK/ca.pem"
+echo "ca_file = $WORK/ca.pem" >>"$WORK/pc.conf"
+set +e
+"$B/mutu-agent" -c "$WORK/pc.conf" -n 2>"$WORK/err"; rc=$?
+set -e
+expect_eq "world-writable CA exit" "$rc" 2
+grep -q "ca_file .*writable by others" "$WORK/err" || fail "message: $(cat "$WORK/err")"
+cp "$B/mutu-agent" "$WORK/agent-copy"
+chmod 777 "$WORK/agent-copy"
+set +e
+"$WORK/agent-copy" -c "$WORK/pc.conf" -n 2>"$WORK/err"; rc=$?
+set -e
+expect_eq "world-writable binary exit" "$rc" 2
+grep -q "binary .*writable by others" "$WORK/err" || fail "message: $(cat "$WORK/err")"
