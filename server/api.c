@@ -69,6 +69,15 @@ static const struct {
     {"GET", "/api/v1/reports/reclaim", R_REPORT, AUTH_ADMIN, 0, REPORT_RECLAIM},
     {"GET", "/api/v1/reports/costs", R_REPORT, AUTH_ADMIN, 0, REPORT_COSTS},
     {"GET", "/api/v1/reports/usage", R_REPORT, AUTH_ADMIN, 0, REPORT_USAGE},
+    {"POST", "/api/v1/secrets", R_LICADMIN, AUTH_ADMIN, 0, ADM_SECRET_CREATE},
+    {"GET", "/api/v1/secrets", R_LICADMIN, AUTH_ADMIN, 0, ADM_SECRET_LIST},
+    {"DELETE", "/api/v1/secrets/", R_LICADMIN, AUTH_ADMIN, 1,
+     ADM_SECRET_REVOKE},
+    {"POST", "/api/v1/tokens", R_LICADMIN, AUTH_ADMIN, 0, ADM_TOKEN_CREATE},
+    {"GET", "/api/v1/tokens", R_LICADMIN, AUTH_ADMIN, 0, ADM_TOKEN_LIST},
+    {"DELETE", "/api/v1/tokens/", R_LICADMIN, AUTH_ADMIN, 1, ADM_TOKEN_REVOKE},
+    {"DELETE", "/api/v1/agents/", R_LICADMIN, AUTH_ADMIN, 1, ADM_AGENT_REVOKE},
+    {"GET", "/api/v1/audit", R_LICADMIN, AUTH_ADMIN, 0, ADM_AUDIT_LIST},
 };
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
 
@@ -134,7 +143,23 @@ auth_result(int rc, const char *what, struct http_reply *reply)
 	if (rc == STORE_ERR)
 		http_error(reply, 503, "storage unavailable");
 	else
-		http_error(reply, 401, "unknown or revoked %s", what);
+		http_error(reply, 401, "%s%s",
+		           strchr(what, ',') ? "" : "unknown or revoked ",
+		           what);
+	return -1;
+}
+
+/* 429 with Retry-After when key went over its rate. */
+static int
+rate_limited(struct ratelimit *rl, const char *key, const char *what,
+             struct http_reply *reply)
+{
+	long wait = rl ? ratelimit_hit(rl, key, time(NULL)) : 0;
+
+	if (wait == 0)
+		return 0;
+	http_error(reply, 429, "too many %s; retry in %ld s", what, wait);
+	reply->retry_after = wait;
 	return -1;
 }
 
@@ -144,8 +169,11 @@ auth_agent(struct api *api, struct reqstate *st, struct http_reply *reply)
 	char hash[CRYPTO_HEX256_LEN + 1];
 
 	crypto_sha256_hex(st->bearer, hash);
-	return auth_result(store_agent_auth(api->store, hash, &st->agent),
-	                   "agent token", reply);
+	if (auth_result(store_agent_auth(api->store, hash, &st->agent),
+	                "agent token", reply) == -1)
+		return -1;
+	return rate_limited(api->agent_rate, st->agent.agent_id, "requests",
+	                    reply);
 }
 
 static int
@@ -173,8 +201,11 @@ enrol_head(struct api *api, struct http_req *r, struct reqstate *st,
 		return -1;
 	}
 	crypto_sha256_hex(st->bearer, hash);
-	return auth_result(store_secret_check(api->store, hash),
-	                   "enrolment secret", reply);
+	if (auth_result(store_secret_check(api->store, hash),
+	                "unknown, revoked, expired or used-up enrolment secret",
+	                reply) == -1)
+		return -1;
+	return rate_limited(api->enrol_rate, hash, "enrolments", reply);
 }
 
 static int
@@ -272,6 +303,12 @@ do_enrol(struct api *api, struct http_req *r, struct reqstate *st,
 	if (rc == STORE_OK) {
 		log_info("enrolled agent %s (%s) in commune %s", aid, host,
 		         commune);
+		{
+			char d[400];
+
+			snprintf(d, sizeof(d), "agent %s (%s)", aid, host);
+			store_audit(api->store, 0, commune, "enrol", d);
+		}
 		http_json(reply, 201,
 		          json_pack("{s:s, s:s, s:s}", "agent_id", aid,
 		                    "commune", commune, "token", token));
@@ -330,7 +367,7 @@ do_batch(struct api *api, struct http_req *r, struct reqstate *st,
 /* Builds the query from the URL and the token's scope. A commune admin
  * asking for another commune gets 403. */
 static int
-admin_query(struct http_req *r, const struct reqstate *st,
+admin_query(struct api *api, struct http_req *r, const struct reqstate *st,
             struct store_query *q, struct http_reply *reply)
 {
 	const char *commune = http_query(r, "commune");
@@ -343,6 +380,8 @@ admin_query(struct http_req *r, const struct reqstate *st,
 		commune = NULL;
 	if (st->scope.commune[0]) {
 		if (commune && strcmp(commune, st->scope.commune) != 0) {
+			store_audit(api->store, st->scope.token_id, commune,
+			            "refused", http_path(r));
 			http_error(reply, 403,
 			           "this token may only read commune %s",
 			           st->scope.commune);
@@ -392,7 +431,7 @@ do_admin(struct api *api, struct http_req *r, struct reqstate *st,
 	const char *id;
 	int rc = STORE_ERR;
 
-	if (admin_query(r, st, &q, reply) == -1)
+	if (admin_query(api, r, st, &q, reply) == -1)
 		return;
 	switch (route) {
 	case R_LICENCES:
@@ -418,6 +457,9 @@ do_admin(struct api *api, struct http_req *r, struct reqstate *st,
 	default:
 		break;
 	}
+	if (rc == STORE_OK)
+		store_audit(api->store, st->scope.token_id,
+		            q.commune ? q.commune : "", "read", http_path(r));
 	store_reply(reply, rc, out, "machine");
 }
 
@@ -427,7 +469,7 @@ static json_t *
 licadmin_input(struct http_req *r, const struct reqstate *st,
                struct http_reply *reply)
 {
-	const char *body, *id;
+	const char *body, *id, *days;
 	json_error_t jerr;
 	json_t *in = NULL;
 	long long n;
@@ -444,9 +486,20 @@ licadmin_input(struct http_req *r, const struct reqstate *st,
 			return NULL;
 		}
 	}
-	if (!routes[st->route].prefix)
-		return in ? in : json_object();
+	if (!routes[st->route].prefix) {
+		if (in == NULL)
+			in = json_object();
+		days = http_query(r, "days");
+		if (days && json_is_object(in) &&
+		    util_parse_ll(days, 1, 3660, &n) == 0)
+			json_object_set_new(in, "days", json_integer(n));
+		return in;
+	}
 	id = http_path(r) + strlen(routes[st->route].path);
+	if (routes[st->route].op == ADM_AGENT_REVOKE) { /* a UUID */
+		json_decref(in);
+		return json_pack("{s:s}", "id", id);
+	}
 	if (util_parse_ll(id, 1, 1LL << 62, &n) == -1) {
 		http_error(reply, 404, "%s: not a numeric id", id);
 		json_decref(in);
@@ -463,26 +516,50 @@ licadmin_input(struct http_req *r, const struct reqstate *st,
 	return in;
 }
 
+/* Records an admin action, or a read, in the audit log. */
+static void
+audit(struct api *api, const struct reqstate *st, const char *commune,
+      const char *action, const char *detail)
+{
+	store_audit(api->store, st->scope.token_id,
+	            commune ? commune : st->scope.commune, action, detail);
+}
+
 static void
 do_licadmin(struct api *api, struct http_req *r, struct reqstate *st,
             struct http_reply *reply)
 {
 	json_t *in, *out = NULL;
+	char what[256];
 	int rc;
 
 	if ((in = licadmin_input(r, st, reply)) == NULL)
 		return;
 	rc = store_admin(api->store, (enum store_admin_op)routes[st->route].op,
 	                 &st->scope, in, &out);
+	snprintf(what, sizeof(what), "%s %s", http_method(r), http_path(r));
+	if (rc == STORE_OK)
+		audit(api, st,
+		      json_string_value(json_object_get(out, "commune")),
+		      strcmp(http_method(r), "GET") ? "change" : "read", what);
+	else if (rc == STORE_DENIED)
+		audit(api, st,
+		      json_string_value(json_object_get(in, "commune")),
+		      "refused", what);
 	json_decref(in);
 	if (rc == STORE_OK)
 		http_json(reply, 200, out);
 	else if (rc == STORE_INVALID)
 		http_json(reply, 400, out);
 	else if (rc == STORE_DENIED)
-		http_error(reply, 403,
-		           "only an intercommunal admin may change "
-		           "the catalogue and the pools");
+		http_error(
+		    reply, 403,
+		    st->scope.read_only
+		        ? "this token is read-only"
+		        : "this token may not change that: the catalogue, "
+		          "pools and intercommunal tokens belong to the "
+		          "intercommunal admin, other communes' objects to "
+		          "their admins");
 	else if (rc == STORE_NOTFOUND)
 		http_error(reply, 404, "no such object");
 	else
@@ -504,7 +581,7 @@ do_report(struct api *api, struct http_req *r, struct reqstate *st,
 	char *end = NULL;
 	int rc;
 
-	if (admin_query(r, st, &q, reply) == -1)
+	if (admin_query(api, r, st, &q, reply) == -1)
 		return;
 	if (days == NULL) {
 		q.days = default_days[kind];
@@ -521,9 +598,11 @@ do_report(struct api *api, struct http_req *r, struct reqstate *st,
 	q.k = api->privacy_k;
 	q.viewer = st->scope.commune;
 	rc = store_report(api->store, kind, &q, &out);
-	if (rc == STORE_OK)
+	if (rc == STORE_OK) {
+		store_audit(api->store, st->scope.token_id,
+		            q.commune ? q.commune : "", "read", http_path(r));
 		http_json(reply, 200, out);
-	else
+	} else
 		http_error(reply, 503, "storage unavailable");
 }
 

@@ -6,11 +6,14 @@
 #define MUTU_API_H
 
 #include "http.h"
+#include "ratelimit.h"
 #include "store.h"
 
 struct api {
-	struct store *store; /* borrowed */
-	int privacy_k;       /* user counts below it are hidden */
+	struct store *store;          /* borrowed */
+	int privacy_k;                /* user counts below it are hidden */
+	struct ratelimit *enrol_rate; /* per enrolment secret */
+	struct ratelimit *agent_rate; /* per agent token */
 };
 
 /* The handlers to give http_start() with a struct api as context. */

@@ -35,4 +35,8 @@ void ctl_param(char *q, size_t n, const char *name, const char *value);
  * reclaim, costs, usage): its exit code, or -1 if argv is none of them. */
 int ctl_licence(const struct ctl *c, int argc, char **argv);
 
+/* Runs an access command (secrets, tokens, agents revoke, audit): its
+ * exit code, or -1 if argv is none of them. */
+int ctl_access(const struct ctl *c, int argc, char **argv);
+
 #endif

@@ -35,6 +35,9 @@ struct opts {
 	const char *port_file;
 	const char *commune; /* admin-token --commune */
 	const char *tls_cert, *tls_key;
+	const char *label;
+	long long expires_days, max_uses;
+	int read_only;
 	int foreground, verbose, threads;
 	struct settings st; /* from the file; options override it */
 };
@@ -48,8 +51,11 @@ usage_exit(int code)
 	    "[-l ADDR:PORT] [--port-file FILE]\n"
 	    "                   [--tls-cert FILE --tls-key FILE]\n"
 	    "       mutu-server -D DB commune add CODE NAME\n"
-	    "       mutu-server -D DB enrol-secret CODE\n"
-	    "       mutu-server -D DB admin-token [--commune CODE]\n"
+	    "       mutu-server -D DB enrol-secret CODE [--expires-days N]\n"
+	    "                   [--max-uses N] [--label TEXT]\n"
+	    "       mutu-server -D DB admin-token [--commune CODE] "
+	    "[--read-only]\n"
+	    "                   [--label TEXT]\n"
 	    "       mutu-server tls-init DIR HOST[,HOST...]\n"
 	    "       mutu-server --version\n"
 	    "  -c FILE    configuration file (mutu-server.conf(5)); the "
@@ -135,26 +141,42 @@ cmd_commune(const struct opts *o, int argc, char **argv)
 static int
 cmd_secret(const struct opts *o, int argc, char **argv, int admin)
 {
-	char tok[CRYPTO_HEX256_LEN + 1], hash[CRYPTO_HEX256_LEN + 1];
+	struct store_scope all = {"", 0, 0};
 	const char *commune = admin ? o->commune : (argc == 2 ? argv[1] : NULL);
+	json_t *in, *out = NULL;
 	struct store *s;
 	int rc;
 
 	if ((admin && argc != 1) || (!admin && commune == NULL))
 		usage_exit(2);
-	if (crypto_token(tok) == -1)
-		fatalx("no random numbers");
-	crypto_sha256_hex(tok, hash);
+	in = json_pack("{s:s?, s:s?, s:b}", "commune", commune, "label",
+	               o->label, "read_only", o->read_only);
+	if (o->expires_days)
+		json_object_set_new(in, "expires_days",
+		                    json_integer(o->expires_days));
+	if (o->max_uses)
+		json_object_set_new(in, "max_uses", json_integer(o->max_uses));
 	s = open_store(o);
-	rc = admin ? store_admin_add(s, hash, commune)
-	           : store_secret_add(s, commune, hash);
+	rc = store_admin(s, admin ? ADM_TOKEN_CREATE : ADM_SECRET_CREATE, &all,
+	                 in, &out);
+	if (rc == STORE_OK)
+		store_audit(s, 0, commune ? commune : "", "change",
+		            admin ? "admin-token (command line)"
+		                  : "enrol-secret (command line)");
 	store_close(s);
-	if (rc == STORE_NOTFOUND)
+	json_decref(in);
+	if (rc == STORE_INVALID &&
+	    strstr(json_string_value(json_object_get(out, "error")),
+	           "unknown commune"))
 		fatalx("no commune %s: add it first", commune);
 	if (rc != STORE_OK)
-		fatalx("cannot store the new %s", admin ? "token" : "secret");
-	printf("%s\n", tok);
-	crypto_wipe(tok, sizeof(tok));
+		fatalx("cannot create the %s: %s", admin ? "token" : "secret",
+		       rc == STORE_INVALID
+		           ? json_string_value(json_object_get(out, "error"))
+		           : "storage error");
+	printf("%s\n", json_string_value(
+	                   json_object_get(out, admin ? "token" : "secret")));
+	json_decref(out);
 	return 0;
 }
 
@@ -239,6 +261,10 @@ cmd_serve(const struct opts *o)
 	s = open_store(o);
 	api.store = s;
 	api.privacy_k = o->st.privacy_k;
+	api.enrol_rate = ratelimit_new(o->st.enrol_per_minute, 60);
+	api.agent_rate = ratelimit_new(o->st.requests_per_minute, 60);
+	if (api.enrol_rate == NULL || api.agent_rate == NULL)
+		fatalx("out of memory");
 	store_maintain(s, time(NULL), o->st.retention_days);
 	/* Block the signals before the HTTP threads exist, so that they
 	 * inherit the mask and only this thread receives them. */
@@ -285,9 +311,38 @@ cmd_serve(const struct opts *o)
 	log_info("signal %d: stopping", sig);
 	http_stop(http);
 	store_close(s);
+	ratelimit_free(api.enrol_rate);
+	ratelimit_free(api.agent_rate);
 	free(cert);
 	log_info("stopped");
 	return 0;
+}
+
+/* Options of the secret and token subcommands. */
+static void
+sub_option(struct opts *o, int ch)
+{
+	switch (ch) {
+	case 'C':
+		o->commune = optarg;
+		break;
+	case 'E':
+		if (util_parse_ll(optarg, 1, 3660, &o->expires_days) == -1)
+			fatalx("--expires-days: expected 1 to 3660");
+		break;
+	case 'U':
+		if (util_parse_ll(optarg, 1, 1000000, &o->max_uses) == -1)
+			fatalx("--max-uses: expected 1 to 1000000");
+		break;
+	case 'R':
+		o->read_only = 1;
+		break;
+	case 'L':
+		o->label = optarg;
+		break;
+	default:
+		usage_exit(2);
+	}
 }
 
 /* Reads the configuration file, if any, under the command-line options. */
@@ -319,6 +374,10 @@ main(int argc, char *argv[])
 	static const struct option longopts[] = {
 	    {"port-file", required_argument, NULL, 'P'},
 	    {"tls-cert", required_argument, NULL, 'T'},
+	    {"expires-days", required_argument, NULL, 'E'},
+	    {"max-uses", required_argument, NULL, 'U'},
+	    {"read-only", no_argument, NULL, 'R'},
+	    {"label", required_argument, NULL, 'L'},
 	    {"tls-key", required_argument, NULL, 'K'},
 	    {"commune", required_argument, NULL, 'C'},
 	    {"version", no_argument, NULL, 'V'},
@@ -366,7 +425,11 @@ main(int argc, char *argv[])
 			o.tls_key = optarg;
 			break;
 		case 'C':
-			o.commune = optarg;
+		case 'E':
+		case 'U':
+		case 'R':
+		case 'L':
+			sub_option(&o, ch);
 			break;
 		case 'V':
 			printf("mutu-server %s\n", MUTU_VERSION);
@@ -388,12 +451,9 @@ main(int argc, char *argv[])
 		return cmd_serve(&o);
 	}
 	/* Options may also follow the subcommand (admin-token --commune). */
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "+", longopts, NULL)) != -1)
-		if (ch == 'C')
-			o.commune = optarg;
-		else
-			usage_exit(2);
+	optind = 0; /* GNU: start over, permuting this time */
+	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1)
+		sub_option(&o, ch);
 	if (strcmp(argv[0], "tls-init") == 0)
 		return cmd_tls_init(argc, argv);
 	if (strcmp(argv[0], "commune") == 0)

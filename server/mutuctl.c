@@ -373,7 +373,9 @@ run(const struct ctl *c, int argc, char **argv)
 		return cmd_inventory(c, argv[1]);
 	if (strcmp(argv[0], "communes") == 0 && argc == 1)
 		return cmd_communes(c);
-	if ((rc = ctl_licence(c, argc, argv)) != -1)
+	if ((rc = ctl_access(c, argc, argv)) == -1)
+		rc = ctl_licence(c, argc, argv);
+	if (rc != -1)
 		return rc == 2 ? (usage_exit(2), 2) : rc;
 	usage_exit(2);
 	return 2;
@@ -418,6 +420,10 @@ main(int argc, char *argv[])
 	    {"fixed-share", required_argument, NULL, 'O'},
 	    {"basis", required_argument, NULL, 'O'},
 	    {"coverage", required_argument, NULL, 'O'},
+	    {"label", required_argument, NULL, 'O'},
+	    {"read-only", no_argument, NULL, 'O'},
+	    {"expires-days", required_argument, NULL, 'O'},
+	    {"max-uses", required_argument, NULL, 'O'},
 	    {NULL, 0, NULL, 0},
 	};
 	struct ctl c;

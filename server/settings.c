@@ -24,6 +24,8 @@ static const struct conf_key keys[] = {
     INT(max_connections, 1, 1000000),
     INT(retention_days, 1, 3660),
     INT(privacy_k, 1, 100),
+    INT(enrol_per_minute, 0, 1000000),
+    INT(requests_per_minute, 0, 1000000),
     STR(tls_cert),
     STR(tls_key),
     {NULL, NULL, 0, 0, 0, 0, 0, NULL},
@@ -38,6 +40,8 @@ settings_defaults(struct settings *st)
 	st->max_connections = 1024;
 	st->retention_days = 90;
 	st->privacy_k = 3;
+	st->enrol_per_minute = 60;
+	st->requests_per_minute = 120;
 }
 
 int

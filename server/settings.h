@@ -14,8 +14,10 @@ struct settings {
 	int threads;             /* HTTP worker threads */
 	int timeout;             /* idle connection timeout, seconds */
 	int max_connections;
-	int retention_days; /* raw usage kept this long (summaries stay) */
-	int privacy_k;      /* user counts below k hidden outside a commune */
+	int retention_days;   /* raw usage kept this long (summaries stay) */
+	int privacy_k;        /* user counts below k hidden outside a commune */
+	int enrol_per_minute; /* enrolments per secret per minute */
+	int requests_per_minute; /* requests per agent per minute */
 	char tls_cert[PATH_MAX]; /* PEM certificate (chain) file */
 	char tls_key[PATH_MAX];  /* PEM private key file */
 };

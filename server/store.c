@@ -158,3 +158,10 @@ store_maintain(struct store *s, long long now, int retention_days)
 {
 	LOCKED(s, maintain(s->b, now, retention_days));
 }
+
+int
+store_audit(struct store *s, long long actor, const char *commune,
+            const char *action, const char *detail)
+{
+	LOCKED(s, audit(s->b, actor, commune, action, detail));
+}

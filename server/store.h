@@ -43,6 +43,16 @@ enum store_admin_op {
 	ADM_ENT_DELETE,  /* {id} */
 	ADM_POOL_LIST,   /* -> pools with members and formula */
 	ADM_POOL_SET,    /* {code, name, members, fixed_share, basis} */
+	/* access (store_access.c) */
+	ADM_SECRET_CREATE, /* {commune, expires_days?, max_uses?, label?}
+	                      -> {id, secret}: the secret is shown once */
+	ADM_SECRET_LIST,   /* -> secrets in scope, without the secrets */
+	ADM_SECRET_REVOKE, /* {id} */
+	ADM_TOKEN_CREATE,  /* {commune?, read_only?, label?} -> {id, token} */
+	ADM_TOKEN_LIST,    /* -> tokens in scope */
+	ADM_TOKEN_REVOKE,  /* {id} */
+	ADM_AGENT_REVOKE,  /* {id: agent id}: its token stops, no re-enrol */
+	ADM_AUDIT_LIST,    /* {days?} -> the audit log in scope */
 };
 
 enum store_report {
@@ -61,6 +71,8 @@ struct store_agent {
 /* What an admin token may see: one commune, or all when commune is "". */
 struct store_scope {
 	char commune[STORE_COMMUNE_MAX];
+	int read_only;      /* a read-only token: no changes */
+	long long token_id; /* the admin token, for the audit log */
 };
 
 struct store_software {
@@ -167,6 +179,11 @@ int store_machine(struct store *s, const struct store_query *q,
 /* Communes; *out gets an array of {code, name, machines}. */
 int store_communes(struct store *s, const struct store_query *q, json_t **out);
 
+/* Appends to the audit log (append-only): who (admin token id, 0 for the
+ * server itself), which commune ("" for none), what, and a detail. */
+int store_audit(struct store *s, long long actor, const char *commune,
+                const char *action, const char *detail);
+
 /* Licence administration; see enum store_admin_op. in may be NULL.
  * STORE_DENIED when the scope does not allow the operation. */
 int store_admin(struct store *s, enum store_admin_op op,
@@ -205,6 +222,8 @@ struct store_ops {
 	int (*report)(void *b, enum store_report kind,
 	              const struct store_query *q, json_t **out);
 	int (*maintain)(void *b, long long now, int retention_days);
+	int (*audit)(void *b, long long actor, const char *commune,
+	             const char *action, const char *detail);
 };
 
 extern const struct store_ops store_sqlite_ops;

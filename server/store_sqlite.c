@@ -99,6 +99,22 @@ static const char *const migrations[] = {
     "  unit_cost INTEGER, total_cost INTEGER,"
     "  start_date TEXT, end_date TEXT, contract TEXT,"
     "  CHECK ((commune IS NULL) <> (pool IS NULL)));",
+    /* 3: access control: secret lifetimes, token roles, agent
+     * revocation, and the append-only audit log. */
+    "ALTER TABLE enrol_secrets ADD COLUMN expires INTEGER;"
+    "ALTER TABLE enrol_secrets ADD COLUMN max_uses INTEGER;"
+    "ALTER TABLE enrol_secrets ADD COLUMN label TEXT;"
+    "ALTER TABLE admin_tokens ADD COLUMN read_only INTEGER NOT NULL"
+    "  DEFAULT 0;"
+    "ALTER TABLE admin_tokens ADD COLUMN label TEXT;"
+    "ALTER TABLE agents ADD COLUMN revoked INTEGER NOT NULL DEFAULT 0;"
+    "CREATE TABLE audit(id INTEGER PRIMARY KEY, at INTEGER NOT NULL,"
+    "  actor INTEGER NOT NULL, commune TEXT NOT NULL, action TEXT NOT NULL,"
+    "  detail TEXT NOT NULL);"
+    "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit"
+    "  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;"
+    "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
+    "  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;",
 };
 #define SCHEMA_VERSION (int)(sizeof(migrations) / sizeof(migrations[0]))
 
@@ -339,22 +355,40 @@ denied_if_missing(int rc)
 static int
 sq_admin_auth(void *b, const char *hash, struct store_scope *out)
 {
-	return denied_if_missing(
-	    lookup1(b,
-	            "SELECT coalesce(commune, '') FROM admin_tokens"
-	            " WHERE hash = ? AND revoked = 0",
-	            hash, out->commune, sizeof(out->commune)));
+	struct sq *q = b;
+	sqlite3_stmt *st = sq_prep(q, "SELECT coalesce(commune, ''), read_only,"
+	                              " id FROM admin_tokens"
+	                              " WHERE hash = ? AND revoked = 0");
+	int rc = STORE_DENIED;
+
+	if (st == NULL)
+		return STORE_ERR;
+	sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		util_strlcpy(out->commune,
+		             (const char *)sqlite3_column_text(st, 0),
+		             sizeof(out->commune));
+		out->read_only = sqlite3_column_int(st, 1);
+		out->token_id = sqlite3_column_int64(st, 2);
+		rc = STORE_OK;
+	}
+	sqlite3_finalize(st);
+	return rc;
 }
+
+/* A secret that can still enrol: not revoked, not expired, not used up. */
+#define SECRET_VALID_SQL                                                       \
+	"SELECT commune FROM enrol_secrets WHERE hash = ? AND revoked = 0"     \
+	" AND (expires IS NULL OR expires > strftime('%s', 'now'))"            \
+	" AND (max_uses IS NULL OR uses < max_uses)"
 
 static int
 sq_secret_check(void *b, const char *hash)
 {
 	char commune[STORE_COMMUNE_MAX];
 
-	return denied_if_missing(lookup1(
-	    b,
-	    "SELECT commune FROM enrol_secrets WHERE hash = ? AND revoked = 0",
-	    hash, commune, sizeof(commune)));
+	return denied_if_missing(
+	    lookup1(b, SECRET_VALID_SQL, hash, commune, sizeof(commune)));
 }
 
 static int
@@ -365,10 +399,8 @@ enrol_tx(struct sq *q, const char *secret_hash, const char *agent_id,
 	sqlite3_stmt *st;
 	int rc;
 
-	rc = lookup1(
-	    q,
-	    "SELECT commune FROM enrol_secrets WHERE hash = ? AND revoked = 0",
-	    secret_hash, commune, STORE_COMMUNE_MAX);
+	rc = lookup1(q, SECRET_VALID_SQL, secret_hash, commune,
+	             STORE_COMMUNE_MAX);
 	if (rc != STORE_OK)
 		return rc == STORE_NOTFOUND ? STORE_DENIED : rc;
 	rc = lookup1(q, "SELECT commune FROM agents WHERE agent_id = ?",
@@ -377,6 +409,10 @@ enrol_tx(struct sq *q, const char *secret_hash, const char *agent_id,
 		return rc;
 	if (rc == STORE_OK && strcmp(existing, commune) != 0)
 		return STORE_CONFLICT;
+	if (lookup1(q,
+	            "SELECT 1 FROM agents WHERE agent_id = ? AND revoked = 1",
+	            agent_id, existing, sizeof(existing)) == STORE_OK)
+		return STORE_DENIED; /* a revoked agent stays out */
 	/* A re-enrolment replaces the token: the old one stops working. */
 	st = sq_prep(q, "INSERT INTO agents(agent_id, commune, hostname,"
 	                " token_hash, enrolled) VALUES (?1, ?2, ?3, ?4, ?5)"
@@ -419,10 +455,12 @@ sq_enrol(void *b, const char *secret_hash, const char *agent_id,
 static int
 sq_agent_auth(void *b, const char *hash, struct store_agent *out)
 {
-	return denied_if_missing(lookup(
-	    b, "SELECT agent_id, commune FROM agents WHERE token_hash = ?",
-	    hash, out->agent_id, sizeof(out->agent_id), out->commune,
-	    sizeof(out->commune)));
+	return denied_if_missing(
+	    lookup(b,
+	           "SELECT agent_id, commune FROM agents WHERE token_hash = ?"
+	           " AND revoked = 0",
+	           hash, out->agent_id, sizeof(out->agent_id), out->commune,
+	           sizeof(out->commune)));
 }
 
 static long long
@@ -938,6 +976,20 @@ sq_communes(void *b, const struct store_query *qu, json_t **out)
 	return r == SQLITE_DONE ? STORE_OK : STORE_ERR;
 }
 
+/* Administration calls: the licence domain and access control. A
+ * read-only token may only list. */
+static int
+sq_admin(void *b, enum store_admin_op op, const struct store_scope *sc,
+         json_t *in, json_t **out)
+{
+	if (op >= ADM_SECRET_CREATE)
+		return acc_admin(b, op, sc, in, out);
+	if (sc->read_only && op != ADM_CATALOGUE_EXPORT &&
+	    op != ADM_UNMATCHED && op != ADM_ENT_LIST && op != ADM_POOL_LIST)
+		return STORE_DENIED;
+	return lic_admin(b, op, sc, in, out);
+}
+
 const struct store_ops store_sqlite_ops = {
     .name = "sqlite",
     .open = sq_open,
@@ -954,7 +1006,8 @@ const struct store_ops store_sqlite_ops = {
     .machines = sq_machines,
     .machine = sq_machine,
     .communes = sq_communes,
-    .admin = lic_admin,
+    .admin = sq_admin,
     .report = lic_report,
     .maintain = lic_maintain,
+    .audit = acc_audit,
 };

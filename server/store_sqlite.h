@@ -44,4 +44,10 @@ int lic_report(void *b, enum store_report kind, const struct store_query *q,
                json_t **out);
 int lic_maintain(void *b, long long now, int retention_days);
 
+/* Access control (store_access.c). */
+int acc_admin(void *b, enum store_admin_op op, const struct store_scope *sc,
+              json_t *in, json_t **out);
+int acc_audit(void *b, long long actor, const char *commune, const char *action,
+              const char *detail);
+
 #endif

@@ -38,7 +38,7 @@ head -c 5000000 /dev/zero >"$WORK/big"
 check 413 "exceeds the limit" POST /api/v1/batches -H "$A" -H "$J" --data-binary @"$WORK/big"
 head -c 200000000 /dev/zero | gzip -9 >"$WORK/bomb.gz"
 check 413 "size or ratio limit" POST /api/v1/batches -H "$A" -H "$J" -H 'Content-Encoding: gzip' --data-binary @"$WORK/bomb.gz"
-check 401 "unknown or revoked enrolment secret" POST /api/v1/enrol -H "$J" -H "Authorization: Bearer wrong" \
+check 401 "unknown, revoked, expired or used-up enrolment secret" POST /api/v1/enrol -H "$J" -H "Authorization: Bearer wrong" \
 	--data "{\"agent_id\":\"$id\",\"hostname\":\"x\"}"
 check 400 "agent_id" POST /api/v1/enrol -H "$J" -H "Authorization: Bearer $SECRET_29019" --data '{"agent_id":"x","hostname":"x"}'
 check 404 "no such resource" GET /nope

@@ -1,0 +1,126 @@
+/*
+ * ctl_access: mutuctl's access commands: enrolment secrets, admin tokens,
+ * agent revocation and the audit log.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl.h"
+#include "util.h"
+
+static const char *
+opt(const struct ctl *c, const char *name)
+{
+	return json_string_value(json_object_get(c->opts, name));
+}
+
+static json_t *
+create_body(const struct ctl *c)
+{
+	json_t *b = json_pack("{s:s?, s:s?, s:b}", "commune", c->commune,
+	                      "label", opt(c, "label"), "read_only",
+	                      json_object_get(c->opts, "read-only") != NULL);
+	long long v;
+
+	if (opt(c, "expires-days")) {
+		if (util_parse_ll(opt(c, "expires-days"), 1, 3660, &v) == -1) {
+			fprintf(stderr, "mutuctl: --expires-days: 1 to 3660\n");
+			exit(2);
+		}
+		json_object_set_new(b, "expires_days", json_integer(v));
+	}
+	if (opt(c, "max-uses")) {
+		if (util_parse_ll(opt(c, "max-uses"), 1, 1000000, &v) == -1) {
+			fprintf(stderr, "mutuctl: --max-uses: 1 to 1000000\n");
+			exit(2);
+		}
+		json_object_set_new(b, "max_uses", json_integer(v));
+	}
+	return b;
+}
+
+/* secrets|tokens create|list|revoke */
+static int
+cmd_credentials(const struct ctl *c, int argc, char **argv, int tokens)
+{
+	static const struct column secret_cols[] = {{"ID", "id"},
+	                                            {"COMMUNE", "commune"},
+	                                            {"LABEL", "label"},
+	                                            {"EXPIRES", "expires"},
+	                                            {"MAX_USES", "max_uses"},
+	                                            {"USES", "uses"},
+	                                            {"REVOKED", "revoked"},
+	                                            {NULL, NULL}};
+	static const struct column token_cols[] = {
+	    {"ID", "id"},           {"COMMUNE", "commune"},
+	    {"LABEL", "label"},     {"READ_ONLY", "read_only"},
+	    {"REVOKED", "revoked"}, {NULL, NULL}};
+	const char *base = tokens ? "/api/v1/tokens" : "/api/v1/secrets";
+	const char *sub = argc > 1 ? argv[1] : "list";
+	char path[256];
+	json_t *j, *body;
+
+	if (strcmp(sub, "list") == 0 && argc <= 2) {
+		j = ctl_request(c, "GET", base, NULL);
+		ctl_print(c, j, tokens ? token_cols : secret_cols);
+	} else if (strcmp(sub, "create") == 0 && argc == 2) {
+		body = create_body(c);
+		j = ctl_request(c, "POST", base, body);
+		json_decref(body);
+		/* Shown once: the server keeps only its hash. */
+		printf("%s\n", json_string_value(json_object_get(
+		                   j, tokens ? "token" : "secret")));
+	} else if (strcmp(sub, "revoke") == 0 && argc == 3) {
+		snprintf(path, sizeof(path), "%s/%s", base, argv[2]);
+		j = ctl_request(c, "DELETE", path, NULL);
+		printf("%s %s revoked\n", tokens ? "token" : "secret", argv[2]);
+	} else
+		return 2;
+	json_decref(j);
+	return 0;
+}
+
+static int
+cmd_audit(const struct ctl *c)
+{
+	static const struct column cols[] = {
+	    {"ID", "id"},         {"AT", "at"},
+	    {"ACTOR", "actor"},   {"COMMUNE", "commune"},
+	    {"ACTION", "action"}, {"DETAIL", "detail"},
+	    {NULL, NULL}};
+	char path[64];
+	json_t *j;
+
+	snprintf(path, sizeof(path), "/api/v1/audit?days=%d",
+	         c->days > 0 ? c->days : 30);
+	j = ctl_request(c, "GET", path, NULL);
+	ctl_print(c, j, cols);
+	json_decref(j);
+	return 0;
+}
+
+int
+ctl_access(const struct ctl *c, int argc, char **argv)
+{
+	char path[256];
+	json_t *j;
+
+	if (strcmp(argv[0], "secrets") == 0)
+		return cmd_credentials(c, argc, argv, 0);
+	if (strcmp(argv[0], "tokens") == 0)
+		return cmd_credentials(c, argc, argv, 1);
+	if (strcmp(argv[0], "audit") == 0 && argc == 1)
+		return cmd_audit(c);
+	if (strcmp(argv[0], "agents") == 0 && argc == 3 &&
+	    strcmp(argv[1], "revoke") == 0) {
+		snprintf(path, sizeof(path), "/api/v1/agents/%s", argv[2]);
+		j = ctl_request(c, "DELETE", path, NULL);
+		json_decref(j);
+		printf("agent %s revoked: its token no longer works and it "
+		       "cannot enrol again\n",
+		       argv[2]);
+		return 0;
+	}
+	return -1;
+}

@@ -1,0 +1,277 @@
+/*
+ * store_access: access control of the SQLite backend: enrolment secrets
+ * with lifetimes, admin tokens with scopes and roles, agent revocation,
+ * and the append-only audit log.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "crypto.h"
+#include "store_sqlite.h"
+#include "util.h"
+
+static int
+invalid(json_t **out, const char *msg)
+{
+	json_decref(*out);
+	*out = json_pack("{s:s}", "error", msg);
+	return STORE_INVALID;
+}
+
+static json_t *
+rows(struct sq *q, sqlite3_stmt *st)
+{
+	json_t *list = json_array(), *row;
+	int i, n;
+
+	(void)q;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		row = json_object();
+		n = sqlite3_column_count(st);
+		for (i = 0; i < n; i++) {
+			const char *name = sqlite3_column_name(st, i);
+
+			if (sqlite3_column_type(st, i) == SQLITE_NULL)
+				json_object_set_new(row, name, json_null());
+			else if (sqlite3_column_type(st, i) == SQLITE_INTEGER)
+				json_object_set_new(
+				    row, name,
+				    json_integer(sqlite3_column_int64(st, i)));
+			else
+				json_object_set_new(
+				    row, name,
+				    json_string(
+				        (const char *)sqlite3_column_text(st,
+				                                          i)));
+		}
+		json_array_append_new(list, row);
+	}
+	sqlite3_finalize(st);
+	return list;
+}
+
+/* The commune a request may act on: its own for a commune's admin. */
+static const char *
+target_commune(const struct store_scope *sc, json_t *in)
+{
+	const char *c = json_string_value(json_object_get(in, "commune"));
+
+	return sc->commune[0] ? sc->commune : c;
+}
+
+static int
+opt_positive(json_t *in, const char *key, long long max, long long *v)
+{
+	json_t *j = json_object_get(in, key);
+
+	*v = 0;
+	if (j == NULL || json_is_null(j))
+		return 0;
+	if (!json_is_integer(j) || json_integer_value(j) < 1 ||
+	    json_integer_value(j) > max)
+		return -1;
+	*v = json_integer_value(j);
+	return 0;
+}
+
+static int
+secret_create(struct sq *q, const struct store_scope *sc, json_t *in,
+              json_t **out)
+{
+	const char *commune = target_commune(sc, in);
+	const char *label = json_string_value(json_object_get(in, "label"));
+	char secret[CRYPTO_HEX256_LEN + 1], hash[CRYPTO_HEX256_LEN + 1];
+	long long days, uses, now = time(NULL);
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sc->commune[0] &&
+	    json_string_value(json_object_get(in, "commune")) &&
+	    strcmp(json_string_value(json_object_get(in, "commune")),
+	           sc->commune) != 0)
+		return STORE_DENIED;
+	if (commune == NULL)
+		return invalid(out, "commune: required");
+	if (opt_positive(in, "expires_days", 3660, &days) == -1 ||
+	    opt_positive(in, "max_uses", 1000000, &uses) == -1)
+		return invalid(out, "expires_days and max_uses: expected "
+		                    "positive whole numbers");
+	if (crypto_token(secret) == -1)
+		return STORE_ERR;
+	crypto_sha256_hex(secret, hash);
+	st = sq_prep(q, "INSERT INTO enrol_secrets(commune, hash, created,"
+	                " expires, max_uses, label) VALUES (?, ?, ?, ?, ?, ?)");
+	if (st == NULL)
+		return STORE_ERR;
+	sqlite3_bind_text(st, 1, commune, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, hash, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, now);
+	if (days)
+		sqlite3_bind_int64(st, 4, now + days * 86400);
+	if (uses)
+		sqlite3_bind_int64(st, 5, uses);
+	sq_bind_opt(st, 6, label);
+	if ((rc = sq_step_done(q, st)) == STORE_CONFLICT)
+		return invalid(out, "commune: unknown commune");
+	if (rc != STORE_OK)
+		return rc;
+	*out = json_pack("{s:I, s:s, s:s}", "id",
+	                 (json_int_t)sqlite3_last_insert_rowid(q->db),
+	                 "commune", commune, "secret", secret);
+	crypto_wipe(secret, sizeof(secret));
+	return STORE_OK;
+}
+
+static int
+token_create(struct sq *q, const struct store_scope *sc, json_t *in,
+             json_t **out)
+{
+	const char *commune = json_string_value(json_object_get(in, "commune"));
+	const char *label = json_string_value(json_object_get(in, "label"));
+	int ro = json_is_true(json_object_get(in, "read_only"));
+	char tok[CRYPTO_HEX256_LEN + 1], hash[CRYPTO_HEX256_LEN + 1];
+	sqlite3_stmt *st;
+	int rc;
+
+	/* A commune's admin makes tokens for its own commune only, never
+	 * intercommunal ones. */
+	if (sc->commune[0] && (commune == NULL || strcmp(commune, sc->commune)))
+		return STORE_DENIED;
+	if (crypto_token(tok) == -1)
+		return STORE_ERR;
+	crypto_sha256_hex(tok, hash);
+	st = sq_prep(q, "INSERT INTO admin_tokens(hash, commune, created,"
+	                " read_only, label) VALUES (?, ?, ?, ?, ?)");
+	if (st == NULL)
+		return STORE_ERR;
+	sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
+	sq_bind_opt(st, 2, commune);
+	sqlite3_bind_int64(st, 3, time(NULL));
+	sqlite3_bind_int(st, 4, ro);
+	sq_bind_opt(st, 5, label);
+	if ((rc = sq_step_done(q, st)) == STORE_CONFLICT)
+		return invalid(out, "commune: unknown commune");
+	if (rc != STORE_OK)
+		return rc;
+	*out = json_pack("{s:I, s:s?, s:b, s:s}", "id",
+	                 (json_int_t)sqlite3_last_insert_rowid(q->db),
+	                 "commune", commune, "read_only", ro, "token", tok);
+	crypto_wipe(tok, sizeof(tok));
+	return STORE_OK;
+}
+
+/* Runs a revocation (sql binds ?1 id, ?2 scope commune). */
+static int
+revoke(struct sq *q, const char *sql, json_t *in, const struct store_scope *sc)
+{
+	json_t *id = json_object_get(in, "id");
+	sqlite3_stmt *st = sq_prep(q, sql);
+	int rc;
+
+	if (st == NULL)
+		return STORE_ERR;
+	if (json_is_integer(id))
+		sqlite3_bind_int64(st, 1, json_integer_value(id));
+	else
+		sq_bind_opt(st, 1, json_string_value(id));
+	sqlite3_bind_text(st, 2, sc->commune, -1, SQLITE_STATIC);
+	rc = sq_step_done(q, st);
+	if (rc == STORE_OK && sqlite3_changes(q->db) == 0)
+		return STORE_NOTFOUND;
+	return rc;
+}
+
+static int
+list(struct sq *q, const char *sql, const struct store_scope *sc,
+     long long since, json_t **out)
+{
+	sqlite3_stmt *st = sq_prep(q, sql);
+
+	if (st == NULL)
+		return STORE_ERR;
+	sqlite3_bind_text(st, 1, sc->commune, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, since);
+	*out = rows(q, st);
+	return STORE_OK;
+}
+
+int
+acc_admin(void *b, enum store_admin_op op, const struct store_scope *sc,
+          json_t *in, json_t **out)
+{
+	struct sq *q = b;
+	long long days;
+
+	*out = NULL;
+	if (sc->read_only && op != ADM_SECRET_LIST && op != ADM_TOKEN_LIST &&
+	    op != ADM_AUDIT_LIST)
+		return STORE_DENIED;
+	switch (op) {
+	case ADM_SECRET_CREATE:
+		return secret_create(q, sc, in, out);
+	case ADM_TOKEN_CREATE:
+		return token_create(q, sc, in, out);
+	case ADM_SECRET_LIST:
+		return list(q,
+		            "SELECT id, commune, label, created, expires,"
+		            " max_uses, uses, revoked FROM enrol_secrets"
+		            " WHERE (?1 = '' OR commune = ?1) AND ?2 >= 0"
+		            " ORDER BY id",
+		            sc, 0, out);
+	case ADM_TOKEN_LIST:
+		return list(q,
+		            "SELECT id, commune, label, read_only, created,"
+		            " revoked FROM admin_tokens"
+		            " WHERE (?1 = '' OR commune = ?1) AND ?2 >= 0"
+		            " ORDER BY id",
+		            sc, 0, out);
+	case ADM_SECRET_REVOKE:
+		return revoke(q,
+		              "UPDATE enrol_secrets SET revoked = 1"
+		              " WHERE id = ?1 AND (?2 = '' OR commune = ?2)",
+		              in, sc);
+	case ADM_TOKEN_REVOKE:
+		return revoke(q,
+		              "UPDATE admin_tokens SET revoked = 1"
+		              " WHERE id = ?1 AND (?2 = '' OR commune = ?2)",
+		              in, sc);
+	case ADM_AGENT_REVOKE:
+		return revoke(q,
+		              "UPDATE agents SET revoked = 1, token_hash = NULL"
+		              " WHERE agent_id = ?1"
+		              " AND (?2 = '' OR commune = ?2)",
+		              in, sc);
+	case ADM_AUDIT_LIST:
+		if (opt_positive(in, "days", 3660, &days) == -1)
+			return invalid(out, "days: expected 1 to 3660");
+		return list(q,
+		            "SELECT id, datetime(at, 'unixepoch') AS at, actor,"
+		            " commune, action, detail FROM audit"
+		            " WHERE (?1 = '' OR commune = ?1) AND at >= ?2"
+		            " ORDER BY id DESC LIMIT 10000",
+		            sc, time(NULL) - (days ? days : 30) * 86400, out);
+	default:
+		return STORE_ERR;
+	}
+}
+
+int
+acc_audit(void *b, long long actor, const char *commune, const char *action,
+          const char *detail)
+{
+	struct sq *q = b;
+	sqlite3_stmt *st =
+	    sq_prep(q, "INSERT INTO audit(at, actor, commune,"
+	               " action, detail) VALUES (?, ?, ?, ?, ?)");
+
+	if (st == NULL)
+		return STORE_ERR;
+	sqlite3_bind_int64(st, 1, time(NULL));
+	sqlite3_bind_int64(st, 2, actor);
+	sqlite3_bind_text(st, 3, commune ? commune : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, action, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, detail ? detail : "", -1, SQLITE_STATIC);
+	return sq_step_done(q, st);
+}
