@@ -66,7 +66,7 @@ LIBSERVER := $(BUILD)/libserver.a
 BINS := $(BUILD)/mutu-agent $(BUILD)/mutu-server $(BUILD)/mutuctl
 
 .PHONY: all deps demo check check-run unit integration install uninstall \
-	clean fmt lint deb package-test package-test-systemd
+	clean fmt lint deb package-test package-test-systemd fuzz
 .DEFAULT_GOAL := all
 .SECONDARY:
 
@@ -163,6 +163,12 @@ deb:
 package-test:
 	@sh .ci/deps packaging
 	@sh tests/package/run.sh $(VERSION)
+
+# libFuzzer drivers (clang) for the parsers fed from the network or disk.
+FUZZ_SECONDS ?= 30
+fuzz:
+	@sh .ci/deps fuzz
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) sh tests/fuzz/run.sh
 
 # The same packages under a real systemd, in a systemd-nspawn container
 # (debootstraps Debian 12 once into /var/tmp; skips where that cannot run).
