@@ -225,6 +225,8 @@ first_call(struct http_server *s, struct MHD_Connection *c, const char *url,
 	if (check_framing(s, r, &reply) == -1 ||
 	    s->h.head(s->ctx, r, &reply) == -1) {
 		r->answered = 1;
+		log_debug("http: %d to %s %s before reading its body",
+		          reply.status, method, url);
 		return send_reply(c, &reply);
 	}
 	return MHD_YES;

@@ -460,16 +460,24 @@ catalogue_export(struct sq *q, json_t **out)
 /* Raw names that no rule matches, by number of machines: what to write
  * rules for next. */
 static int
-unmatched(struct sq *q, json_t **out)
+unmatched(struct sq *q, const struct store_scope *sc, json_t **out)
 {
-	*out = query_rows(q, "SELECT s.name AS name, m.publisher AS publisher,"
-	                     " count(DISTINCT s.agent_id) AS machines"
-	                     " FROM software s JOIN software_map m"
-	                     " ON m.name = s.name"
-	                     " AND m.publisher = coalesce(s.publisher, '')"
-	                     " WHERE m.product IS NULL AND m.ignored = 0"
-	                     " GROUP BY 1, 2 ORDER BY 3 DESC, 1 LIMIT 500");
-	return *out ? STORE_OK : STORE_ERR;
+	sqlite3_stmt *st = sq_prep(
+	    q, "SELECT s.name AS name, m.publisher AS publisher,"
+	       " count(DISTINCT s.agent_id) AS machines"
+	       " FROM software s JOIN software_map m"
+	       " ON m.name = s.name AND m.publisher = coalesce(s.publisher, '')"
+	       " JOIN agents a ON a.agent_id = s.agent_id"
+	       " WHERE m.product IS NULL AND m.ignored = 0"
+	       " AND (?1 = '' OR a.commune = ?1)"
+	       " GROUP BY 1, 2 ORDER BY 3 DESC, 1 LIMIT 500");
+
+	if (st == NULL)
+		return STORE_ERR;
+	sqlite3_bind_text(st, 1, sc->commune, -1, SQLITE_STATIC);
+	*out = rows_of(st);
+	sqlite3_finalize(st);
+	return STORE_OK;
 }
 
 /* Catalogue changes run in one transaction, then every map is rebuilt. */
@@ -824,7 +832,7 @@ lic_admin(void *b, enum store_admin_op op, const struct store_scope *sc,
 	case ADM_CATALOGUE_EXPORT:
 		return catalogue_export(q, out);
 	case ADM_UNMATCHED:
-		return unmatched(q, out);
+		return unmatched(q, sc, out);
 	case ADM_ENT_LIST:
 		return ent_list(q, sc, out);
 	case ADM_POOL_LIST:

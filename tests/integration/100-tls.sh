@@ -62,3 +62,42 @@ expect_eq "agent: plain http off loopback" "$rc" 2
 grep -q "plain http:// is allowed only to a loopback" "$WORK/err" || fail "$(cat "$WORK/err")"
 expect_eq "server: plain http off loopback" "$rc2" 1
 grep -q "plain HTTP is served on loopback addresses only" "$WORK/err2" || fail "$(cat "$WORK/err2")"
+
+# A redirect (to plain HTTP elsewhere) is never followed: the target
+# receives nothing.
+cat >"$WORK/redir.py" <<'PY'
+import http.server, sys, threading
+hits = []
+class Target(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        hits.append(self.path); self.send_response(200); self.end_headers()
+    def log_message(self, *a): pass
+class Redirect(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.send_response(307)
+        self.send_header("Location", "http://127.0.0.1:%d%s" % (tgt.server_address[1], self.path))
+        self.send_header("Content-Length", "0"); self.end_headers()
+    def log_message(self, *a): pass
+tgt = http.server.HTTPServer(("127.0.0.1", 0), Target)
+red = http.server.HTTPServer(("127.0.0.1", 0), Redirect)
+threading.Thread(target=tgt.serve_forever, daemon=True).start()
+threading.Thread(target=red.serve_forever, daemon=True).start()
+open(sys.argv[1], "w").write(str(red.server_address[1]))
+import time
+while True:
+    time.sleep(0.2)
+    open(sys.argv[2], "w").write(str(len(hits)))
+PY
+/usr/bin/python3 "$WORK/redir.py" "$WORK/redir.port" "$WORK/redir.hits" &
+AGENT_PIDS="$AGENT_PIDS $!"
+wait_for 10 test -s "$WORK/redir.port" || fail "redirector did not start"
+URL="http://127.0.0.1:$(cat "$WORK/redir.port")"
+agent_conf redirected 29019
+set +e
+agent_once redirected 2>"$WORK/err"; rc=$?
+set -e
+sleep 0.5
+expect_eq "redirected agent exit" "$rc" 1
+expect_eq "requests reaching the redirect target" "$(cat "$WORK/redir.hits")" 0
+grep -q "307" "$WORK/err" || fail "$(cat "$WORK/err")"

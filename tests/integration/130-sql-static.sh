@@ -1,0 +1,43 @@
+# No SQL text is ever built from request data: every statement the
+# server and agent prepare is a string literal, or a buffer printed from
+# constant SQL fragments only. This test reads the sources and fails on
+# any other shape, so that a future change cannot slip one in.
+. tests/integration/lib.sh
+/usr/bin/python3 - agent/*.c server/*.c <<'PY'
+import re, sys
+# Buffers allowed to hold SQL, and the constant fragments they may be
+# printed from (checked below to be string constants or literal choices).
+allowed_args = {"licence_sql", "machine_cols", "ent_cols", "col",
+                "compliance_sql", "reclaim_sql", "sql", "maps[i].keys", "maps[i].clear",
+                "migrations[v]", "q->", "peak", "installs", "hours"}
+bad = []
+for path in sys.argv[1:]:
+    src = open(path).read()
+    # 1. prepare/exec calls: first SQL argument
+    for m in re.finditer(r'\b(sq_prep|sqlite3_prepare_v2|sq_exec|exec|lookup1|lookup|query_rows|map_exists|map_insert|list|revoke)\(\s*(?:q|b|q->db)\s*,\s*([^,;]+?)\s*[,)]', src):
+        arg = m.group(2).strip()
+        if arg.startswith('"') or arg in allowed_args or arg.startswith("SECRET_VALID_SQL") \
+           or re.match(r"^[a-z_]+ \? \"", arg) or re.match(r"^id > 0\s*\?\s*\"", arg) or re.match(r'^strcmp\(basis', arg):
+            continue
+        if re.match(r'^[A-Z_]+$', arg):   # a macro of literals
+            continue
+        bad.append("%s: %s(%s)" % (path, m.group(1), arg))
+    # 2. every snprintf into a buffer named sql: its arguments after the
+    # format must be constant fragments, never request data.
+    for m in re.finditer(r'snprintf\(sql,\s*sizeof\(sql\),\s*([^;]+);', src, re.S):
+        args = [a.strip() for a in re.split(r',(?![^(]*\))', m.group(1))][1:]
+        for a in args:
+            a = a.rstrip(')').strip()
+            if a in ("licence_sql", "machine_cols", "ent_cols", "col"):
+                continue
+            bad.append("%s: SQL printed from '%s'" % (path, a))
+    # 3. the column argument of licence_rows is one of two literals
+    for m in re.finditer(r'licence_rows\(q,\s*qu,\s*([^,]+),', src):
+        if m.group(1).strip() not in ('"a.commune"', '"\'*\'"'):
+            bad.append("%s: licence_rows column %s" % (path, m.group(1)))
+if bad:
+    print("SQL built from something other than constants:")
+    print("\n".join(bad))
+    sys.exit(1)
+print("ok: every SQL statement comes from constants")
+PY
