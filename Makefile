@@ -66,7 +66,7 @@ LIBSERVER := $(BUILD)/libserver.a
 BINS := $(BUILD)/mutu-agent $(BUILD)/mutu-server $(BUILD)/mutuctl
 
 .PHONY: all deps demo check check-run unit integration install uninstall \
-	clean fmt lint deb package-test package-test-systemd fuzz
+	clean fmt lint deb package-test package-test-systemd fuzz security-scan
 .DEFAULT_GOAL := all
 .SECONDARY:
 
@@ -169,6 +169,11 @@ FUZZ_SECONDS ?= 30
 fuzz:
 	@sh .ci/deps fuzz
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) sh tests/fuzz/run.sh
+
+# External scanners (testssl.sh, slowhttptest) against a TLS server.
+security-scan: all
+	@sh .ci/deps scan
+	@BUILD=$(BUILD) sh tests/security/scan.sh
 
 # The same packages under a real systemd, in a systemd-nspawn container
 # (debootstraps Debian 12 once into /var/tmp; skips where that cannot run).

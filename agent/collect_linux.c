@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "dpkg.h"
+#include "procstat.h"
 #include "util.h"
 
 #define PF_KTHREAD 0x00200000 /* include/linux/sched.h */
@@ -594,7 +595,7 @@ collect_inventory(struct collect *c, json_t *content)
 static int
 read_stat(int pid, unsigned long *flags, unsigned long long *start)
 {
-	char path[64], buf[1024], *p;
+	char path[64], buf[1024];
 	ssize_t n;
 	FILE *fp;
 
@@ -606,15 +607,7 @@ read_stat(int pid, unsigned long *flags, unsigned long long *start)
 	if (n <= 0)
 		return -1;
 	buf[n] = '\0';
-	if ((p = strrchr(buf, ')')) == NULL)
-		return -1;
-	if (sscanf(
-	        p + 2,
-	        "%*c %*d %*d %*d %*d %*d %lu %*u %*u %*u %*u %*u %*u %*d %*d "
-	        "%*d %*d %*d %*d %llu",
-	        flags, start) != 2)
-		return -1;
-	return 0;
+	return procstat_parse(buf, flags, start);
 }
 
 static int

@@ -27,6 +27,7 @@ enum route {
 	R_COMMUNES,
 	R_LICADMIN, /* licence administration: op is an enum store_admin_op */
 	R_REPORT,   /* licence report: op is an enum store_report */
+	R_CRL,      /* the CA's revocation list, named in the certificate */
 };
 
 enum auth { AUTH_NONE, AUTH_ENROL, AUTH_AGENT, AUTH_ADMIN };
@@ -39,6 +40,7 @@ static const struct {
 	int op;
 } routes[] = {
     {"GET", "/healthz", R_HEALTH, AUTH_NONE, 0, 0},
+    {"GET", "/crl.pem", R_CRL, AUTH_NONE, 0, 0},
     {"POST", PROTO_PATH_ENROL, R_ENROL, AUTH_ENROL, 0, 0},
     {"POST", PROTO_PATH_BATCHES, R_BATCHES, AUTH_AGENT, 0, 0},
     {"GET", "/api/v1/licences", R_LICENCES, AUTH_ADMIN, 0, 0},
@@ -626,6 +628,13 @@ api_handle(void *ctx, struct http_req *r, struct http_reply *reply)
 		break;
 	case R_LICADMIN:
 		do_licadmin(api, r, st, reply);
+		break;
+	case R_CRL:
+		if (api->crl)
+			http_raw(reply, 200, "application/x-pem-file",
+			         api->crl);
+		else
+			http_error(reply, 404, "no CRL published (tls_crl)");
 		break;
 	case R_REPORT:
 		do_report(api, r, st, reply);

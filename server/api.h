@@ -14,6 +14,7 @@ struct api {
 	int privacy_k;                /* user counts below it are hidden */
 	struct ratelimit *enrol_rate; /* per enrolment secret */
 	struct ratelimit *agent_rate; /* per agent token */
+	const char *crl; /* the CA's CRL (PEM) to publish, or NULL */
 };
 
 /* The handlers to give http_start() with a struct api as context. */

@@ -89,6 +89,17 @@ http_json(struct http_reply *reply, int status, json_t *json)
 }
 
 void
+http_raw(struct http_reply *reply, int status, const char *content_type,
+         const char *body)
+{
+	json_decref(reply->json);
+	reply->json = NULL;
+	reply->status = status;
+	reply->raw = body;
+	reply->content_type = content_type;
+}
+
+void
 http_error(struct http_reply *reply, int status, const char *fmt, ...)
 {
 	char msg[512];
@@ -107,7 +118,9 @@ send_reply(struct MHD_Connection *c, struct http_reply *reply)
 	enum MHD_Result rc;
 	char *text = NULL, ra[32];
 
-	if (reply->json)
+	if (reply->raw)
+		text = strdup(reply->raw);
+	else if (reply->json)
 		text = json_dumps(reply->json, JSON_COMPACT);
 	if (text == NULL)
 		text = strdup("{}");
@@ -119,7 +132,9 @@ send_reply(struct MHD_Connection *c, struct http_reply *reply)
 		free(text);
 		return MHD_NO;
 	}
-	MHD_add_response_header(resp, "Content-Type", "application/json");
+	MHD_add_response_header(resp, "Content-Type",
+	                        reply->raw ? reply->content_type
+	                                   : "application/json");
 	MHD_add_response_header(resp, "Cache-Control", "no-store");
 	if (reply->retry_after >= 0) {
 		snprintf(ra, sizeof(ra), "%ld", reply->retry_after);
@@ -212,7 +227,7 @@ static enum MHD_Result
 first_call(struct http_server *s, struct MHD_Connection *c, const char *url,
            const char *method, void **con_cls)
 {
-	struct http_reply reply = {0, NULL, -1};
+	struct http_reply reply = {0, NULL, -1, NULL, NULL};
 	struct http_req *r;
 
 	if ((r = calloc(1, sizeof(*r))) == NULL)
@@ -239,7 +254,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 {
 	struct http_server *s = cls;
 	struct http_req *r = *con_cls;
-	struct http_reply reply = {0, NULL, -1};
+	struct http_reply reply = {0, NULL, -1, NULL, NULL};
 
 	(void)version;
 	if (r == NULL)
@@ -319,7 +334,7 @@ parse_addr(const char *addr, char *host, size_t hn, char *port, size_t pn)
 #define TLS_PRIORITIES                                                         \
 	"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:+AES-256-GCM:" \
 	"+AES-128-GCM:+CHACHA20-POLY1305:-MAC-ALL:+AEAD:-KX-ALL:+ECDHE-ECDSA:" \
-	"+ECDHE-RSA:-COMP-ALL:+COMP-NULL"
+	"+ECDHE-RSA:-COMP-ALL:+COMP-NULL:%SERVER_PRECEDENCE"
 
 static struct MHD_Daemon *
 start_daemon(struct http_server *s, const struct sockaddr *sa)

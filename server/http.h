@@ -21,6 +21,8 @@ struct http_reply {
 	int status;
 	json_t *json;     /* body, owned by the reply (set with http_json()) */
 	long retry_after; /* seconds, or -1 */
+	const char *raw;  /* or a static body of another type (http_raw()) */
+	const char *content_type;
 };
 
 struct http_limits {
@@ -64,6 +66,9 @@ void http_set_user(struct http_req *r, void *p);
 
 /* Sets the reply's status and JSON body (taking the reference). */
 void http_json(struct http_reply *reply, int status, json_t *json);
+/* Sets a non-JSON reply; body must outlive the server (static data). */
+void http_raw(struct http_reply *reply, int status, const char *content_type,
+              const char *body);
 /* Sets an error reply: {"error": message}. */
 void http_error(struct http_reply *reply, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -34,7 +34,7 @@ struct opts {
 	const char *listen;
 	const char *port_file;
 	const char *commune; /* admin-token --commune */
-	const char *tls_cert, *tls_key;
+	const char *tls_cert, *tls_key, *tls_crl;
 	const char *label;
 	long long expires_days, max_uses;
 	int read_only;
@@ -207,18 +207,25 @@ listen_loopback(const char *listen)
 static int
 cmd_tls_init(int argc, char **argv)
 {
-	char err[512];
+	char err[512], url[600], first[256];
 
-	if (argc != 3) {
+	if (argc != 3 && argc != 4) {
 		fprintf(stderr,
-		        "usage: mutu-server tls-init DIR HOST[,HOST...]\n");
+		        "usage: mutu-server tls-init DIR HOST[,HOST...] "
+		        "[CRL_URL]\n");
 		return 2;
 	}
-	if (tlsinit_create(argv[1], argv[2], err, sizeof(err)) == -1)
+	util_strlcpy(first, argv[2], sizeof(first));
+	first[strcspn(first, ",")] = '\0';
+	/* Where this server will publish the CA's revocation list. */
+	snprintf(url, sizeof(url), "https://%s/crl.pem", first);
+	if (tlsinit_create(argv[1], argv[2], argc == 4 ? argv[3] : url, err,
+	                   sizeof(err)) == -1)
 		fatalx("%s", err);
 	printf("%s: ca.pem (give it to the agents: ca_file), server.pem and "
-	       "server.key (tls_cert, tls_key)\n",
-	       argv[1]);
+	       "server.key (tls_cert, tls_key), crl.pem (tls_crl, published at "
+	       "%s)\n",
+	       argv[1], argc == 4 ? argv[3] : url);
 	return 0;
 }
 
@@ -233,7 +240,7 @@ cmd_serve(const struct opts *o)
 	                          (unsigned)o->st.max_connections,
 	                          NULL,
 	                          NULL};
-	char *cert = NULL, *key = NULL;
+	char *cert = NULL, *key = NULL, *crl = NULL;
 	struct timespec tick = {3600, 0};
 	time_t maintained = time(NULL);
 	long long wd = notify_watchdog_ms();
@@ -246,6 +253,9 @@ cmd_serve(const struct opts *o)
 
 	if (o->listen == NULL)
 		usage_exit(2);
+	if (o->st.tls_crl[0] &&
+	    (crl = util_read_file(o->st.tls_crl, 1024 * 1024)) == NULL)
+		fatal("tls_crl %s", o->st.tls_crl);
 	/* Read the TLS files while still root: the key may be root's. */
 	if (o->st.tls_cert[0] || o->st.tls_key[0]) {
 		if ((cert = util_read_file(o->st.tls_cert, 256 * 1024)) == NULL)
@@ -261,6 +271,7 @@ cmd_serve(const struct opts *o)
 	s = open_store(o);
 	api.store = s;
 	api.privacy_k = o->st.privacy_k;
+	api.crl = crl;
 	api.enrol_rate = ratelimit_new(o->st.enrol_per_minute, 60);
 	api.agent_rate = ratelimit_new(o->st.requests_per_minute, 60);
 	if (api.enrol_rate == NULL || api.agent_rate == NULL)
@@ -314,6 +325,7 @@ cmd_serve(const struct opts *o)
 	ratelimit_free(api.enrol_rate);
 	ratelimit_free(api.agent_rate);
 	free(cert);
+	free(crl);
 	log_info("stopped");
 	return 0;
 }
@@ -364,7 +376,9 @@ apply_settings(struct opts *o)
 	if ((o->tls_cert && util_strlcpy(o->st.tls_cert, o->tls_cert,
 	                                 sizeof(o->st.tls_cert)) == -1) ||
 	    (o->tls_key && util_strlcpy(o->st.tls_key, o->tls_key,
-	                                sizeof(o->st.tls_key)) == -1))
+	                                sizeof(o->st.tls_key)) == -1) ||
+	    (o->tls_crl && util_strlcpy(o->st.tls_crl, o->tls_crl,
+	                                sizeof(o->st.tls_crl)) == -1))
 		fatalx("TLS file path too long");
 }
 
@@ -379,6 +393,7 @@ main(int argc, char *argv[])
 	    {"read-only", no_argument, NULL, 'R'},
 	    {"label", required_argument, NULL, 'L'},
 	    {"tls-key", required_argument, NULL, 'K'},
+	    {"tls-crl", required_argument, NULL, 'X'},
 	    {"commune", required_argument, NULL, 'C'},
 	    {"version", no_argument, NULL, 'V'},
 	    {"help", no_argument, NULL, 'h'},
@@ -423,6 +438,9 @@ main(int argc, char *argv[])
 			break;
 		case 'K':
 			o.tls_key = optarg;
+			break;
+		case 'X':
+			o.tls_crl = optarg;
 			break;
 		case 'C':
 		case 'E':

@@ -28,6 +28,7 @@ static const struct conf_key keys[] = {
     INT(requests_per_minute, 0, 1000000),
     STR(tls_cert),
     STR(tls_key),
+    STR(tls_crl),
     {NULL, NULL, 0, 0, 0, 0, 0, NULL},
 };
 

@@ -20,6 +20,7 @@ struct settings {
 	int requests_per_minute; /* requests per agent per minute */
 	char tls_cert[PATH_MAX]; /* PEM certificate (chain) file */
 	char tls_key[PATH_MAX];  /* PEM private key file */
+	char tls_crl[PATH_MAX];  /* PEM CRL to publish at /crl.pem */
 };
 
 /* Sets the defaults (no database, no listen address, 4 threads, 30 s,

@@ -172,12 +172,48 @@ new_ca(const char *dir, X509 **ca, EVP_PKEY **key)
 	return write_pem(path, NULL, *ca);
 }
 
+/* The CA's revocation list: empty, valid a year, signed by the CA. */
+static int
+write_crl(const char *dir, X509 *ca, EVP_PKEY *cakey)
+{
+	X509_CRL *crl = X509_CRL_new();
+	ASN1_TIME *now = ASN1_TIME_new(), *next = ASN1_TIME_new();
+	char path[4096];
+	BIO *b = NULL;
+	char *data;
+	long len;
+	int rc = -1;
+
+	if (crl == NULL || now == NULL || next == NULL)
+		goto fail;
+	X509_gmtime_adj(now, 0);
+	X509_gmtime_adj(next, 365L * 86400);
+	X509_CRL_set_version(crl, 1);
+	X509_CRL_set_issuer_name(crl, X509_get_subject_name(ca));
+	X509_CRL_set1_lastUpdate(crl, now);
+	X509_CRL_set1_nextUpdate(crl, next);
+	if (X509_CRL_sign(crl, cakey, EVP_sha256()) == 0 ||
+	    (b = BIO_new(BIO_s_mem())) == NULL ||
+	    PEM_write_bio_X509_CRL(b, crl) != 1)
+		goto fail;
+	len = BIO_get_mem_data(b, &data);
+	snprintf(path, sizeof(path), "%s/crl.pem", dir);
+	rc = util_write_file(path, data, (size_t)len, 0644);
+fail:
+	BIO_free(b);
+	ASN1_TIME_free(now);
+	ASN1_TIME_free(next);
+	X509_CRL_free(crl);
+	return rc;
+}
+
 int
-tlsinit_create(const char *dir, const char *hosts, char *err, size_t errlen)
+tlsinit_create(const char *dir, const char *hosts, const char *crl_url,
+               char *err, size_t errlen)
 {
 	EVP_PKEY *cakey = NULL, *key = NULL;
 	X509 *ca = NULL, *cert = NULL;
-	char san[2048], path[4096], first[256];
+	char san[2048], path[4096], first[256], dp[600];
 	int rc = -1, have;
 
 	if (san_of(hosts, san, sizeof(san)) == -1) {
@@ -203,7 +239,11 @@ tlsinit_create(const char *dir, const char *hosts, char *err, size_t errlen)
 	            "critical,digitalSignature,keyEncipherment") == -1 ||
 	    add_ext(cert, ca, NID_ext_key_usage, "serverAuth") == -1 ||
 	    add_ext(cert, ca, NID_subject_alt_name, san) == -1 ||
+	    (snprintf(dp, sizeof(dp), "URI:%s", crl_url),
+	     add_ext(cert, ca, NID_crl_distribution_points, dp) == -1) ||
 	    X509_sign(cert, cakey, EVP_sha256()) == 0)
+		goto fail;
+	if (write_crl(dir, ca, cakey) == -1)
 		goto fail;
 	snprintf(path, sizeof(path), "%s/server.key", dir);
 	if (write_pem(path, key, NULL) == -1)

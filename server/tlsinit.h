@@ -12,8 +12,10 @@
  * server certificate 2 years and names hosts, a comma-separated list of
  * DNS names and IP addresses. An existing CA in dir is reused, so that the
  * server certificate can be renewed without redeploying the agents.
- * Returns 0, or -1 with err. */
-int tlsinit_create(const char *dir, const char *hosts, char *err,
-                   size_t errlen);
+ * It also writes crl.pem, the CA's (empty) revocation list, and names
+ * crl_url (where the server publishes it, see tls_crl) in the server
+ * certificate. Returns 0, or -1 with err. */
+int tlsinit_create(const char *dir, const char *hosts, const char *crl_url,
+                   char *err, size_t errlen);
 
 #endif

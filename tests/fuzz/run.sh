@@ -16,7 +16,16 @@ build() { # name sources...
 build batch server/ingest.c common/codec.c common/buf.c
 build dpkg agent/dpkg.c common/util.c
 build config agent/config.c common/conf.c common/util.c common/log.c
-for name in batch dpkg config; do
+build procstat agent/procstat.c
+make --no-print-directory build/server/catalogue_data.c >/dev/null
+LIBS="$LIBS $(pkg-config --libs libmicrohttpd sqlite3 openssl) -lpthread -lm"
+CFLAGS="$CFLAGS $(pkg-config --cflags libmicrohttpd sqlite3 openssl)"
+build http server/http.c server/api.c server/ingest.c server/store.c \
+	server/store_sqlite.c server/store_licence.c server/store_access.c \
+	server/catalogue.c server/share.c server/ratelimit.c \
+	build/server/catalogue_data.c common/buf.c common/codec.c \
+	common/crypto.c common/util.c common/log.c
+for name in batch dpkg config procstat http; do
 	mkdir -p "$OUT/corpus-$name"
 	echo "fuzz_$name: $SECONDS_EACH s"
 	"$OUT/fuzz_$name" -max_total_time="$SECONDS_EACH" -timeout=10 \
