@@ -46,6 +46,13 @@ check 405 "method not allowed" DELETE /api/v1/licences
 check 401 "admin token" GET /api/v1/licences -H "$A"
 check 400 "days" GET '/api/v1/licences?days=abc' -H "Authorization: Bearer $TOKEN"
 check 404 "not found" GET /api/v1/machines/no-such-host -H "Authorization: Bearer $TOKEN"
+/usr/bin/python3 -c "print('X-Big: ' + 'a' * 100000)" >"$WORK/bighdr"
+expect_eq "huge header" "$(status GET /healthz -H @"$WORK/bighdr")" 431
+/usr/bin/python3 -c "
+for i in range(3000): print('X-H%d: v' % i)" >"$WORK/manyhdr"
+expect_eq "too many headers" "$(status GET /healthz -H @"$WORK/manyhdr")" 431
+/usr/bin/python3 -c "print('[' * 5000 + ']' * 5000)" >"$WORK/deep.json"
+check 400 "invalid JSON" POST /api/v1/batches -H "$A" -H "$J" --data-binary @"$WORK/deep.json"
 check 200 '"ok"' GET /healthz
 expect_eq "accepted data intact" "$(sqlite3 "$WORK/server.db" "SELECT count(*) FROM software")" "$before"
 # mutuctl exit codes a person can act on.

@@ -13,7 +13,8 @@ evil = ["Robert'); DROP TABLE software;--", "\" OR 1=1 --",
 spec = {"secrets": {"29019": sys.argv[1]}, "machines": [{
     "name": "host'; DELETE FROM agents;--\nfake log line",
     "commune": "29019",
-    "software": [{"name": e, "publisher": e} for e in evil],
+    "software": [{"name": e, "publisher": e, "version": e, "arch": e[:60]}
+                 for e in evil],
     "usage": [[e, "/opt/" + str(i), e, 1, 9, 1] for i, e in enumerate(evil)]}]}
 json.dump(spec, open(sys.argv[2], "w"))
 json.dump(evil, open(sys.argv[3], "w"))
@@ -30,6 +31,8 @@ names = sorted(s["name"] for s in inv["software"])
 pubs = sorted(s["publisher"] for s in inv["software"])
 assert names == sorted(evil), (names, evil)
 assert pubs == sorted(evil)
+assert sorted(s["version"] for s in inv["software"]) == sorted(evil)
+assert sorted(s["arch"] for s in inv["software"]) == sorted(e[:60] for e in evil)
 assert inv["hostname"].startswith("host'; DELETE FROM agents;--\nfake")
 print("ok: every hostile string returned byte for byte")
 PY

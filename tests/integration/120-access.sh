@@ -43,6 +43,9 @@ echo "ok: enrolled agents keep working after the secret is revoked"
 
 say "enrolment rate limit (4 per minute in this test)"
 RATE=$(srv enrol-secret 29075)
+# Rate windows are whole minutes: keep this test inside one.
+sec=$(date +%S); sec=${sec#0}
+[ "$sec" -lt 45 ] || sleep $((61 - sec))
 codes=""
 for i in 1 2 3 4 5; do codes="$codes $(enrol "$RATE")"; done
 expect_eq "five enrolments in a row" "$codes" " 201 201 201 201 429"
