@@ -3,14 +3,8 @@
 # agent revocation, read-only and communal tokens, and the append-only
 # audit log.
 . tests/integration/lib.sh
-printf 'enrol_per_minute = 4\n' >"$WORK/server.conf"
-rm -f "$WORK/port"
-"$B/mutu-server" -c "$WORK/server.conf" -D "$WORK/server.db" -d -l 127.0.0.1:0 \
-	--port-file "$WORK/port" >>"$WORK/server.log" 2>&1 &
-SERVER_PID=$!
-wait_for 10 test -s "$WORK/port" || fail "server did not start"
-PORT=$(cat "$WORK/port")
-URL="http://127.0.0.1:$PORT"
+server_conf 'enrol_per_minute = 4'
+start_server
 bootstrap
 enrol() { # secret -> HTTP status
 	curl -s -o "$WORK/enrol.out" -w '%{http_code}' -H "Authorization: Bearer $1" \

@@ -1,13 +1,8 @@
 # Per-agent request rate: past requests_per_minute, 429 with Retry-After;
 # the agent keeps its data and delivers later.
 . tests/integration/lib.sh
-printf 'requests_per_minute = 3\n' >"$WORK/server.conf"
-rm -f "$WORK/port"
-"$B/mutu-server" -c "$WORK/server.conf" -D "$WORK/server.db" -d -l 127.0.0.1:0 \
-	--port-file "$WORK/port" >>"$WORK/server.log" 2>&1 &
-SERVER_PID=$!
-wait_for 10 test -s "$WORK/port" || fail "server did not start"
-URL="http://127.0.0.1:$(cat "$WORK/port")"
+server_conf 'requests_per_minute = 3'
+start_server
 bootstrap
 agent_conf pc 29019
 # Rate windows are whole minutes: keep this test inside one.

@@ -3,13 +3,8 @@
 # adding 1,000 machines to one commune changes another's figures by
 # exactly nothing.
 . tests/integration/lib.sh
-printf 'enrol_per_minute = 0\nrequests_per_minute = 0\n' >"$WORK/server.conf"
-rm -f "$WORK/port"
-"$B/mutu-server" -c "$WORK/server.conf" -D "$WORK/server.db" -d -v -l 127.0.0.1:0 \
-	--port-file "$WORK/port" >>"$WORK/server.log" 2>&1 &
-SERVER_PID=$!
-wait_for 10 test -s "$WORK/port" || fail "server did not start"
-URL="http://127.0.0.1:$(cat "$WORK/port")"
+server_conf 'enrol_per_minute = 0' 'requests_per_minute = 0'
+start_server
 bootstrap
 srv commune add 29189 Plougastel >/dev/null
 SECRET_29189=$(srv enrol-secret 29189)

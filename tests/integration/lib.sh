@@ -35,16 +35,23 @@ wait_for() {
 	done
 }
 
-# start_server [ADDR:PORT]: a server on loopback with $WORK/server.db.
+# start_server [ADDR:PORT]: a server on loopback with $WORK/server.db
+# (and $WORK/server.conf when a test wrote one, see server_conf).
 start_server() {
 	rm -f "$WORK/port"
-	"$B/mutu-server" -D "$WORK/server.db" -d -v -l "${1:-127.0.0.1:0}" \
+	conf=""
+	[ -f "$WORK/server.conf" ] && conf="-c $WORK/server.conf"
+	# shellcheck disable=SC2086
+	"$B/mutu-server" $conf -D "$WORK/server.db" -d -v -l "${1:-127.0.0.1:0}" \
 		--port-file "$WORK/port" >>"$WORK/server.log" 2>&1 &
 	SERVER_PID=$!
 	wait_for 10 test -s "$WORK/port" || fail "server did not start: $(cat "$WORK/server.log")"
 	PORT=$(cat "$WORK/port")
 	URL="http://127.0.0.1:$PORT"
 }
+
+# server_conf LINE...: settings for the next start_server.
+server_conf() { printf '%s\n' "$@" >"$WORK/server.conf"; }
 
 stop_server() {
 	kill -TERM "$SERVER_PID"
