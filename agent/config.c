@@ -1,6 +1,5 @@
 #include "config.h"
 
-#include <ctype.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -58,21 +57,6 @@ set_defaults(struct agent_config *cfg)
 }
 
 static int
-valid_commune(const char *s)
-{
-	size_t i, n = strlen(s);
-
-	/* INSEE codes: 5 characters, digits, or 2A/2B for Corsica. */
-	if (n != 5)
-		return 0;
-	for (i = 0; i < n; i++)
-		if (!isdigit((unsigned char)s[i]) &&
-		    !(i == 1 && (s[i] == 'A' || s[i] == 'B')))
-			return 0;
-	return 1;
-}
-
-static int
 check(const char *path, const struct agent_config *cfg, char *err,
       size_t errlen)
 {
@@ -98,7 +82,7 @@ check(const char *path, const struct agent_config *cfg, char *err,
 		    path, cfg->server);
 		return -1;
 	}
-	if (!valid_commune(cfg->commune)) {
+	if (!util_valid_insee(cfg->commune)) {
 		snprintf(
 		    err, errlen,
 		    "%s: commune: expected a 5-character INSEE code, got '%s'",

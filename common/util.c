@@ -1,5 +1,6 @@
 #include "util.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -197,4 +198,18 @@ util_url_host(const char *url, char *out, size_t n)
 	memcpy(out, p, len);
 	out[len] = '\0';
 	return 0;
+}
+
+int
+util_valid_insee(const char *s)
+{
+	size_t i;
+
+	if (strlen(s) != 5)
+		return 0;
+	for (i = 0; i < 5; i++)
+		if (!isdigit((unsigned char)s[i]) &&
+		    !(i == 1 && (s[i] == 'A' || s[i] == 'B')))
+			return 0;
+	return 1;
 }

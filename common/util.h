@@ -30,6 +30,9 @@ char *util_read_file(const char *path, size_t max);
 int util_is_loopback(const char *host);
 /* Copies the host part of an http(s) URL into out; returns 0, or -1. */
 int util_url_host(const char *url, char *out, size_t n);
+/* Whether s is an INSEE commune code: 5 digits, or 2A/2B and 3 digits
+ * for Corsica. */
+int util_valid_insee(const char *s);
 /* Milliseconds on the monotonic clock. */
 long long util_mono_ms(void);
 

@@ -24,6 +24,8 @@ struct column {
 
 /* Prints rows (an array of objects) as a table, JSON or CSV. */
 void ctl_print(const struct ctl *c, json_t *rows, const struct column *cols);
+/* The string value of a licence or access command's option, or NULL. */
+const char *ctl_opt(const struct ctl *c, const char *name);
 /* Sends a request (body may be NULL) and returns the parsed answer, or
  * exits with a message and mutuctl's exit code. */
 json_t *ctl_request(const struct ctl *c, const char *method, const char *path,

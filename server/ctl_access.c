@@ -9,29 +9,25 @@
 #include "ctl.h"
 #include "util.h"
 
-static const char *
-opt(const struct ctl *c, const char *name)
-{
-	return json_string_value(json_object_get(c->opts, name));
-}
-
 static json_t *
 create_body(const struct ctl *c)
 {
 	json_t *b = json_pack("{s:s?, s:s?, s:b}", "commune", c->commune,
-	                      "label", opt(c, "label"), "read_only",
+	                      "label", ctl_opt(c, "label"), "read_only",
 	                      json_object_get(c->opts, "read-only") != NULL);
 	long long v;
 
-	if (opt(c, "expires-days")) {
-		if (util_parse_ll(opt(c, "expires-days"), 1, 3660, &v) == -1) {
+	if (ctl_opt(c, "expires-days")) {
+		if (util_parse_ll(ctl_opt(c, "expires-days"), 1, 3660, &v) ==
+		    -1) {
 			fprintf(stderr, "mutuctl: --expires-days: 1 to 3660\n");
 			exit(2);
 		}
 		json_object_set_new(b, "expires_days", json_integer(v));
 	}
-	if (opt(c, "max-uses")) {
-		if (util_parse_ll(opt(c, "max-uses"), 1, 1000000, &v) == -1) {
+	if (ctl_opt(c, "max-uses")) {
+		if (util_parse_ll(ctl_opt(c, "max-uses"), 1, 1000000, &v) ==
+		    -1) {
 			fprintf(stderr, "mutuctl: --max-uses: 1 to 1000000\n");
 			exit(2);
 		}

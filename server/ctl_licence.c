@@ -11,12 +11,6 @@
 #include "ctl.h"
 #include "util.h"
 
-static const char *
-opt(const struct ctl *c, const char *name)
-{
-	return json_string_value(json_object_get(c->opts, name));
-}
-
 static int
 flag(const struct ctl *c, const char *name)
 {
@@ -97,8 +91,8 @@ report(const struct ctl *c, const char *kind)
 
 	ctl_param(q, sizeof(q), "commune", c->commune);
 	ctl_param(q, sizeof(q), "product", c->product);
-	ctl_param(q, sizeof(q), "pool", opt(c, "pool"));
-	ctl_param(q, sizeof(q), "coverage", opt(c, "coverage"));
+	ctl_param(q, sizeof(q), "pool", ctl_opt(c, "pool"));
+	ctl_param(q, sizeof(q), "coverage", ctl_opt(c, "coverage"));
 	if (c->days > 0) {
 		snprintf(num, sizeof(num), "%d", c->days);
 		ctl_param(q, sizeof(q), "days", num);
@@ -289,17 +283,18 @@ cmd_catalogue(const struct ctl *c, int argc, char **argv)
 		j = ctl_request(c, "GET", "/api/v1/catalogue/unmatched", NULL);
 		ctl_print(c, j, raw);
 	} else if (strcmp(sub, "add-rule") == 0 && argc == 2) {
-		body =
-		    json_pack("{s:s?, s:s?, s:s?, s:s?}", "field",
-		              opt(c, "field"), "glob", opt(c, "glob"), "regex",
-		              opt(c, "regex"), "product", c->product);
+		body = json_pack("{s:s?, s:s?, s:s?, s:s?}", "field",
+		                 ctl_opt(c, "field"), "glob",
+		                 ctl_opt(c, "glob"), "regex",
+		                 ctl_opt(c, "regex"), "product", c->product);
 		if (flag(c, "ignore"))
 			json_object_set_new(body, "ignore", json_true());
-		if (opt(c, "priority"))
+		if (ctl_opt(c, "priority"))
 			json_object_set_new(
 			    body, "priority",
-			    json_integer(number(opt(c, "priority"), -1000000,
-			                        1000000, "--priority")));
+			    json_integer(number(ctl_opt(c, "priority"),
+			                        -1000000, 1000000,
+			                        "--priority")));
 		j = ctl_request(c, "POST", "/api/v1/catalogue/rules", body);
 		json_decref(body);
 		printf("rule added; %zu rules in force\n",
@@ -312,13 +307,14 @@ cmd_catalogue(const struct ctl *c, int argc, char **argv)
 	} else if (strcmp(sub, "add-product") == 0 && argc == 3) {
 		body = json_pack(
 		    "{s:s, s:s?, s:s?, s:s?, s:s?, s:s?, s:b}", "key", argv[2],
-		    "name", opt(c, "name"), "publisher", opt(c, "publisher"),
-		    "family", opt(c, "family"), "edition", opt(c, "edition"),
-		    "category", opt(c, "category"), "free", flag(c, "free"));
-		if (opt(c, "seasonal-days"))
+		    "name", ctl_opt(c, "name"), "publisher",
+		    ctl_opt(c, "publisher"), "family", ctl_opt(c, "family"),
+		    "edition", ctl_opt(c, "edition"), "category",
+		    ctl_opt(c, "category"), "free", flag(c, "free"));
+		if (ctl_opt(c, "seasonal-days"))
 			json_object_set_new(
 			    body, "seasonal_days",
-			    json_integer(number(opt(c, "seasonal-days"), 1,
+			    json_integer(number(ctl_opt(c, "seasonal-days"), 1,
 			                        3660, "--seasonal-days")));
 		j = ctl_request(c, "POST", "/api/v1/catalogue/products", body);
 		json_decref(body);
@@ -335,23 +331,23 @@ ent_from_opts(const struct ctl *c)
 {
 	json_t *e = json_pack(
 	    "{s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?}", "product", c->product,
-	    "commune", c->commune, "pool", opt(c, "pool"), "metric",
-	    opt(c, "metric"), "start_date", opt(c, "start"), "end_date",
-	    opt(c, "end"), "contract", opt(c, "contract"));
+	    "commune", c->commune, "pool", ctl_opt(c, "pool"), "metric",
+	    ctl_opt(c, "metric"), "start_date", ctl_opt(c, "start"), "end_date",
+	    ctl_opt(c, "end"), "contract", ctl_opt(c, "contract"));
 	long long q;
 
-	if (opt(c, "quantity") == NULL ||
-	    util_parse_ll(opt(c, "quantity"), 0, 10000000, &q) == -1)
+	if (ctl_opt(c, "quantity") == NULL ||
+	    util_parse_ll(ctl_opt(c, "quantity"), 0, 10000000, &q) == -1)
 		die(2, "%s", "--quantity: expected a whole number");
 	json_object_set_new(e, "quantity", json_integer(q));
-	if (opt(c, "unit-cost"))
-		json_object_set_new(
-		    e, "unit_cost_cents",
-		    json_integer(cents(opt(c, "unit-cost"), "--unit-cost")));
-	if (opt(c, "total-cost"))
-		json_object_set_new(
-		    e, "total_cost_cents",
-		    json_integer(cents(opt(c, "total-cost"), "--total-cost")));
+	if (ctl_opt(c, "unit-cost"))
+		json_object_set_new(e, "unit_cost_cents",
+		                    json_integer(cents(ctl_opt(c, "unit-cost"),
+		                                       "--unit-cost")));
+	if (ctl_opt(c, "total-cost"))
+		json_object_set_new(e, "total_cost_cents",
+		                    json_integer(cents(ctl_opt(c, "total-cost"),
+		                                       "--total-cost")));
 	return e;
 }
 
@@ -496,22 +492,22 @@ cmd_pools(const struct ctl *c, int argc, char **argv)
 	if (strcmp(sub, "list") == 0 && argc <= 2)
 		j = ctl_request(c, "GET", "/api/v1/pools", NULL);
 	else if (strcmp(sub, "set") == 0 && argc == 3) {
-		if (opt(c, "members") == NULL)
+		if (ctl_opt(c, "members") == NULL)
 			die(2, "%s",
 			    "pools set: --members C1,C2,... is required");
 		members = json_array();
-		copy = strdup(opt(c, "members"));
+		copy = strdup(ctl_opt(c, "members"));
 		for (tok = strtok_r(copy, ",", &save); tok;
 		     tok = strtok_r(NULL, ",", &save))
 			json_array_append_new(members, json_string(tok));
 		free(copy);
 		body = json_pack("{s:s, s:s?, s:o, s:s?}", "code", argv[2],
-		                 "name", opt(c, "name"), "members", members,
-		                 "basis", opt(c, "basis"));
-		if (opt(c, "fixed-share"))
+		                 "name", ctl_opt(c, "name"), "members", members,
+		                 "basis", ctl_opt(c, "basis"));
+		if (ctl_opt(c, "fixed-share"))
 			json_object_set_new(
 			    body, "fixed_share",
-			    json_real(strtod(opt(c, "fixed-share"), NULL)));
+			    json_real(strtod(ctl_opt(c, "fixed-share"), NULL)));
 		j = ctl_request(c, "POST", "/api/v1/pools", body);
 	} else
 		return 2;

@@ -2,7 +2,6 @@
  * mutu-server: startup, bootstrap subcommands and serving. Requests are
  * handled by http (transport) and api (meaning); data lives in store.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <grp.h>
@@ -101,20 +100,6 @@ open_store(const struct opts *o)
 }
 
 static int
-valid_commune(const char *s)
-{
-	size_t i;
-
-	if (strlen(s) != 5)
-		return 0;
-	for (i = 0; i < 5; i++)
-		if (!isdigit((unsigned char)s[i]) &&
-		    !(i == 1 && (s[i] == 'A' || s[i] == 'B')))
-			return 0;
-	return 1;
-}
-
-static int
 cmd_commune(const struct opts *o, int argc, char **argv)
 {
 	struct store *s;
@@ -122,7 +107,7 @@ cmd_commune(const struct opts *o, int argc, char **argv)
 
 	if (argc != 4 || strcmp(argv[1], "add") != 0)
 		usage_exit(2);
-	if (!valid_commune(argv[2]))
+	if (!util_valid_insee(argv[2]))
 		fatalx("%s: not an INSEE commune code (5 characters)", argv[2]);
 	if (argv[3][0] == '\0' || strlen(argv[3]) > 200)
 		fatalx("commune name: expected 1 to 200 characters");

@@ -189,6 +189,12 @@ ctl_print(const struct ctl *c, json_t *rows, const struct column *cols)
 		print_table(rows, cols);
 }
 
+const char *
+ctl_opt(const struct ctl *c, const char *name)
+{
+	return json_string_value(json_object_get(c->opts, name));
+}
+
 json_t *
 ctl_request(const struct ctl *c, const char *method, const char *path,
             json_t *body)

@@ -12,46 +12,6 @@
 #include "store_sqlite.h"
 #include "util.h"
 
-static int
-invalid(json_t **out, const char *msg)
-{
-	json_decref(*out);
-	*out = json_pack("{s:s}", "error", msg);
-	return STORE_INVALID;
-}
-
-static json_t *
-rows(struct sq *q, sqlite3_stmt *st)
-{
-	json_t *list = json_array(), *row;
-	int i, n;
-
-	(void)q;
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		row = json_object();
-		n = sqlite3_column_count(st);
-		for (i = 0; i < n; i++) {
-			const char *name = sqlite3_column_name(st, i);
-
-			if (sqlite3_column_type(st, i) == SQLITE_NULL)
-				json_object_set_new(row, name, json_null());
-			else if (sqlite3_column_type(st, i) == SQLITE_INTEGER)
-				json_object_set_new(
-				    row, name,
-				    json_integer(sqlite3_column_int64(st, i)));
-			else
-				json_object_set_new(
-				    row, name,
-				    json_string(
-				        (const char *)sqlite3_column_text(st,
-				                                          i)));
-		}
-		json_array_append_new(list, row);
-	}
-	sqlite3_finalize(st);
-	return list;
-}
-
 /* The commune a request may act on: its own for a commune's admin. */
 static const char *
 target_commune(const struct store_scope *sc, json_t *in)
@@ -93,11 +53,12 @@ secret_create(struct sq *q, const struct store_scope *sc, json_t *in,
 	           sc->commune) != 0)
 		return STORE_DENIED;
 	if (commune == NULL)
-		return invalid(out, "commune: required");
+		return sq_invalid(out, "%s", "commune: required");
 	if (opt_positive(in, "expires_days", 3660, &days) == -1 ||
 	    opt_positive(in, "max_uses", 1000000, &uses) == -1)
-		return invalid(out, "expires_days and max_uses: expected "
-		                    "positive whole numbers");
+		return sq_invalid(out, "%s",
+		                  "expires_days and max_uses: expected "
+		                  "positive whole numbers");
 	if (crypto_token(secret) == -1)
 		return STORE_ERR;
 	crypto_sha256_hex(secret, hash);
@@ -114,7 +75,7 @@ secret_create(struct sq *q, const struct store_scope *sc, json_t *in,
 		sqlite3_bind_int64(st, 5, uses);
 	sq_bind_opt(st, 6, label);
 	if ((rc = sq_step_done(q, st)) == STORE_CONFLICT)
-		return invalid(out, "commune: unknown commune");
+		return sq_invalid(out, "%s", "commune: unknown commune");
 	if (rc != STORE_OK)
 		return rc;
 	*out = json_pack("{s:I, s:s, s:s}", "id",
@@ -152,7 +113,7 @@ token_create(struct sq *q, const struct store_scope *sc, json_t *in,
 	sqlite3_bind_int(st, 4, ro);
 	sq_bind_opt(st, 5, label);
 	if ((rc = sq_step_done(q, st)) == STORE_CONFLICT)
-		return invalid(out, "commune: unknown commune");
+		return sq_invalid(out, "%s", "commune: unknown commune");
 	if (rc != STORE_OK)
 		return rc;
 	*out = json_pack("{s:I, s:s?, s:b, s:s}", "id",
@@ -193,7 +154,8 @@ list(struct sq *q, const char *sql, const struct store_scope *sc,
 		return STORE_ERR;
 	sqlite3_bind_text(st, 1, sc->commune, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, since);
-	*out = rows(q, st);
+	*out = sq_rows(st);
+	sqlite3_finalize(st);
 	return STORE_OK;
 }
 
@@ -245,7 +207,8 @@ acc_admin(void *b, enum store_admin_op op, const struct store_scope *sc,
 		              in, sc);
 	case ADM_AUDIT_LIST:
 		if (opt_positive(in, "days", 3660, &days) == -1)
-			return invalid(out, "days: expected 1 to 3660");
+			return sq_invalid(out, "%s",
+			                  "days: expected 1 to 3660");
 		return list(q,
 		            "SELECT id, datetime(at, 'unixepoch') AS at, actor,"
 		            " commune, action, detail FROM audit"

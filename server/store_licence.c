@@ -19,24 +19,6 @@ extern const char catalogue_default_json[];
 
 #define KEY_MAX 64
 
-/* Sets *out to {"error": message} and returns STORE_INVALID. */
-static int invalid(json_t **out, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static int
-invalid(json_t **out, const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	json_decref(*out);
-	*out = json_pack("{s:s}", "error", msg);
-	return STORE_INVALID;
-}
-
 static const char *
 jstr(json_t *o, const char *key)
 {
@@ -62,22 +44,22 @@ put_product(struct sq *q, json_t *p, const char *origin, json_t **out)
 	sqlite3_stmt *st;
 
 	if (!valid_key(key))
-		return invalid(out,
-		               "product key '%s': expected 1 to %d of "
-		               "a-z 0-9 - _ .",
-		               key ? key : "", KEY_MAX);
+		return sq_invalid(out,
+		                  "product key '%s': expected 1 to %d of "
+		                  "a-z 0-9 - _ .",
+		                  key ? key : "", KEY_MAX);
 	if (name == NULL || *name == '\0' || strlen(name) > 256)
-		return invalid(out,
-		               "product %s: name: expected 1 to 256 "
-		               "characters",
-		               key);
+		return sq_invalid(out,
+		                  "product %s: name: expected 1 to 256 "
+		                  "characters",
+		                  key);
 	if (sd && !json_is_null(sd) &&
 	    (!json_is_integer(sd) || json_integer_value(sd) < 1 ||
 	     json_integer_value(sd) > 3660))
-		return invalid(out,
-		               "product %s: seasonal_days: expected 1 to "
-		               "3660",
-		               key);
+		return sq_invalid(out,
+		                  "product %s: seasonal_days: expected 1 to "
+		                  "3660",
+		                  key);
 	st = sq_prep(q, "INSERT INTO products(key, name, publisher, edition,"
 	                " family, free, category, seasonal_days, origin, sill)"
 	                " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
@@ -122,12 +104,12 @@ put_rule(struct sq *q, json_t *r, const char *origin, int priority,
 	int rc;
 
 	if ((glob == NULL) == (regex == NULL))
-		return invalid(out, "rule: give one of glob or regex");
+		return sq_invalid(out, "rule: give one of glob or regex");
 	if ((product == NULL) == !ignore)
-		return invalid(out, "rule: give a product, or ignore: true");
+		return sq_invalid(out, "rule: give a product, or ignore: true");
 	if (catalogue_check(field ? field : "", glob ? "glob" : "regex",
 	                    glob ? glob : regex, err, sizeof(err)) == -1)
-		return invalid(out, "rule: %s", err);
+		return sq_invalid(out, "rule: %s", err);
 	if (json_is_integer(prio))
 		priority = (int)json_integer_value(prio);
 	st = sq_prep(q, "INSERT INTO rules(origin, priority, field, kind,"
@@ -142,7 +124,7 @@ put_rule(struct sq *q, json_t *r, const char *origin, int priority,
 	sq_bind_opt(st, 6, product);
 	rc = sq_step_done(q, st);
 	if (rc == STORE_CONFLICT)
-		return invalid(out, "rule: unknown product '%s'", product);
+		return sq_invalid(out, "rule: unknown product '%s'", product);
 	return rc;
 }
 
@@ -166,8 +148,8 @@ put_catalogue(struct sq *q, json_t *doc, const char *origin, json_t **out)
 
 	if (!json_is_object(doc) || (products && !json_is_array(products)) ||
 	    (rules && !json_is_array(rules)))
-		return invalid(out, "expected {\"products\": [...], "
-		                    "\"rules\": [...]}");
+		return sq_invalid(out, "expected {\"products\": [...], "
+		                       "\"rules\": [...]}");
 	/* An exported catalogue marks the default entries: an admins'
 	 * import takes only their own. */
 	json_array_foreach(products, i, v)
@@ -367,39 +349,6 @@ lic_reload(struct sq *q, int renorm)
 	return end_tx(q, rc == 0 ? STORE_OK : STORE_ERR) == STORE_OK ? 0 : -1;
 }
 
-/* Runs a query and returns its rows as an array of objects whose keys are
- * the column names; integer, real, text and null columns keep their type. */
-static json_t *
-rows_of(sqlite3_stmt *st)
-{
-	json_t *rows = json_array(), *row, *v;
-	int i, n;
-
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		row = json_object();
-		n = sqlite3_column_count(st);
-		for (i = 0; i < n; i++) {
-			switch (sqlite3_column_type(st, i)) {
-			case SQLITE_INTEGER:
-				v = json_integer(sqlite3_column_int64(st, i));
-				break;
-			case SQLITE_FLOAT:
-				v = json_real(sqlite3_column_double(st, i));
-				break;
-			case SQLITE_NULL:
-				v = json_null();
-				break;
-			default:
-				v = json_string(
-				    (const char *)sqlite3_column_text(st, i));
-			}
-			json_object_set_new(row, sqlite3_column_name(st, i), v);
-		}
-		json_array_append_new(rows, row);
-	}
-	return rows;
-}
-
 static json_t *
 query_rows(struct sq *q, const char *sql)
 {
@@ -408,7 +357,7 @@ query_rows(struct sq *q, const char *sql)
 
 	if (st == NULL)
 		return NULL;
-	rows = rows_of(st);
+	rows = sq_rows(st);
 	sqlite3_finalize(st);
 	return rows;
 }
@@ -475,7 +424,7 @@ unmatched(struct sq *q, const struct store_scope *sc, json_t **out)
 	if (st == NULL)
 		return STORE_ERR;
 	sqlite3_bind_text(st, 1, sc->commune, -1, SQLITE_STATIC);
-	*out = rows_of(st);
+	*out = sq_rows(st);
 	sqlite3_finalize(st);
 	return STORE_OK;
 }
@@ -504,7 +453,7 @@ catalogue_change(struct sq *q, enum store_admin_op op, json_t *in, json_t **out)
 		break;
 	case ADM_RULE_DELETE:
 		if (!json_is_integer(id)) {
-			rc = invalid(out, "id: expected a rule id");
+			rc = sq_invalid(out, "id: expected a rule id");
 			break;
 		}
 		if ((st = sq_prep(q, "DELETE FROM rules WHERE id = ?")) == NULL)
@@ -546,7 +495,7 @@ ent_list(struct sq *q, const struct store_scope *sc, json_t **out)
 	if ((st = sq_prep(q, sql)) == NULL)
 		return STORE_ERR;
 	sqlite3_bind_text(st, 1, sc->commune, -1, SQLITE_STATIC);
-	*out = rows_of(st);
+	*out = sq_rows(st);
 	sqlite3_finalize(st);
 	return STORE_OK;
 }
@@ -588,32 +537,34 @@ ent_check(json_t *e, const struct store_scope *sc, json_t **out)
 	int i, set;
 
 	if (!json_is_object(e))
-		return invalid(out, "entitlement: expected an object");
+		return sq_invalid(out, "entitlement: expected an object");
 	if (!valid_key(jstr(e, "product")))
-		return invalid(out,
-		               "product: expected a catalogue product key");
+		return sq_invalid(out,
+		                  "product: expected a catalogue product key");
 	if ((commune == NULL) == (pool == NULL))
-		return invalid(out, "give one holder: commune or pool");
+		return sq_invalid(out, "give one holder: commune or pool");
 	if (sc->commune[0] && (pool || strcmp(commune, sc->commune) != 0))
-		return invalid(out,
-		               "this token may only manage entitlements "
-		               "held by commune %s",
-		               sc->commune);
+		return sq_invalid(out,
+		                  "this token may only manage entitlements "
+		                  "held by commune %s",
+		                  sc->commune);
 	for (i = 0; metrics[i] && (!metric || strcmp(metric, metrics[i])); i++)
 		;
 	if (metrics[i] == NULL)
-		return invalid(out, "metric: expected device, user, concurrent "
-		                    "or site");
+		return sq_invalid(out,
+		                  "metric: expected device, user, concurrent "
+		                  "or site");
 	if (opt_int(e, "quantity", 0, 10000000, &set, &v) == -1 || !set)
-		return invalid(out, "quantity: expected 0 to 10000000");
+		return sq_invalid(out, "quantity: expected 0 to 10000000");
 	if (opt_int(e, "unit_cost_cents", 0, 1LL << 40, &set, &v) == -1 ||
 	    opt_int(e, "total_cost_cents", 0, 1LL << 40, &set, &v) == -1)
-		return invalid(out, "costs: expected whole cents, 0 or more");
+		return sq_invalid(out,
+		                  "costs: expected whole cents, 0 or more");
 	if (!valid_date(jstr(e, "start_date")) ||
 	    !valid_date(jstr(e, "end_date")))
-		return invalid(out, "dates: expected YYYY-MM-DD");
+		return sq_invalid(out, "dates: expected YYYY-MM-DD");
 	if (jstr(e, "contract") && strlen(jstr(e, "contract")) > 256)
-		return invalid(out, "contract: at most 256 characters");
+		return sq_invalid(out, "contract: at most 256 characters");
 	return STORE_OK;
 }
 
@@ -660,10 +611,10 @@ ent_write(struct sq *q, json_t *e, long long id, json_t **out)
 		sqlite3_bind_int64(st, 11, id);
 	rc = sq_step_done(q, st);
 	if (rc == STORE_CONFLICT)
-		return invalid(out,
-		               "unknown product, commune or pool in "
-		               "entitlement for '%s'",
-		               jstr(e, "product"));
+		return sq_invalid(out,
+		                  "unknown product, commune or pool in "
+		                  "entitlement for '%s'",
+		                  jstr(e, "product"));
 	if (rc == STORE_OK && id > 0 && sqlite3_changes(q->db) == 0)
 		return STORE_NOTFOUND;
 	return rc;
@@ -702,7 +653,7 @@ ent_change(struct sq *q, enum store_admin_op op, const struct store_scope *sc,
 	int rc = STORE_OK;
 
 	if (op != ADM_ENT_ADD && id <= 0)
-		rc = invalid(out, "id: expected an entitlement id");
+		rc = sq_invalid(out, "id: expected an entitlement id");
 	else if (op != ADM_ENT_ADD)
 		rc = ent_owned(q, sc, id);
 	if (rc != STORE_OK || sq_exec(q, "BEGIN IMMEDIATE") == -1) {
@@ -723,8 +674,8 @@ ent_change(struct sq *q, enum store_admin_op op, const struct store_scope *sc,
 			                    out)) != STORE_OK) {
 				if (rc == STORE_INVALID &&
 				    json_array_size(list) > 1)
-					invalid(out, "entitlement %zu: %s",
-					        i + 1, jstr(*out, "error"));
+					sq_invalid(out, "entitlement %zu: %s",
+					           i + 1, jstr(*out, "error"));
 				break;
 			}
 		}
@@ -751,7 +702,7 @@ pool_list(struct sq *q, const struct store_scope *sc, json_t **out)
 	if (st == NULL)
 		return STORE_ERR;
 	sqlite3_bind_text(st, 1, sc->commune, -1, SQLITE_STATIC);
-	*out = rows_of(st);
+	*out = sq_rows(st);
 	sqlite3_finalize(st);
 	{
 		json_t *p;
@@ -775,18 +726,19 @@ pool_write(struct sq *q, json_t *in, json_t **out)
 	int rc;
 
 	if (!valid_key(code))
-		return invalid(out, "code: expected 1 to %d of a-z 0-9 - _ .",
-		               KEY_MAX);
+		return sq_invalid(
+		    out, "code: expected 1 to %d of a-z 0-9 - _ .", KEY_MAX);
 	if (name == NULL || *name == '\0')
-		return invalid(out, "name: required");
+		return sq_invalid(out, "name: required");
 	if (!json_is_array(members) || json_array_size(members) == 0)
-		return invalid(out, "members: expected a list of communes");
+		return sq_invalid(out, "members: expected a list of communes");
 	if (fs && (!json_is_number(fs) || json_number_value(fs) < 0 ||
 	           json_number_value(fs) > 1))
-		return invalid(out, "fixed_share: expected 0 to 1");
+		return sq_invalid(out, "fixed_share: expected 0 to 1");
 	if (basis && strcmp(basis, "hours") && strcmp(basis, "peak") &&
 	    strcmp(basis, "installs"))
-		return invalid(out, "basis: expected hours, peak or installs");
+		return sq_invalid(out,
+		                  "basis: expected hours, peak or installs");
 	st = sq_prep(q, "INSERT INTO pools(code, name, fixed_share, basis)"
 	                " VALUES (?1, ?2, ?3, ?4) ON CONFLICT(code) DO UPDATE"
 	                " SET name = ?2, fixed_share = ?3, basis = ?4");
@@ -813,7 +765,8 @@ pool_write(struct sq *q, json_t *in, json_t **out)
 		sqlite3_bind_text(st, 1, code, -1, SQLITE_STATIC);
 		sq_bind_opt(st, 2, json_string_value(m));
 		if ((rc = sq_step_done(q, st)) == STORE_CONFLICT)
-			return invalid(out, "members[%zu]: unknown commune", i);
+			return sq_invalid(out, "members[%zu]: unknown commune",
+			                  i);
 		if (rc != STORE_OK)
 			return rc;
 	}
@@ -1222,7 +1175,7 @@ costs(struct sq *q, const struct store_query *qu, json_t **out)
 		return STORE_ERR;
 	sq_bind_opt(st, 1, qu->pool);
 	sqlite3_bind_text(st, 2, focus(qu), -1, SQLITE_TRANSIENT);
-	ents = rows_of(st);
+	ents = sq_rows(st);
 	sqlite3_finalize(st);
 	json_array_foreach(ents, i, e)
 	{
@@ -1263,7 +1216,7 @@ usage_trend(struct sq *q, const struct store_query *qu, json_t **out)
 	sqlite3_bind_int64(st, 2, qu->to / 86400);
 	sqlite3_bind_text(st, 3, focus(qu), -1, SQLITE_TRANSIENT);
 	sq_bind_opt(st, 4, qu->product);
-	*out = rows_of(st);
+	*out = sq_rows(st);
 	sqlite3_finalize(st);
 	json_array_foreach(*out, i, r)
 	{

@@ -5,6 +5,7 @@
  */
 #include "store.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -740,6 +741,53 @@ static const char licence_sql[] =
     " LEFT JOIN daily d ON d.commune = k.commune AND d.product = k.product"
     " ORDER BY 6 DESC, 3 DESC, 1, 2"
     " LIMIT ?5";
+
+/* Runs a query and returns its rows as an array of objects whose keys are
+ * the column names; integer, real, text and null columns keep their type. */
+json_t *
+sq_rows(sqlite3_stmt *st)
+{
+	json_t *rows = json_array(), *row, *v;
+	int i, n;
+
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		row = json_object();
+		n = sqlite3_column_count(st);
+		for (i = 0; i < n; i++) {
+			switch (sqlite3_column_type(st, i)) {
+			case SQLITE_INTEGER:
+				v = json_integer(sqlite3_column_int64(st, i));
+				break;
+			case SQLITE_FLOAT:
+				v = json_real(sqlite3_column_double(st, i));
+				break;
+			case SQLITE_NULL:
+				v = json_null();
+				break;
+			default:
+				v = json_string(
+				    (const char *)sqlite3_column_text(st, i));
+			}
+			json_object_set_new(row, sqlite3_column_name(st, i), v);
+		}
+		json_array_append_new(rows, row);
+	}
+	return rows;
+}
+
+int
+sq_invalid(json_t **out, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	json_decref(*out);
+	*out = json_pack("{s:s}", "error", msg);
+	return STORE_INVALID;
+}
 
 json_t *
 sq_iso(sqlite3_stmt *st, int col)

@@ -25,6 +25,13 @@ void sq_bind_opt(sqlite3_stmt *st, int i, const char *v);
 /* Steps a write to completion and finalizes it: STORE_OK, STORE_CONFLICT
  * on a constraint, STORE_ERR. st may be NULL (prepare failed). */
 int sq_step_done(struct sq *q, sqlite3_stmt *st);
+/* The rows of a prepared query as an array of objects keyed by column
+ * name, integers, reals, text and nulls keeping their type. The caller
+ * finalizes st. */
+json_t *sq_rows(sqlite3_stmt *st);
+/* Sets *out to {"error": message} and returns STORE_INVALID. */
+int sq_invalid(json_t **out, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 /* Column col as an ISO 8601 UTC string, or JSON null. */
 json_t *sq_iso(sqlite3_stmt *st, int col);
 
