@@ -56,4 +56,8 @@ void collect_username(unsigned uid, char *out, size_t n);
 /* Writes the host name into out. */
 void collect_hostname(char *out, size_t n);
 
+/* Writes an id that changes at every boot of the machine into out (on
+ * Linux the kernel's random boot_id); "" if there is none. */
+void collect_boot_id(char *out, size_t n);
+
 #endif

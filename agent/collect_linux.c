@@ -700,3 +700,12 @@ collect_hostname(char *out, size_t n)
 		util_strlcpy(out, "localhost", n);
 	out[n - 1] = '\0';
 }
+
+void
+collect_boot_id(char *out, size_t n)
+{
+	char *id = util_read_file("/proc/sys/kernel/random/boot_id", 64);
+
+	util_strlcpy(out, id ? id : "", n);
+	free(id);
+}

@@ -36,6 +36,9 @@ static const struct conf_key agent_keys[] = {
     INT(usage_min_uid, 0, 1 << 30),
     INT(batch_records, 1, PROTO_MAX_RECORDS),
     INT(http_timeout, 1, 3600),
+    INT(inventory_full_interval, 60, 366 * 86400),
+    INT(disk_budget, 1, 1 << 20),
+    INT(startup_splay, 0, 86400),
     {"", "user_ids", CONF_ENUM, offsetof(struct agent_config, user_ids), 0, 0,
      0, user_id_modes},
     {NULL, NULL, 0, 0, 0, 0, 0, NULL},
@@ -54,6 +57,9 @@ set_defaults(struct agent_config *cfg)
 	cfg->user_ids = USER_IDS_PSEUDONYM;
 	cfg->batch_records = PROTO_BATCH_RECORDS;
 	cfg->http_timeout = 60;
+	cfg->inventory_full_interval = 7 * 86400;
+	cfg->disk_budget = 64;
+	cfg->startup_splay = 60;
 }
 
 static int

@@ -18,15 +18,19 @@ struct agent_config {
 	char commune[16];       /* INSEE code of the commune */
 	char enrol_secret[128]; /* the commune's enrolment secret */
 	char state_dir[PATH_MAX];
-	char ca_file[PATH_MAX]; /* CA to trust instead of the system's */
-	char user_key[256];     /* key for user pseudonyms */
-	int usage_interval;     /* seconds between /proc samples */
-	int sync_interval;      /* seconds between syncs */
-	int inventory_interval; /* seconds between full inventories */
-	int usage_min_uid;      /* ignore processes of lower uids */
-	int user_ids;           /* enum user_ids */
-	int batch_records;      /* records per batch at most */
-	int http_timeout;       /* seconds for one HTTP request */
+	char ca_file[PATH_MAX];      /* CA to trust instead of the system's */
+	char user_key[256];          /* key for user pseudonyms */
+	int usage_interval;          /* seconds between /proc samples */
+	int sync_interval;           /* seconds between syncs */
+	int inventory_interval;      /* seconds between full inventories */
+	int usage_min_uid;           /* ignore processes of lower uids */
+	int user_ids;                /* enum user_ids */
+	int batch_records;           /* records per batch at most */
+	int http_timeout;            /* seconds for one HTTP request */
+	int inventory_full_interval; /* seconds between full (not delta)
+	                                inventories */
+	int disk_budget;             /* MiB for the queue (database + WAL) */
+	int startup_splay;           /* first sync within this many seconds */
 };
 
 /* Sets defaults, then reads path. Checks required keys and the file's

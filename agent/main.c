@@ -20,6 +20,7 @@
 #include "inventory.h"
 #include "log.h"
 #include "notify.h"
+#include "proto.h"
 #include "queue.h"
 #include "sync.h"
 #include "usage.h"
@@ -39,6 +40,8 @@ on_signal(int sig)
 
 struct agent {
 	struct agent_config cfg;
+	long long failed;       /* enqueues failed since the last success */
+	long long failed_since; /* wall time of the first of them */
 	char agent_id[CRYPTO_UUID_LEN + 1];
 	char hostname[256];
 	struct collect *collect;
@@ -66,7 +69,12 @@ usage_exit(int code)
 	    "                  --secret-file FILE [--user-key-file FILE]\n"
 	    "  writes them into the configuration and enrols now (files: one\n"
 	    "  line each, - for standard input); exit 1 if the server could\n"
-	    "  not be reached (the service enrols later)\n");
+	    "  not be reached (the service enrols later)\n"
+	    "       mutu-agent [-c file] enqueue [N]\n"
+	    "  queues records read from standard input, one JSON object per\n"
+	    "  line ({\"type\": ..., \"time\": ..., \"data\": {...}}), N per\n"
+	    "  transaction, printing each one's sequence number once "
+	    "durable\n");
 	exit(code);
 }
 
@@ -95,22 +103,50 @@ load_identity(struct agent *a)
 	collect_hostname(a->hostname, sizeof(a->hostname));
 }
 
-static void
-agent_open(struct agent *a)
+/* Opens the queue. The service never exits for a queue it cannot open
+ * (disk full, read-only file system): a restart loop would change
+ * nothing. It retries, backing off to 5 minutes, until told to stop. */
+static int
+open_queue(struct agent *a, int once)
+{
+	char path[PATH_MAX], err[512];
+	struct timespec ts = {0, 0};
+	long delay = 5;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/queue.db",
+	                     a->cfg.state_dir) >= sizeof(path))
+		fatalx("state_dir too long");
+	while ((a->queue = queue_open(path, err, sizeof(err))) == NULL) {
+		if (once)
+			fatalx("queue: %s", err);
+		log_warnx("queue: %s; retrying in %ld s", err, delay);
+		notify_send("STATUS=queue unavailable");
+		ts.tv_sec = delay;
+		while (!quit && nanosleep(&ts, &ts) == -1 && errno == EINTR)
+			;
+		if (quit)
+			return -1;
+		delay = delay * 2 > 300 ? 300 : delay * 2;
+	}
+	return 0;
+}
+
+static int
+agent_open(struct agent *a, int once)
 {
 	struct usage_opts uo;
-	char path[PATH_MAX], err[512];
+	char boot[64];
 
 	if (mkdir(a->cfg.state_dir, 0700) == -1 && errno != EEXIST)
 		fatal("%s", a->cfg.state_dir);
 	load_identity(a);
-	if ((size_t)snprintf(path, sizeof(path), "%s/queue.db",
-	                     a->cfg.state_dir) >= sizeof(path))
-		fatalx("state_dir too long");
-	if ((a->queue = queue_open(path, err, sizeof(err))) == NULL)
-		fatalx("queue: %s", err);
+	if (open_queue(a, once) == -1)
+		return -1;
 	if ((a->collect = collect_new(NULL)) == NULL)
 		fatalx("collect: out of memory");
+	collect_boot_id(boot, sizeof(boot));
+	if (boot[0] && queue_set_boot(a->queue, boot) == -1)
+		log_warnx("queue: cannot record the boot id");
 	uo.min_uid = (unsigned)a->cfg.usage_min_uid;
 	uo.user_ids = a->cfg.user_ids;
 	uo.user_key = a->cfg.user_key;
@@ -119,18 +155,61 @@ agent_open(struct agent *a)
 	a->sync = sync_new(&a->cfg, a->queue, a->agent_id, a->hostname);
 	if (a->sync == NULL)
 		fatalx("sync: cannot initialise");
+	sync_set_stop(a->sync, &quit);
+	return 0;
 }
 
 static void
 agent_close(struct agent *a)
 {
-	if (a->usage)
-		usage_save(a->usage);
+	if (a->usage && usage_save(a->usage) == -1)
+		log_warnx("cannot save the open usage sessions");
 	sync_free(a->sync);
 	usage_free(a->usage);
 	collect_free(a->collect);
 	queue_close(a->queue);
 	crypto_wipe(&a->cfg, sizeof(a->cfg));
+}
+
+/* Counts a failed enqueue (disk full, I/O error): loudly, and reported
+ * to the server once the queue accepts records again. */
+static void
+enqueue_failed(struct agent *a, const char *what)
+{
+	if (a->failed++ == 0)
+		a->failed_since = time(NULL);
+	log_warnx("%s failed: cannot queue records (%lld failures since "
+	          "%lld); data already queued is safe",
+	          what, a->failed, a->failed_since);
+}
+
+/* After failures, tells the server how many enqueues failed and when. */
+static void
+enqueue_recovered(struct agent *a)
+{
+	char body[160];
+
+	if (a->failed == 0)
+		return;
+	snprintf(body, sizeof(body),
+	         "{\"reason\":\"enqueue_failed\",\"attempts\":%lld,"
+	         "\"from\":%lld,\"to\":%lld}",
+	         a->failed, a->failed_since, (long long)time(NULL));
+	if (queue_push(a->queue, PROTO_REC_GAP, time(NULL), body) > 0) {
+		log_info("queue accepts records again after %lld failures",
+		         a->failed);
+		a->failed = 0;
+	}
+}
+
+static void
+enforce_budget(struct agent *a)
+{
+	struct queue_budget b;
+
+	if (queue_enforce_budget(a->queue, a->cfg.disk_budget * 1048576LL,
+	                         time(NULL), &b) == -1)
+		log_warnx("queue: cannot enforce the disk budget");
 }
 
 static int
@@ -140,13 +219,26 @@ do_inventory(struct agent *a)
 	long long now = time(NULL);
 	int n;
 
-	if ((n = inventory_enqueue(a->collect, a->queue, a->agent_id, now)) ==
-	    -1)
+	n = inventory_enqueue(a->collect, a->queue, a->agent_id, now,
+	                      a->cfg.inventory_full_interval);
+	if (n == -1) {
+		enqueue_failed(a, "inventory");
 		return -1;
+	}
+	enqueue_recovered(a);
 	snprintf(when, sizeof(when), "%lld", now);
 	queue_meta_set(a->queue, "inventory_at", when);
 	log_debug("inventory queued: %d packages", n);
 	return 0;
+}
+
+static void
+do_sample(struct agent *a, long long now)
+{
+	if (usage_sample(a->usage, now) == -1)
+		enqueue_failed(a, "usage sample");
+	else
+		enqueue_recovered(a);
 }
 
 static int
@@ -157,6 +249,10 @@ do_sync(struct agent *a, struct sync_result *r)
 	if (r->batches > 0)
 		log_info("delivered %lld records in %d batches", r->records,
 		         r->batches);
+	if (r->need_inventory &&
+	    (inventory_need_full(a->queue) == -1 || do_inventory(a) == -1))
+		log_warnx("cannot queue the full inventory the server asked "
+		          "for");
 	return rc;
 }
 
@@ -165,12 +261,17 @@ run_once(struct agent *a)
 {
 	struct sync_result r;
 	long long left;
+	int rc;
 
 	if (do_inventory(a) == -1)
 		return 1;
 	if (usage_sample(a->usage, time(NULL)) == -1 || usage_cut(a->usage) < 0)
 		log_warnx("usage sample failed");
-	if (do_sync(a, &r) == -1 || (left = queue_pending(a->queue)) != 0) {
+	enforce_budget(a);
+	rc = do_sync(a, &r);
+	if (rc == -1 && r.need_inventory)
+		rc = do_sync(a, &r); /* with the full inventory it asked for */
+	if (rc == -1 || (left = queue_pending(a->queue)) != 0) {
 		log_warnx("sync failed; %lld records stay queued",
 		          queue_pending(a->queue));
 		return 1;
@@ -227,7 +328,7 @@ sync_step(struct agent *a, struct schedule *sc, long long mono)
 	struct sync_result r;
 	long delay;
 
-	if (do_sync(a, &r) == 0) {
+	if (do_sync(a, &r) == 0 || r.need_inventory) {
 		sc->attempt = 0;
 		delay = queue_pending(a->queue) > 0 ? 1 : a->cfg.sync_interval;
 	} else {
@@ -250,8 +351,8 @@ loop_step(struct agent *a, struct schedule *sc)
 		sc->inventory = mono + a->cfg.inventory_interval * 1000LL;
 	}
 	if (mono >= sc->sample) {
-		if (usage_sample(a->usage, now) == -1)
-			log_warnx("usage sample failed");
+		do_sample(a, now);
+		enforce_budget(a);
 		sc->sample = mono + a->cfg.usage_interval * 1000LL;
 	}
 	if (mono >= sc->cut) {
@@ -282,7 +383,9 @@ run_service(struct agent *a)
 	sc.sample = mono;
 	sc.cut = mono + (3600 - now % 3600) * 1000LL;
 	/* A fleet booting at 8:30 must not reach the server at once. */
-	splay = a->cfg.sync_interval < 60 ? a->cfg.sync_interval : 60;
+	splay = a->cfg.startup_splay < a->cfg.sync_interval
+	            ? a->cfg.startup_splay
+	            : a->cfg.sync_interval;
 	sc.sync = mono + (long long)(rnd() * splay * 1000);
 	sc.watchdog_ms = notify_watchdog_ms();
 	sc.watchdog = mono;
@@ -426,6 +529,93 @@ cmd_enrol(const char *conffile, int argc, char **argv)
 	return 0;
 }
 
+/* Checks one line of "enqueue" input and queues it. Returns the record's
+ * sequence number, 0 for a line refused (reported), or -1. */
+static long long
+enqueue_line(struct agent *a, const char *line, long lineno)
+{
+	static const char *const types[] = {
+	    PROTO_REC_USAGE, PROTO_REC_USAGE_DAY, PROTO_REC_INVENTORY,
+	    PROTO_REC_INVENTORY_DELTA, NULL};
+	json_t *j = json_loads(line, 0, NULL), *data;
+	const char *type = json_string_value(json_object_get(j, "type"));
+	json_int_t t = json_integer_value(json_object_get(j, "time"));
+	long long seq = 0;
+	char *text;
+	int i;
+
+	data = json_object_get(j, "data");
+	for (i = 0; type && types[i] && strcmp(type, types[i]) != 0; i++)
+		;
+	if (type == NULL || types[i] == NULL || !json_is_object(data)) {
+		fprintf(stderr,
+		        "mutu-agent: line %ld: expected {\"type\": "
+		        "usage|usage_day|inventory|inventory_delta, "
+		        "\"time\": N, \"data\": {...}}\n",
+		        lineno);
+	} else if ((text = json_dumps(data, JSON_COMPACT)) == NULL) {
+		seq = -1;
+	} else {
+		seq = queue_push(a->queue, type, t > 0 ? t : time(NULL), text);
+		free(text);
+	}
+	json_decref(j);
+	return seq;
+}
+
+/* Commits the open transaction of "enqueue" and prints its records'
+ * sequence numbers, now durable. */
+static int
+enqueue_flush(struct agent *a, const long long *seqs, long n)
+{
+	long i;
+
+	if (queue_commit(a->queue) == -1)
+		return -1;
+	for (i = 0; i < n; i++)
+		printf("%lld\n", seqs[i]);
+	fflush(stdout);
+	enforce_budget(a);
+	return 0;
+}
+
+/* enqueue: queues records read from standard input, per_tx per
+ * transaction, and prints each one's sequence number once it is on disk.
+ * A refused line is reported and skipped. */
+static int
+cmd_enqueue(struct agent *a, long per_tx)
+{
+	char line[65536];
+	long long seqs[1024], seq;
+	long n = 0, lineno = 0, in_tx = 0;
+
+	per_tx = per_tx < 1 ? 1 : per_tx > 1024 ? 1024 : per_tx;
+	while (fgets(line, sizeof(line), stdin) != NULL) {
+		lineno++;
+		if (!in_tx && queue_begin(a->queue) == -1)
+			goto fail;
+		in_tx = 1;
+		if ((seq = enqueue_line(a, line, lineno)) == -1) {
+			queue_rollback(a->queue);
+			goto fail;
+		}
+		if (seq > 0)
+			seqs[n++] = seq;
+		if (n == per_tx) {
+			in_tx = 0;
+			if (enqueue_flush(a, seqs, n) == -1)
+				goto fail;
+			n = 0;
+		}
+	}
+	if (in_tx && enqueue_flush(a, seqs, n) == -1)
+		goto fail;
+	return 0;
+fail:
+	fprintf(stderr, "mutu-agent: enqueue failed at line %ld\n", lineno);
+	return 1;
+}
+
 /* Prints the inventory document alone: for admins, and for the tests that
  * validate it against the GLPI schema. Needs no configuration. */
 static int
@@ -476,6 +666,7 @@ main(int argc, char *argv[])
 	};
 	const char *conffile = DEFAULT_CONFIG;
 	int ch, foreground = 0, verbose = 0, check = 0, once = 0, rc;
+	long per_tx = 0; /* enqueue: records per transaction */
 	struct agent a;
 	char err[1024];
 
@@ -515,7 +706,13 @@ main(int argc, char *argv[])
 	}
 	if (optind < argc && strcmp(argv[optind], "enrol") == 0)
 		return cmd_enrol(conffile, argc - optind, argv + optind);
-	if (optind != argc)
+	if (optind < argc && strcmp(argv[optind], "enqueue") == 0) {
+		if (argc - optind > 2)
+			usage_exit(2);
+		per_tx = optind + 1 < argc ? atol(argv[optind + 1]) : 1;
+		if (per_tx < 1)
+			usage_exit(2);
+	} else if (optind != argc)
 		usage_exit(2);
 	if (config_load(conffile, &a.cfg, err, sizeof(err)) == -1 ||
 	    config_check_files(conffile, &a.cfg, err, sizeof(err)) == -1) {
@@ -530,8 +727,11 @@ main(int argc, char *argv[])
 	log_init("mutu-agent", foreground || once || getenv("JOURNAL_STREAM"),
 	         verbose);
 	install_signals();
-	agent_open(&a);
-	rc = once ? run_once(&a) : run_service(&a);
+	if (agent_open(&a, once || per_tx) == -1)
+		return 0; /* stopped while waiting for the queue */
+	rc = per_tx ? cmd_enqueue(&a, per_tx)
+	     : once ? run_once(&a)
+	            : run_service(&a);
 	agent_close(&a);
 	return rc;
 }

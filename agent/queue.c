@@ -1,18 +1,26 @@
 #include "queue.h"
 
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 
+#include <jansson.h>
 #include <sqlite3.h>
 
+#include "crashpoint.h"
 #include "crypto.h"
 #include "log.h"
 #include "util.h"
 
 struct queue {
 	sqlite3 *db;
+	char path[PATH_MAX];
 	char epoch[33];
+	long long boot; /* boot number: changes with the machine's boot id */
 	long long next_seq;  /* next sequence number to hand out */
 	long long saved_seq; /* next_seq at BEGIN, restored on rollback */
 	int in_tx;
@@ -33,6 +41,17 @@ static const char *const migrations[] = {
     "CREATE TABLE IF NOT EXISTS sessions(exe TEXT NOT NULL,"
     " uid INTEGER NOT NULL, start INTEGER NOT NULL,"
     " last_seen INTEGER NOT NULL, PRIMARY KEY (exe, uid));",
+    /* 1 -> 2: record ages on the boot clock (clock-skew correction),
+     * quarantined records, and the log of records given up. */
+    "ALTER TABLE records ADD COLUMN boot INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE records ADD COLUMN mono INTEGER NOT NULL DEFAULT 0;"
+    "CREATE TABLE quarantine(seq INTEGER PRIMARY KEY, type TEXT NOT NULL,"
+    " created INTEGER NOT NULL, body TEXT NOT NULL, reason TEXT NOT NULL,"
+    " at INTEGER NOT NULL);"
+    "CREATE TABLE dropped(first_seq INTEGER NOT NULL,"
+    " last_seq INTEGER NOT NULL, records INTEGER NOT NULL,"
+    " from_t INTEGER NOT NULL, to_t INTEGER NOT NULL,"
+    " reason TEXT NOT NULL, at INTEGER NOT NULL);",
 };
 #define QUEUE_SCHEMA_VERSION (int)(sizeof(migrations) / sizeof(migrations[0]))
 
@@ -161,34 +180,161 @@ init_stream(struct queue *q)
 	return exec(q, "COMMIT");
 }
 
+/* Whether the last error says the file is damaged (not a transient
+ * condition such as a full disk or a lock). */
+static int
+corrupt_code(sqlite3 *db)
+{
+	int c = db ? sqlite3_errcode(db) & 0xff : SQLITE_CANTOPEN;
+
+	return c == SQLITE_CORRUPT || c == SQLITE_NOTADB;
+}
+
+/* PRAGMA quick_check: 1 if the database is sound, 0 if not, -1 on error
+ * (the error code then tells whether it is damage). */
+static int
+quick_check(struct queue *q)
+{
+	sqlite3_stmt *st;
+	int ok = -1;
+
+	if (sqlite3_prepare_v2(q->db, "PRAGMA quick_check(1)", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		ok =
+		    strcmp((const char *)sqlite3_column_text(st, 0), "ok") == 0;
+	sqlite3_finalize(st);
+	return ok;
+}
+
+/* A database made by 0.1.0 has no auto-vacuum, so deletions would never
+ * give space back to the disk budget: convert it once. */
+static int
+incremental_vacuum_on(struct queue *q)
+{
+	sqlite3_stmt *st;
+	int mode = 0;
+
+	if (sqlite3_prepare_v2(q->db, "PRAGMA auto_vacuum", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		mode = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	if (mode == 2)
+		return 0;
+	return exec(q, "PRAGMA auto_vacuum=INCREMENTAL") == -1 ||
+	               exec(q, "VACUUM") == -1
+	           ? -1
+	           : 0;
+}
+
+enum open_result { OPEN_OK, OPEN_CORRUPT, OPEN_FAIL };
+
+static enum open_result
+try_open(struct queue *q, char *err, size_t errlen)
+{
+	if (sqlite3_open_v2(q->path, &q->db,
+	                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+	                        SQLITE_OPEN_NOMUTEX,
+	                    NULL) != SQLITE_OK)
+		goto dberr;
+	sqlite3_busy_timeout(q->db, 5000);
+	/* auto_vacuum only takes effect before the first table exists. */
+	if (exec(q, "PRAGMA auto_vacuum=INCREMENTAL") == -1 ||
+	    exec(q, "PRAGMA journal_mode=WAL") == -1 ||
+	    exec(q, "PRAGMA synchronous=FULL") == -1 ||
+	    exec(q, "PRAGMA journal_size_limit=1048576") == -1)
+		goto dberr;
+	switch (quick_check(q)) {
+	case 0:
+		snprintf(err, errlen, "%s: integrity check failed", q->path);
+		return OPEN_CORRUPT;
+	case -1:
+		goto dberr;
+	}
+	if (incremental_vacuum_on(q) == -1)
+		goto dberr;
+	if (migrate(q, err, errlen) == -1)
+		return corrupt_code(q->db) ? OPEN_CORRUPT : OPEN_FAIL;
+	if (init_stream(q) == -1)
+		goto dberr;
+	return OPEN_OK;
+dberr:
+	snprintf(err, errlen, "%s: %s", q->path,
+	         q->db ? sqlite3_errmsg(q->db) : "cannot open");
+	return corrupt_code(q->db) ? OPEN_CORRUPT : OPEN_FAIL;
+}
+
+/* Moves a damaged database and its -wal and -shm aside; returns 0, or -1
+ * with err set. */
+static int
+move_aside(const char *path, char *err, size_t errlen)
+{
+	static const char *const sfx[] = {"", "-wal", "-shm"};
+	char from[PATH_MAX + 8], to[PATH_MAX + 48];
+	long long now = time(NULL);
+	size_t i;
+
+	for (i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
+		snprintf(from, sizeof(from), "%s%s", path, sfx[i]);
+		snprintf(to, sizeof(to), "%s.corrupt-%lld%s", path, now,
+		         sfx[i]);
+		if (rename(from, to) == -1 && errno != ENOENT) {
+			snprintf(err, errlen, "%s: %s", from, strerror(errno));
+			return -1;
+		}
+	}
+	log_warnx("queue %s was damaged; moved aside as %s.corrupt-%lld, "
+	          "starting a new stream",
+	          path, path, now);
+	return 0;
+}
+
+/* Tells the server, through the new stream, which stream was lost. */
+static int
+report_lost_stream(struct queue *q, const char *why)
+{
+	json_t *j = json_pack("{s:s, s:s}", "reason", "corrupt", "detail", why);
+	char *text = json_dumps(j, JSON_COMPACT);
+	int rc;
+
+	json_decref(j);
+	if (text == NULL)
+		return -1;
+	rc = queue_push(q, "gap", time(NULL), text) > 0 ? 0 : -1;
+	free(text);
+	return rc;
+}
+
 struct queue *
 queue_open(const char *path, char *err, size_t errlen)
 {
 	struct queue *q;
+	enum open_result r;
+	char why[256];
 
 	if ((q = calloc(1, sizeof(*q))) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	if (sqlite3_open_v2(path, &q->db,
-	                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-	                        SQLITE_OPEN_NOMUTEX,
-	                    NULL) != SQLITE_OK) {
-		snprintf(err, errlen, "%s: %s", path,
-		         q->db ? sqlite3_errmsg(q->db) : "cannot open");
+	if (util_strlcpy(q->path, path, sizeof(q->path)) == -1) {
+		snprintf(err, errlen, "queue path too long");
 		goto fail;
 	}
-	sqlite3_busy_timeout(q->db, 5000);
-	if (exec(q, "PRAGMA journal_mode=WAL") == -1 ||
-	    exec(q, "PRAGMA synchronous=FULL") == -1)
-		goto dberr;
-	if (migrate(q, err, errlen) == -1)
+	if ((r = try_open(q, err, errlen)) == OPEN_OK)
+		return q;
+	if (r != OPEN_CORRUPT)
 		goto fail;
-	if (init_stream(q) == -1)
-		goto dberr;
+	util_strlcpy(why, err, sizeof(why));
+	sqlite3_close(q->db);
+	q->db = NULL;
+	if (move_aside(path, err, errlen) == -1 ||
+	    try_open(q, err, errlen) != OPEN_OK ||
+	    report_lost_stream(q, why) == -1)
+		goto fail;
 	return q;
-dberr:
-	snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(q->db));
 fail:
 	queue_close(q);
 	return NULL;
@@ -214,6 +360,7 @@ queue_begin(struct queue *q)
 {
 	if (exec(q, "BEGIN IMMEDIATE") == -1)
 		return -1;
+	crashpoint("queue.begin");
 	q->in_tx = 1;
 	q->saved_seq = q->next_seq;
 	return 0;
@@ -223,11 +370,13 @@ int
 queue_commit(struct queue *q)
 {
 	q->in_tx = 0;
+	crashpoint("queue.commit.before");
 	if (exec(q, "COMMIT") == -1) {
 		exec(q, "ROLLBACK");
 		q->next_seq = q->saved_seq;
 		return -1;
 	}
+	crashpoint("queue.commit.after");
 	return 0;
 }
 
@@ -264,20 +413,23 @@ push(struct queue *q, const char *type, long long created, const char *body)
 	int rc;
 
 	if (sqlite3_prepare_v2(q->db,
-	                       "INSERT INTO records(seq, type, created, body)"
-	                       " VALUES (?, ?, ?, ?)",
+	                       "INSERT INTO records(seq, type, created, body,"
+	                       " boot, mono) VALUES (?, ?, ?, ?, ?, ?)",
 	                       -1, &st, NULL) != SQLITE_OK)
 		return -1;
 	sqlite3_bind_int64(st, 1, seq);
 	sqlite3_bind_text(st, 2, type, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, created);
 	sqlite3_bind_text(st, 4, body, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, q->boot);
+	sqlite3_bind_int64(st, 6, util_boot_ms());
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE) {
 		log_warnx("queue: insert: %s", sqlite3_errmsg(q->db));
 		return -1;
 	}
+	crashpoint("queue.insert");
 	snprintf(next, sizeof(next), "%lld", seq + 1);
 	if (meta_set(q, "next_seq", next) == -1)
 		return -1;
@@ -321,29 +473,31 @@ queue_pending(struct queue *q)
 
 int
 queue_peek(struct queue *q, int max_records, size_t max_bytes,
-           int (*cb)(long long, const char *, long long, const char *, void *),
-           void *arg)
+           int (*cb)(const struct queue_rec *, void *), void *arg)
 {
+	struct queue_rec r;
 	sqlite3_stmt *st;
 	size_t bytes = 0, len;
 	int n = 0, rc;
 
-	if (sqlite3_prepare_v2(
-	        q->db,
-	        "SELECT seq, type, created, body FROM records ORDER BY seq"
-	        " LIMIT ?",
-	        -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(q->db,
+	                       "SELECT seq, type, created, boot, mono, body"
+	                       " FROM records ORDER BY seq LIMIT ?",
+	                       -1, &st, NULL) != SQLITE_OK)
 		return -1;
 	sqlite3_bind_int(st, 1, max_records);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		len = (size_t)sqlite3_column_bytes(st, 3);
+		len = (size_t)sqlite3_column_bytes(st, 5);
 		if (n > 0 && bytes + len > max_bytes)
 			break;
 		bytes += len;
-		if (cb(sqlite3_column_int64(st, 0),
-		       (const char *)sqlite3_column_text(st, 1),
-		       sqlite3_column_int64(st, 2),
-		       (const char *)sqlite3_column_text(st, 3), arg) == -1) {
+		r.seq = sqlite3_column_int64(st, 0);
+		r.type = (const char *)sqlite3_column_text(st, 1);
+		r.created = sqlite3_column_int64(st, 2);
+		r.boot = sqlite3_column_int64(st, 3);
+		r.mono = sqlite3_column_int64(st, 4);
+		r.body = (const char *)sqlite3_column_text(st, 5);
+		if (cb(&r, arg) == -1) {
 			n = -1;
 			break;
 		}
@@ -461,6 +615,344 @@ int
 queue_ack(struct queue *q, const char *batch_id)
 {
 	IN_TX(q, ack(q, batch_id));
+}
+
+/* The first column of the first row of sql as an integer (def if none),
+ * with up to two integer parameters. */
+static long long
+scalar(struct queue *q, const char *sql, long long def, long long p1,
+       long long p2)
+{
+	sqlite3_stmt *st;
+	long long v = def;
+
+	if (sqlite3_prepare_v2(q->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return def;
+	if (sqlite3_bind_parameter_count(st) >= 1)
+		sqlite3_bind_int64(st, 1, p1);
+	if (sqlite3_bind_parameter_count(st) >= 2)
+		sqlite3_bind_int64(st, 2, p2);
+	if (sqlite3_step(st) == SQLITE_ROW &&
+	    sqlite3_column_type(st, 0) != SQLITE_NULL)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+/* Last sequence number of the sealed batch, 0 if none is sealed: records
+ * up to it are in flight and must stay as they are. */
+static long long
+sealed_last(struct queue *q)
+{
+	return scalar(q, "SELECT last_seq FROM batch WHERE id = 1", 0, 0, 0);
+}
+
+int
+queue_unseal(struct queue *q)
+{
+	IN_TX(q, exec(q, "DELETE FROM batch WHERE id = 1"));
+}
+
+static int
+quarantine(struct queue *q, long long first, long long last, const char *reason)
+{
+	sqlite3_stmt *st;
+	int n;
+
+	if (exec(q, "DELETE FROM batch WHERE id = 1") == -1)
+		return -1;
+	if (sqlite3_prepare_v2(
+	        q->db,
+	        "INSERT OR REPLACE INTO quarantine(seq, type, created, body,"
+	        " reason, at) SELECT seq, type, created, body, ?3, ?4"
+	        " FROM records WHERE seq BETWEEN ?1 AND ?2",
+	        -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(st, 1, first);
+	sqlite3_bind_int64(st, 2, last);
+	sqlite3_bind_text(st, 3, reason, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, time(NULL));
+	n = sqlite3_step(st) == SQLITE_DONE ? sqlite3_changes(q->db) : -1;
+	sqlite3_finalize(st);
+	if (n == -1)
+		return -1;
+	if (sqlite3_prepare_v2(q->db,
+	                       "DELETE FROM records WHERE seq BETWEEN ? AND ?",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(st, 1, first);
+	sqlite3_bind_int64(st, 2, last);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		n = -1;
+	sqlite3_finalize(st);
+	return n;
+}
+
+int
+queue_quarantine(struct queue *q, long long first, long long last,
+                 const char *reason)
+{
+	IN_TX(q, quarantine(q, first, last, reason));
+}
+
+static int
+delete_type(struct queue *q, const char *type)
+{
+	sqlite3_stmt *st;
+	int n = -1;
+
+	if (exec(q, "DELETE FROM batch WHERE id = 1") == -1 ||
+	    sqlite3_prepare_v2(q->db, "DELETE FROM records WHERE type = ?", -1,
+	                       &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_DONE)
+		n = sqlite3_changes(q->db);
+	sqlite3_finalize(st);
+	return n;
+}
+
+int
+queue_delete_type(struct queue *q, const char *type)
+{
+	IN_TX(q, delete_type(q, type));
+}
+
+void
+queue_clock(const struct queue *q, long long *boot, long long *mono)
+{
+	*boot = q->boot;
+	*mono = util_boot_ms();
+}
+
+int
+queue_set_boot(struct queue *q, const char *boot_id)
+{
+	char old[64], num[32];
+
+	if (meta_get(q, "boot_id", old, sizeof(old)) == 0 &&
+	    strcmp(old, boot_id) == 0) {
+		if (meta_get(q, "boot", num, sizeof(num)) == 0)
+			util_parse_ll(num, 0, 1LL << 40, &q->boot);
+		return 0;
+	}
+	q->boot = scalar(q,
+	                 "SELECT CAST(value AS INTEGER) + 1 FROM meta"
+	                 " WHERE key = 'boot'",
+	                 1, 0, 0);
+	snprintf(num, sizeof(num), "%lld", q->boot);
+	if (queue_begin(q) == -1)
+		return -1;
+	if (meta_set(q, "boot_id", boot_id) == -1 ||
+	    meta_set(q, "boot", num) == -1) {
+		queue_rollback(q);
+		return -1;
+	}
+	return queue_commit(q);
+}
+
+long long
+queue_disk_bytes(struct queue *q)
+{
+	char wal[PATH_MAX + 8];
+	struct stat st;
+	long long n = 0;
+
+	if (stat(q->path, &st) == 0)
+		n += st.st_size;
+	snprintf(wal, sizeof(wal), "%s-wal", q->path);
+	if (stat(wal, &st) == 0)
+		n += st.st_size;
+	return n;
+}
+
+/* Gives freed pages back to the file system and empties the WAL. */
+static void
+shrink(struct queue *q)
+{
+	exec(q, "PRAGMA incremental_vacuum");
+	exec(q, "PRAGMA wal_checkpoint(TRUNCATE)");
+}
+
+/* Folds old usage records into one "usage_day" record per (product,
+ * package, exe, user, UTC day): the minutes and session counts the
+ * reports need survive; the individual sessions do not. */
+static int
+compact(struct queue *q, long long before, long long *count)
+{
+	static const char sel[] =
+	    "SELECT json_extract(body, '$.product'),"
+	    " json_extract(body, '$.package'), json_extract(body, '$.exe'),"
+	    " json_extract(body, '$.user'),"
+	    " json_extract(body, '$.start') / 86400 AS day,"
+	    " sum(json_extract(body, '$.end') - json_extract(body, '$.start')),"
+	    " count(*), min(json_extract(body, '$.start')),"
+	    " max(json_extract(body, '$.end')), max(created)"
+	    " FROM records WHERE type = 'usage' AND created < ?1 AND seq > ?2"
+	    " GROUP BY 1, 2, 3, 4, 5";
+	long long last = sealed_last(q);
+	sqlite3_stmt *st;
+	json_t *j;
+	char *text;
+	int rc, i, ok = 0;
+
+	if (sqlite3_prepare_v2(q->db, sel, -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(st, 1, before);
+	sqlite3_bind_int64(st, 2, last);
+	while (ok == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		j = json_pack(
+		    "{s:s?, s:I, s:I, s:I, s:I, s:I}", "product",
+		    (const char *)sqlite3_column_text(st, 0), "day",
+		    (json_int_t)sqlite3_column_int64(st, 4), "seconds",
+		    (json_int_t)sqlite3_column_int64(st, 5), "sessions",
+		    (json_int_t)sqlite3_column_int64(st, 6), "first",
+		    (json_int_t)sqlite3_column_int64(st, 7), "last",
+		    (json_int_t)sqlite3_column_int64(st, 8));
+		for (i = 1; i <= 3; i++)
+			if (sqlite3_column_type(st, i) == SQLITE_TEXT)
+				json_object_set_new(
+				    j,
+				    i == 1   ? "package"
+				    : i == 2 ? "exe"
+				             : "user",
+				    json_string(
+				        (const char *)sqlite3_column_text(st,
+				                                          i)));
+		text = json_dumps(j, JSON_COMPACT);
+		json_decref(j);
+		if (text == NULL ||
+		    push(q, "usage_day", sqlite3_column_int64(st, 9), text) ==
+		        -1)
+			ok = -1;
+		free(text);
+	}
+	sqlite3_finalize(st);
+	if (ok == -1)
+		return -1;
+	*count = scalar(q,
+	                "SELECT count(*) FROM records WHERE type = 'usage'"
+	                " AND created < ?1 AND seq > ?2",
+	                0, before, last);
+	if (sqlite3_prepare_v2(q->db,
+	                       "DELETE FROM records WHERE type = 'usage'"
+	                       " AND created < ?1 AND seq > ?2",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(st, 1, before);
+	sqlite3_bind_int64(st, 2, last);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* Drops the n oldest records outside the sealed batch (never "gap"
+ * records), logs the range and queues a "gap" record for the server. */
+static int
+drop_oldest(struct queue *q, long long n, struct queue_budget *b)
+{
+	static const char range[] =
+	    "SELECT min(seq), max(seq), count(*), min(created), max(created)"
+	    " FROM (SELECT seq, created FROM records WHERE seq > ?1"
+	    " AND type != 'gap' ORDER BY seq LIMIT ?2)";
+	long long last = sealed_last(q), v[5] = {0};
+	sqlite3_stmt *st;
+	json_t *j;
+	char *text;
+	int i, rc = -1;
+
+	if (sqlite3_prepare_v2(q->db, range, -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(st, 1, last);
+	sqlite3_bind_int64(st, 2, n);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		for (i = 0; i < 5; i++)
+			v[i] = sqlite3_column_int64(st, i);
+	sqlite3_finalize(st);
+	if (v[2] == 0)
+		return 0;
+	if (sqlite3_prepare_v2(q->db,
+	                       "DELETE FROM records WHERE seq BETWEEN ?1 AND ?2"
+	                       " AND type != 'gap'",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(st, 1, v[0]);
+	sqlite3_bind_int64(st, 2, v[1]);
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+	sqlite3_finalize(st);
+	if (rc == -1 || sqlite3_prepare_v2(q->db,
+	                                   "INSERT INTO dropped VALUES (?1, ?2,"
+	                                   " ?3, ?4, ?5, 'budget', ?6)",
+	                                   -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	for (i = 0; i < 5; i++)
+		sqlite3_bind_int64(st, i + 1, v[i]);
+	sqlite3_bind_int64(st, 6, time(NULL));
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+	sqlite3_finalize(st);
+	j = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I}", "reason", "budget",
+	              "epoch", q->epoch, "first_seq", (json_int_t)v[0],
+	              "last_seq", (json_int_t)v[1], "records", (json_int_t)v[2],
+	              "from", (json_int_t)v[3], "to", (json_int_t)v[4]);
+	text = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	if (rc == -1 || text == NULL || push(q, "gap", time(NULL), text) == -1)
+		rc = -1;
+	free(text);
+	if (rc == 0) {
+		if (b->dropped == 0)
+			b->first_seq = v[0], b->from = v[3];
+		b->last_seq = v[1];
+		b->to = v[4];
+		b->dropped += v[2];
+	}
+	return rc == 0 ? (int)v[2] : -1;
+}
+
+int
+queue_enforce_budget(struct queue *q, long long budget, long long now,
+                     struct queue_budget *out)
+{
+	long long low = budget / 10 * 8, n;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (queue_disk_bytes(q) <= budget)
+		return 0;
+	if (queue_begin(q) == -1)
+		return -1;
+	if (compact(q, now - 86400, &out->compacted) == -1) {
+		queue_rollback(q);
+		return -1;
+	}
+	if (queue_commit(q) == -1)
+		return -1;
+	shrink(q);
+	while (queue_disk_bytes(q) > low) {
+		n = queue_pending(q) / 8;
+		if (queue_begin(q) == -1)
+			return -1;
+		if ((rc = drop_oldest(q, n < 16 ? 16 : n, out)) == -1) {
+			queue_rollback(q);
+			return -1;
+		}
+		if (queue_commit(q) == -1)
+			return -1;
+		shrink(q);
+		if (rc == 0)
+			break; /* nothing left that may go */
+	}
+	if (out->dropped > 0)
+		log_warnx("queue over its %lld-byte budget: %lld old usage "
+		          "records compacted, %lld records (seq %lld-%lld) "
+		          "dropped and reported",
+		          budget, out->compacted, out->dropped, out->first_seq,
+		          out->last_seq);
+	else if (out->compacted > 0)
+		log_info("queue over its %lld-byte budget: %lld old usage "
+		         "records compacted",
+		         budget, out->compacted);
+	return 1;
 }
 
 int

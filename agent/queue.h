@@ -31,7 +31,10 @@ struct queue_session {
 };
 
 /* Opens or creates the queue at path. A new database gets a random epoch.
- * NULL on failure, with the reason in err. */
+ * A database that fails its integrity check (or is not one) is moved aside
+ * as path.corrupt-TIME (with its -wal and -shm), a new one with a new
+ * epoch is created, and a "gap" record reports the lost epoch. NULL on
+ * failure, with the reason in err. */
 struct queue *queue_open(const char *path, char *err, size_t errlen);
 /* Closes the queue; NULL is a no-op. */
 void queue_close(struct queue *q);
@@ -53,13 +56,22 @@ long long queue_push(struct queue *q, const char *type, long long created,
 /* Number of records waiting for acknowledgement, or -1. */
 long long queue_pending(struct queue *q);
 
+/* A queued record, as queue_peek() shows it. Strings are borrowed for the
+ * callback's duration. */
+struct queue_rec {
+	long long seq;
+	const char *type;
+	long long created; /* wall clock at creation (Unix seconds) */
+	long long boot;    /* boot number of the queue at creation */
+	long long mono;    /* util_boot_ms() at creation */
+	const char *body;  /* JSON text */
+};
+
 /* Calls cb on the oldest records, in sequence order, while their count
  * stays within max_records and their bodies within max_bytes (at least one
  * record is always visited). Returns the number visited, or -1. */
 int queue_peek(struct queue *q, int max_records, size_t max_bytes,
-               int (*cb)(long long seq, const char *type, long long created,
-                         const char *body, void *arg),
-               void *arg);
+               int (*cb)(const struct queue_rec *r, void *arg), void *arg);
 /* Stores b as the sealed batch. Only one batch is sealed at a time. */
 int queue_seal(struct queue *q, const struct queue_batch *b);
 /* Loads the sealed batch into b: 1 if there is one, 0 if none, -1. */
@@ -69,6 +81,45 @@ void queue_batch_free(struct queue_batch *b);
 /* The server acknowledged batch_id: deletes the batch and its records in
  * one transaction. Returns 0, or -1 if batch_id is not the sealed batch. */
 int queue_ack(struct queue *q, const char *batch_id);
+
+/* Forgets the sealed batch but keeps its records, to seal them again
+ * differently (smaller, without a refused record). Only for a batch the
+ * server refused as a whole. */
+int queue_unseal(struct queue *q);
+/* Moves the records first..last (not in a sealed batch) to the quarantine
+ * table with the reason, where they stay for inspection but are never sent
+ * again. Returns the number moved, or -1. */
+int queue_quarantine(struct queue *q, long long first, long long last,
+                     const char *reason);
+/* Deletes the queued records of the given type (inventory deltas the
+ * server cannot apply). Returns the number deleted, or -1. */
+int queue_delete_type(struct queue *q, const char *type);
+
+/* The queue's boot number (it changes when the machine's boot id does)
+ * and util_boot_ms() now: the clock the records' ages are measured on. */
+void queue_clock(const struct queue *q, long long *boot, long long *mono);
+/* Tells the queue the machine's boot id; a new one opens a new boot
+ * number. Returns 0, or -1. */
+int queue_set_boot(struct queue *q, const char *boot_id);
+
+/* Bytes the queue uses on disk: the database file and its WAL. */
+long long queue_disk_bytes(struct queue *q);
+
+/* What queue_enforce_budget() did. */
+struct queue_budget {
+	long long compacted; /* usage records folded into daily ones */
+	long long dropped;   /* records given up */
+	long long first_seq, last_seq; /* range of the dropped ones */
+	long long from, to;            /* their creation times */
+};
+
+/* Keeps the queue within budget bytes: first folds the usage records
+ * created before now - 1 day into one record per (product, user, day),
+ * then, if still above, drops the oldest records not in the sealed batch.
+ * Each drop queues a "gap" record naming the range, so the server knows.
+ * Returns 1 if something was done, 0 if within budget, -1 on error. */
+int queue_enforce_budget(struct queue *q, long long budget, long long now,
+                         struct queue_budget *out);
 
 /* Reads meta value key into out; returns 0, or -1 if absent. */
 int queue_meta_get(struct queue *q, const char *key, char *out, size_t n);

@@ -11,6 +11,7 @@
 
 #include "buf.h"
 #include "codec.h"
+#include "crashpoint.h"
 #include "crypto.h"
 #include "httpc.h"
 #include "log.h"
@@ -29,7 +30,17 @@ struct sync {
 	char token[CRYPTO_HEX256_LEN + 1];
 	char token_path[PATH_MAX];
 	char url_enrol[600], url_batches[600];
+	const volatile sig_atomic_t *stop; /* borrowed; NULL: never */
+	int limit;        /* records per batch: halved after a 413 */
+	size_t max_bytes; /* JSON bytes per batch: likewise */
 };
+
+void
+sync_set_stop(struct sync *s, const volatile sig_atomic_t *stop)
+{
+	s->stop = stop;
+	httpc_set_abort(s->http, stop);
+}
 
 static void
 load_token(struct sync *s)
@@ -71,6 +82,8 @@ sync_new(const struct agent_config *cfg, struct queue *q, const char *agent_id,
 	if ((size_t)snprintf(s->token_path, sizeof(s->token_path), "%s/token",
 	                     cfg->state_dir) >= sizeof(s->token_path))
 		goto fail;
+	s->limit = cfg->batch_records;
+	s->max_bytes = PROTO_BATCH_BYTES;
 	s->http = httpc_new(cfg->ca_file, cfg->http_timeout, REPLY_MAX);
 	if (s->http == NULL)
 		goto fail;
@@ -130,7 +143,8 @@ sync_enrol(struct sync *s, struct sync_result *res)
 	                        PROTO_CONTENT_TYPE,
 	                        NULL,
 	                        NULL,
-	                        0};
+	                        0,
+	                        NULL};
 	struct httpc_resp r;
 	const char *tok, *commune;
 	json_t *body, *reply = NULL;
@@ -189,19 +203,19 @@ struct build_ctx {
 };
 
 static int
-add_record(long long seq, const char *type, long long created, const char *body,
-           void *arg)
+add_record(const struct queue_rec *r, void *arg)
 {
 	struct build_ctx *b = arg;
 
 	if (b->count == 0)
-		b->first = seq;
-	b->last = seq;
-	if (buf_printf(
-	        b->json,
-	        "%s{\"seq\":%lld,\"type\":\"%s\",\"time\":%lld,\"data\":",
-	        b->count ? "," : "", seq, type, created) == -1 ||
-	    buf_adds(b->json, body) == -1 || buf_adds(b->json, "}") == -1)
+		b->first = r->seq;
+	b->last = r->seq;
+	if (buf_printf(b->json,
+	               "%s{\"seq\":%lld,\"type\":\"%s\",\"time\":%lld,"
+	               "\"boot\":%lld,\"mono\":%lld,\"data\":",
+	               b->count ? "," : "", r->seq, r->type, r->created,
+	               r->boot, r->mono) == -1 ||
+	    buf_adds(b->json, r->body) == -1 || buf_adds(b->json, "}") == -1)
 		return -1;
 	b->count++;
 	return 0;
@@ -232,8 +246,7 @@ seal_batch(struct sync *s, struct queue_batch *qb)
 	               PROTO_VERSION, s->agent_id, queue_epoch(s->q),
 	               qb->batch_id) == -1)
 		goto fail;
-	n = queue_peek(s->q, s->cfg->batch_records, PROTO_BATCH_BYTES,
-	               add_record, &b);
+	n = queue_peek(s->q, s->limit, s->max_bytes, add_record, &b);
 	if (n <= 0) {
 		rc = n;
 		goto fail;
@@ -252,6 +265,7 @@ seal_batch(struct sync *s, struct queue_batch *qb)
 		queue_batch_free(qb);
 		goto fail;
 	}
+	crashpoint("sync.sealed");
 	rc = 1;
 fail:
 	buf_free(&json);
@@ -262,68 +276,309 @@ fail:
 /* Checks that the answer acknowledges exactly this batch. A 200 from
  * something else (a captive portal, a proxy) acknowledges nothing. */
 static int
-acked(const struct queue_batch *qb, const struct httpc_resp *r)
+acked(const struct queue_batch *qb, json_t *j)
 {
-	json_t *j;
-	const char *id;
-	json_int_t seq;
-	int ok;
+	const char *id = json_string_value(json_object_get(j, "batch_id"));
+	json_int_t seq = json_integer_value(json_object_get(j, "ack_seq"));
 
-	j = json_loadb(r->body.data ? r->body.data : "", r->body.len, 0, NULL);
-	id = json_string_value(json_object_get(j, "batch_id"));
-	seq = json_integer_value(json_object_get(j, "ack_seq"));
-	ok = id != NULL && strcmp(id, qb->batch_id) == 0 && seq >= qb->last_seq;
-	json_decref(j);
-	return ok;
+	return id != NULL && strcmp(id, qb->batch_id) == 0 &&
+	       seq >= qb->last_seq;
 }
 
-enum send_result { SEND_OK, SEND_FAIL, SEND_REENROL };
+/* What to do with an answer (docs/PROTOCOL.md, "Answers"). */
+enum verdict {
+	V_ACK,        /* 2xx naming the batch: delete it */
+	V_RETRY,      /* keep the batch, back off, send it again */
+	V_REENROL,    /* 401: new token once, then pause */
+	V_QUARANTINE, /* 400/422: set the refused record(s) aside */
+	V_SPLIT,      /* 413: seal fewer records */
+	V_IDENTITY,   /* 415: send the batch uncompressed */
+	V_REBASE,     /* 409: the server lacks our inventory baseline */
+	V_PAUSE,      /* 403: an administrator must act; keep the data */
+};
 
-static enum send_result
-send_batch(struct sync *s, const struct queue_batch *qb,
-           struct sync_result *res)
+static const struct {
+	long status;
+	enum verdict verdict;
+	int needs_error; /* only when the body is our server's JSON error */
+} answers[] = {
+    {400, V_QUARANTINE, 1}, {401, V_REENROL, 0}, {403, V_PAUSE, 0},
+    {409, V_REBASE, 1},     {413, V_SPLIT, 0},   {415, V_IDENTITY, 0},
+    {422, V_QUARANTINE, 1}, {429, V_RETRY, 0},   {503, V_RETRY, 0},
+};
+
+/* The verdict for status with its JSON body j (NULL if not JSON). A 4xx
+ * that would discard or rewrite data is believed only from a mutu server
+ * (a JSON body with "error"): a proxy's HTML page is a transient failure. */
+static enum verdict
+verdict(long status, json_t *j)
+{
+	size_t i;
+
+	if (status >= 200 && status < 300)
+		return V_ACK;
+	for (i = 0; i < sizeof(answers) / sizeof(answers[0]); i++) {
+		if (answers[i].status != status)
+			continue;
+		if (answers[i].needs_error &&
+		    !json_is_string(json_object_get(j, "error")))
+			return V_RETRY;
+		return answers[i].verdict;
+	}
+	return V_RETRY;
+}
+
+/* The clock header: wall time, boot number and boot-clock time at this
+ * attempt, so that the server can date the records whatever the agent's
+ * wall clock says (docs/RELIABILITY.md, "Clocks"). */
+static void
+clock_header(struct sync *s, char *out, size_t n)
+{
+	struct timespec ts;
+	long long boot, mono;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	queue_clock(s->q, &boot, &mono);
+	snprintf(out, n, "%s: %lld %lld %lld", PROTO_CLOCK_HEADER,
+	         (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, boot,
+	         mono);
+}
+
+struct answer {
+	long status;
+	long retry_after;
+	json_t *body; /* parsed JSON, or NULL */
+};
+
+/* POSTs the batch, compressed unless identity. 0 with a, or -1 when no
+ * answer came (the batch stays sealed for a byte-identical retry). */
+static int
+post_batch(struct sync *s, const struct queue_batch *qb, int identity,
+           struct answer *a)
 {
 	struct httpc_req req = {
 	    "POST", s->url_batches, s->token, PROTO_CONTENT_TYPE,
-	    "gzip", qb->body,       qb->len};
+	    "gzip", qb->body,       qb->len,  NULL};
+	struct buf plain;
 	struct httpc_resp r;
-	enum send_result out = SEND_FAIL;
+	char hdr[128];
+	int rc;
 
-	if (httpc_do(s->http, &req, &r) == -1) {
-		log_warnx("sync: %s", r.err);
-		goto done;
+	buf_init(&plain, PROTO_MAX_INFLATED);
+	if (identity) {
+		if (codec_gunzip(qb->body, qb->len, 0, &plain) != CODEC_OK) {
+			buf_free(&plain);
+			return -1;
+		}
+		req.content_encoding = NULL;
+		req.body = plain.data;
+		req.body_len = plain.len;
 	}
-	res->status = (int)r.status;
-	res->retry_after = r.retry_after;
-	if (r.status == 401) {
-		log_refusal("sync", &r);
-		out = SEND_REENROL;
-	} else if (r.status != 200) {
-		log_refusal("sync", &r);
-	} else if (!acked(qb, &r)) {
+	clock_header(s, hdr, sizeof(hdr));
+	req.header = hdr;
+	rc = httpc_do(s->http, &req, &r);
+	buf_free(&plain);
+	if (rc == -1) {
+		log_warnx("sync: %s", r.err);
+		buf_free(&r.body);
+		return -1;
+	}
+	a->status = r.status;
+	a->retry_after = r.retry_after;
+	a->body =
+	    json_loadb(r.body.data ? r.body.data : "", r.body.len, 0, NULL);
+	buf_free(&r.body);
+	return 0;
+}
+
+static void
+log_answer(const char *what, const struct answer *a)
+{
+	const char *msg = json_string_value(json_object_get(a->body, "error"));
+
+	log_warnx("%s: server answered %ld%s%s", what, a->status,
+	          msg ? ": " : "", msg ? msg : "");
+}
+
+/* Sets records first..last aside and queues a "gap" record saying so, in
+ * one transaction. Returns the number set aside, or -1. */
+static long long
+quarantine(struct sync *s, long long first, long long last, const char *why)
+{
+	json_t *j;
+	char *text;
+	int n;
+
+	if (queue_begin(s->q) == -1)
+		return -1;
+	if ((n = queue_quarantine(s->q, first, last, why)) == -1)
+		goto fail;
+	j = json_pack("{s:s, s:s, s:I, s:I, s:i, s:s}", "reason", "quarantine",
+	              "epoch", queue_epoch(s->q), "first_seq",
+	              (json_int_t)first, "last_seq", (json_int_t)last,
+	              "records", n, "detail", why);
+	text = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	if (text == NULL || queue_push(s->q, "gap", time(NULL), text) == -1) {
+		free(text);
+		goto fail;
+	}
+	free(text);
+	if (queue_commit(s->q) == -1)
+		return -1;
+	log_warnx("sync: server refused record(s) %lld-%lld (%s); %d set "
+	          "aside in the quarantine table",
+	          first, last, why, n);
+	return n;
+fail:
+	queue_rollback(s->q);
+	return -1;
+}
+
+/* 400/422: the server names the refused record (record_seq); without a
+ * name the whole batch is refused. */
+static int
+on_refused(struct sync *s, const struct queue_batch *qb, json_t *j,
+           struct sync_result *res)
+{
+	json_int_t seq = json_integer_value(json_object_get(j, "record_seq"));
+	const char *why = json_string_value(json_object_get(j, "error"));
+	long long n;
+
+	if (seq >= qb->first_seq && seq <= qb->last_seq)
+		n = quarantine(s, seq, seq, why);
+	else
+		n = quarantine(s, qb->first_seq, qb->last_seq, why);
+	if (n < 0)
+		return -1;
+	res->quarantined += n;
+	return 0;
+}
+
+/* 413: seal half as many records; a single record too large for the
+ * server is quarantined. */
+static int
+on_too_large(struct sync *s, const struct queue_batch *qb,
+             struct sync_result *res)
+{
+	long long n;
+
+	if (qb->records <= 1) {
+		if ((n = quarantine(s, qb->first_seq, qb->last_seq,
+		                    "record too large for the server")) < 0)
+			return -1;
+		res->quarantined += n;
+		return 0;
+	}
+	s->limit = qb->records / 2;
+	s->max_bytes = s->max_bytes / 2 > 4096 ? s->max_bytes / 2 : 4096;
+	log_info("sync: batch of %d records too large; splitting", qb->records);
+	return queue_unseal(s->q);
+}
+
+/* 409: the server cannot apply our inventory deltas (it lost or never had
+ * the full inventory they build on). The deltas are superseded by the full
+ * inventory the caller now queues. */
+static int
+on_rebase(struct sync *s, struct sync_result *res)
+{
+	int n = queue_delete_type(s->q, PROTO_REC_INVENTORY_DELTA);
+
+	if (n == -1)
+		return -1;
+	log_info("sync: server lacks our inventory; %d deltas replaced by a "
+	         "full inventory",
+	         n);
+	res->need_inventory = 1;
+	return 0;
+}
+
+static int
+on_ack(struct sync *s, const struct queue_batch *qb, json_t *j,
+       struct sync_result *res)
+{
+	if (!acked(qb, j)) {
 		log_warnx("sync: answer does not acknowledge batch %s; "
 		          "keeping it",
 		          qb->batch_id);
-	} else if (queue_ack(s->q, qb->batch_id) == -1) {
+		return -1;
+	}
+	crashpoint("sync.acked");
+	if (queue_ack(s->q, qb->batch_id) == -1) {
 		log_warnx("sync: cannot remove acknowledged batch %s",
 		          qb->batch_id);
-	} else {
-		res->batches++;
-		res->records += qb->records;
-		log_debug("sync: batch %s (seq %lld-%lld) acknowledged",
-		          qb->batch_id, qb->first_seq, qb->last_seq);
-		out = SEND_OK;
+		return -1;
 	}
-done:
-	buf_free(&r.body);
-	return out;
+	crashpoint("sync.deleted");
+	res->batches++;
+	res->records += qb->records;
+	s->limit = s->cfg->batch_records;
+	s->max_bytes = PROTO_BATCH_BYTES;
+	log_debug("sync: batch %s (seq %lld-%lld) acknowledged", qb->batch_id,
+	          qb->first_seq, qb->last_seq);
+	return 0;
+}
+
+enum step { STEP_NEXT, STEP_FAIL, STEP_REENROL };
+
+/* Sends one batch and acts on the answer. */
+static enum step
+deliver(struct sync *s, const struct queue_batch *qb, struct sync_result *res)
+{
+	struct answer a = {0, -1, NULL};
+	enum verdict v;
+	int identity = 0, rc = -1;
+
+again:
+	if (post_batch(s, qb, identity, &a) == -1)
+		return STEP_FAIL;
+	res->status = (int)a.status;
+	res->retry_after = a.retry_after;
+	switch ((v = verdict(a.status, a.body))) {
+	case V_ACK:
+		rc = on_ack(s, qb, a.body, res);
+		break;
+	case V_QUARANTINE:
+		log_answer("sync", &a);
+		rc = on_refused(s, qb, a.body, res);
+		break;
+	case V_SPLIT:
+		rc = on_too_large(s, qb, res);
+		break;
+	case V_IDENTITY:
+		log_answer("sync", &a);
+		if (!identity) {
+			identity = 1;
+			json_decref(a.body);
+			goto again;
+		}
+		res->retry_after = SYNC_PAUSE;
+		break;
+	case V_REBASE:
+		rc = on_rebase(s, res);
+		if (rc == 0)
+			rc = -1; /* the caller queues the inventory first */
+		break;
+	case V_PAUSE:
+		log_answer("sync", &a);
+		res->retry_after = SYNC_PAUSE;
+		break;
+	case V_REENROL:
+	case V_RETRY:
+		log_answer("sync", &a);
+		break;
+	}
+	json_decref(a.body);
+	if (v == V_REENROL)
+		return STEP_REENROL;
+	return rc == 0 ? STEP_NEXT : STEP_FAIL;
 }
 
 int
 sync_run(struct sync *s, struct sync_result *res)
 {
 	struct queue_batch qb;
-	enum send_result sr;
+	enum step st;
 	int i, n, reenrolled = 0;
 
 	memset(res, 0, sizeof(*res));
@@ -331,15 +586,17 @@ sync_run(struct sync *s, struct sync_result *res)
 	if (s->token[0] == '\0' && sync_enrol(s, res) == -1)
 		return -1;
 	for (i = 0; i < MAX_BATCHES_PER_RUN; i++) {
+		if (s->stop && *s->stop)
+			return -1;
 		if ((n = queue_sealed(s->q, &qb)) == 0)
 			n = seal_batch(s, &qb);
 		if (n == -1)
 			return -1;
 		if (n == 0)
 			return 0;
-		sr = send_batch(s, &qb, res);
+		st = deliver(s, &qb, res);
 		queue_batch_free(&qb);
-		if (sr == SEND_REENROL && !reenrolled) {
+		if (st == STEP_REENROL && !reenrolled) {
 			/* The token was revoked or the server lost us: trade
 			 * the enrolment secret for a new one, once. */
 			reenrolled = 1;
@@ -350,7 +607,9 @@ sync_run(struct sync *s, struct sync_result *res)
 			i--;
 			continue;
 		}
-		if (sr != SEND_OK)
+		if (st == STEP_REENROL)
+			res->retry_after = SYNC_PAUSE;
+		if (st != STEP_NEXT)
 			return -1;
 	}
 	return 0; /* more to send: the caller comes back soon */

@@ -7,29 +7,43 @@
 #ifndef MUTU_SYNC_H
 #define MUTU_SYNC_H
 
+#include <signal.h>
+
 #include "config.h"
 #include "queue.h"
 
 struct sync;
 
 struct sync_result {
-	int batches;       /* batches acknowledged in this run */
-	long long records; /* records acknowledged */
-	long retry_after;  /* seconds the server asked to wait, or -1 */
-	int status;        /* last HTTP status, 0 if none */
+	int batches;           /* batches acknowledged in this run */
+	long long records;     /* records acknowledged */
+	long retry_after;      /* seconds the server asked to wait, or -1 */
+	int status;            /* last HTTP status, 0 if none */
+	int need_inventory;    /* the server lacks our inventory baseline: the
+	                          caller queues a full inventory and syncs again */
+	long long quarantined; /* records set aside as refused by the server */
 };
+
+/* How long a refusal that needs an administrator (403, or 401 again
+ * after a new enrolment) pauses delivery, in seconds. */
+#define SYNC_PAUSE 3600
 
 /* New syncer. cfg and q are borrowed; agent_id and hostname are copied.
  * The token lives in STATE_DIR/token (mode 0600). NULL on failure. */
 struct sync *sync_new(const struct agent_config *cfg, struct queue *q,
                       const char *agent_id, const char *hostname);
+/* Makes sync_run() stop between batches, and abandon a transfer, as soon
+ * as *stop becomes non-zero (a SIGTERM); stop is borrowed. */
+void sync_set_stop(struct sync *s, const volatile sig_atomic_t *stop);
 /* Frees it; NULL is a no-op. */
 void sync_free(struct sync *s);
 /* Trades the enrolment secret for a new agent token now, replacing any
  * token held (STATE_DIR/token, mode 0600). Returns 0, or -1 (logged). */
 int sync_enrol(struct sync *s, struct sync_result *r);
 /* Delivers batches until the queue is empty (returns 0) or a delivery
- * fails (returns -1; the data stays queued). */
+ * fails (returns -1; the data stays queued). Each answer is handled as the
+ * table in docs/PROTOCOL.md says: a refused record is quarantined and
+ * reported, a batch too large is split, and so on. */
 int sync_run(struct sync *s, struct sync_result *r);
 /* Delay in seconds before retry number `attempt` (1, 2, ...): exponential
  * from 5 s, capped at `cap`, with full jitter from the random value rnd

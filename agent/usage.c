@@ -126,6 +126,22 @@ load_one(const struct queue_session *qs, void *arg)
 	return 0;
 }
 
+/* After a failed transaction the sessions in memory are ahead of the
+ * queue: go back to the persisted ones (the next sample sees the same
+ * processes again, so nothing is lost, and nothing was queued twice). */
+static void
+restore(struct usage *u)
+{
+	size_t i;
+
+	for (i = 0; i < u->n; i++)
+		free(u->s[i].exe);
+	u->n = 0;
+	if (queue_sessions_load(u->queue, load_one, u) == -1)
+		log_warnx("usage: cannot reload the open sessions");
+	u->dirty = 0;
+}
+
 struct usage *
 usage_new(struct collect *c, struct queue *q, const struct usage_opts *o)
 {
@@ -394,11 +410,14 @@ usage_sample(struct usage *u, long long now)
 	if ((count > 0 || u->dirty || now - u->persisted >= PERSIST_EVERY) &&
 	    persist(u) == -1)
 		goto fail;
-	if (queue_commit(u->queue) == -1)
+	if (queue_commit(u->queue) == -1) {
+		restore(u);
 		return -1;
+	}
 	return (int)count;
 fail:
 	queue_rollback(u->queue);
+	restore(u);
 	return -1;
 }
 
@@ -419,11 +438,14 @@ usage_cut(struct usage *u)
 	}
 	if (persist(u) == -1)
 		goto fail;
-	if (queue_commit(u->queue) == -1)
+	if (queue_commit(u->queue) == -1) {
+		restore(u);
 		return -1;
+	}
 	return (int)count;
 fail:
 	queue_rollback(u->queue);
+	restore(u);
 	return -1;
 }
 

@@ -15,7 +15,24 @@ struct httpc {
 	char *ca_file;
 	long timeout_s;
 	size_t max_body;
+	const volatile sig_atomic_t *abort; /* borrowed; NULL: never */
 };
+
+void
+httpc_set_abort(struct httpc *h, const volatile sig_atomic_t *flag)
+{
+	h->abort = flag;
+}
+
+static int
+on_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut,
+            curl_off_t un)
+{
+	const struct httpc *h = arg;
+
+	(void)dt, (void)dn, (void)ut, (void)un;
+	return h->abort && *h->abort; /* non-zero aborts the transfer */
+}
 
 struct httpc *
 httpc_new(const char *ca_file, long timeout_s, size_t max_body)
@@ -101,6 +118,11 @@ make_headers(const struct httpc_req *req)
 			goto fail;
 		l = t;
 	}
+	if (l && req->header) {
+		if ((t = curl_slist_append(l, req->header)) == NULL)
+			goto fail;
+		l = t;
+	}
 	/* No "Expect: 100-continue" round trip on small uploads. */
 	if (l && (t = curl_slist_append(l, "Expect:")) != NULL)
 		l = t;
@@ -143,6 +165,11 @@ httpc_do(struct httpc *h, const struct httpc_req *req, struct httpc_resp *resp)
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "mutu/" MUTU_VERSION);
 	if (h->ca_file)
 		curl_easy_setopt(c, CURLOPT_CAINFO, h->ca_file);
+	if (h->abort) {
+		curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+		curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+		curl_easy_setopt(c, CURLOPT_XFERINFODATA, h);
+	}
 	if (strcmp(req->method, "GET") != 0) {
 		curl_easy_setopt(c, CURLOPT_POST, 1L);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS,
@@ -158,8 +185,9 @@ httpc_do(struct httpc *h, const struct httpc_req *req, struct httpc_resp *resp)
 	if (rc != CURLE_OK) {
 		snprintf(resp->err, sizeof(resp->err), "%s: %s", req->url,
 		         rc == CURLE_WRITE_ERROR ? "response body too large"
-		         : detail[0]             ? detail
-		                                 : curl_easy_strerror(rc));
+		         : rc == CURLE_ABORTED_BY_CALLBACK ? "aborted"
+		         : detail[0]                       ? detail
+		                     : curl_easy_strerror(rc));
 		return -1;
 	}
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);

@@ -8,6 +8,7 @@
 #ifndef MUTU_HTTPC_H
 #define MUTU_HTTPC_H
 
+#include <signal.h>
 #include <stddef.h>
 
 #include "buf.h"
@@ -22,6 +23,7 @@ struct httpc_req {
 	const char *content_encoding; /* NULL, or "gzip" */
 	const void *body;
 	size_t body_len;
+	const char *header; /* one more "Name: value" line, or NULL */
 };
 
 struct httpc_resp {
@@ -39,6 +41,9 @@ struct httpc *httpc_new(const char *ca_file, long timeout_s, size_t max_body);
  * resp->err set. resp->body is initialised here. */
 int httpc_do(struct httpc *h, const struct httpc_req *req,
              struct httpc_resp *resp);
+/* Makes requests give up (httpc_do() fails with "aborted") as soon as
+ *flag becomes non-zero, e.g. from a SIGTERM handler; flag is borrowed. */
+void httpc_set_abort(struct httpc *h, const volatile sig_atomic_t *flag);
 /* Frees the client; NULL is a no-op. */
 void httpc_free(struct httpc *h);
 

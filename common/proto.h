@@ -11,8 +11,14 @@
 #define PROTO_PATH_BATCHES "/api/v1/batches"
 #define PROTO_CONTENT_TYPE "application/json"
 
-#define PROTO_REC_INVENTORY "inventory"
-#define PROTO_REC_USAGE     "usage"
+#define PROTO_REC_INVENTORY       "inventory"
+#define PROTO_REC_USAGE           "usage"
+#define PROTO_REC_USAGE_DAY       "usage_day" /* compacted usage */
+#define PROTO_REC_INVENTORY_DELTA "inventory_delta"
+#define PROTO_REC_GAP             "gap" /* data given up, and why */
+
+/* Per attempt: "WALL_MS BOOT MONO_MS" of the agent (clock correction). */
+#define PROTO_CLOCK_HEADER "Mutu-Clock"
 
 /* Limits a server enforces by default and a client must stay within. */
 #define PROTO_MAX_BODY     (4 * 1024 * 1024)  /* compressed body */

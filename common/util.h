@@ -35,5 +35,8 @@ int util_url_host(const char *url, char *out, size_t n);
 int util_valid_insee(const char *s);
 /* Milliseconds on the monotonic clock. */
 long long util_mono_ms(void);
+/* Milliseconds on the clock that keeps counting through suspend since the
+ * machine booted (CLOCK_BOOTTIME): record ages in the protocol use it. */
+long long util_boot_ms(void);
 
 #endif

@@ -6,6 +6,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "crashpoint.h"
 #include "crypto.h"
 #include "ingest.h"
 #include "log.h"
@@ -80,6 +81,7 @@ static const struct {
     {"DELETE", "/api/v1/tokens/", R_LICADMIN, AUTH_ADMIN, 1, ADM_TOKEN_REVOKE},
     {"DELETE", "/api/v1/agents/", R_LICADMIN, AUTH_ADMIN, 1, ADM_AGENT_REVOKE},
     {"GET", "/api/v1/audit", R_LICADMIN, AUTH_ADMIN, 0, ADM_AUDIT_LIST},
+    {"GET", "/api/v1/gaps", R_LICADMIN, AUTH_ADMIN, 0, ADM_GAPS_LIST},
 };
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
 
@@ -165,17 +167,35 @@ rate_limited(struct ratelimit *rl, const char *key, const char *what,
 	return -1;
 }
 
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static int
 auth_agent(struct api *api, struct reqstate *st, struct http_reply *reply)
 {
 	char hash[CRYPTO_HEX256_LEN + 1];
+	long wait;
 
 	crypto_sha256_hex(st->bearer, hash);
 	if (auth_result(store_agent_auth(api->store, hash, &st->agent),
 	                "agent token", reply) == -1)
 		return -1;
-	return rate_limited(api->agent_rate, st->agent.agent_id, "requests",
-	                    reply);
+	if (rate_limited(api->agent_rate, st->agent.agent_id, "requests",
+	                 reply) == -1)
+		return -1;
+	/* Saturated: shed before reading the body, booking a later slot. */
+	if ((wait = shed_admit(api->shed, st->agent.agent_id, now_ms())) > 0) {
+		http_error(reply, 429, "server busy; retry in %ld s", wait);
+		reply->retry_after = wait;
+		return -1;
+	}
+	return 0;
 }
 
 static int
@@ -326,11 +346,43 @@ done:
 	json_decref(j);
 }
 
+/* The answer to a batch refused before storage (docs/PROTOCOL.md): 422
+ * names the record the agent must set aside. */
+static void
+batch_refused(struct reqstate *st, const struct ingest_batch *b, int status,
+              const char *err, struct http_reply *reply)
+{
+	log_warnx("agent %s: batch refused: %s", st->agent.agent_id, err);
+	if (status == 422)
+		http_json(reply, 422,
+		          json_pack("{s:s, s:I}", "error", err, "record_seq",
+		                    (json_int_t)b->bad_seq));
+	else
+		http_error(reply, status, "%s", err);
+}
+
+static void
+batch_stored(struct reqstate *st, const struct ingest_batch *b,
+             const struct store_ingest_result *res, struct http_reply *reply)
+{
+	/* Tests kill the server here: committed, not yet answered. */
+	crashpoint("server.committed");
+	log_debug("agent %s: batch %s: %d applied, %d duplicates, ack %lld",
+	          st->agent.agent_id, b->batch_id, res->applied,
+	          res->duplicates, res->ack_seq);
+	http_json(reply, 200,
+	          json_pack("{s:s, s:s, s:I, s:i, s:i}", "batch_id",
+	                    b->batch_id, "epoch", b->batch.epoch, "ack_seq",
+	                    (json_int_t)res->ack_seq, "applied", res->applied,
+	                    "duplicates", res->duplicates));
+}
+
 static void
 do_batch(struct api *api, struct http_req *r, struct reqstate *st,
          struct http_reply *reply)
 {
 	struct store_ingest_result res;
+	struct ingest_clock clock;
 	struct ingest_batch b;
 	const char *body;
 	char err[256];
@@ -340,28 +392,27 @@ do_batch(struct api *api, struct http_req *r, struct reqstate *st,
 	if (json_content(r, reply) == -1)
 		return;
 	body = http_body(r, &len);
-	if ((rc = ingest_parse(body, len, st->agent.agent_id, &b, err,
+	ingest_clock_parse(http_header(r, PROTO_CLOCK_HEADER), now_ms(),
+	                   &clock);
+	if ((rc = ingest_parse(body, len, st->agent.agent_id, &clock, &b, err,
 	                       sizeof(err))) != 0) {
-		log_warnx("agent %s: batch refused: %s", st->agent.agent_id,
-		          err);
-		http_error(reply, rc, "%s", err);
+		batch_refused(st, &b, rc, err, reply);
 		ingest_free(&b);
 		return;
 	}
-	if (store_ingest(api->store, &st->agent, &b.batch, &res) != STORE_OK) {
+	rc = store_ingest(api->store, &st->agent, &b.batch, &res);
+	if (rc == STORE_OK)
+		batch_stored(st, &b, &res, reply);
+	else if (rc == STORE_CONFLICT)
+		http_json(reply, 409,
+		          json_pack("{s:s, s:s, s:I}", "error",
+		                    "inventory delta does not apply to the "
+		                    "inventory this server holds",
+		                    "need", "full_inventory", "record_seq",
+		                    (json_int_t)res.conflict_seq));
+	else {
 		http_error(reply, 503, "storage unavailable; retry later");
 		reply->retry_after = 30;
-	} else {
-		log_debug("agent %s: batch %s: %d applied, %d duplicates, "
-		          "ack %lld",
-		          st->agent.agent_id, b.batch_id, res.applied,
-		          res.duplicates, res.ack_seq);
-		http_json(reply, 200,
-		          json_pack("{s:s, s:s, s:I, s:i, s:i}", "batch_id",
-		                    b.batch_id, "epoch", b.batch.epoch,
-		                    "ack_seq", (json_int_t)res.ack_seq,
-		                    "applied", res.applied, "duplicates",
-		                    res.duplicates));
 	}
 	ingest_free(&b);
 }

@@ -7,6 +7,7 @@
 
 #include "http.h"
 #include "ratelimit.h"
+#include "shed.h"
 #include "store.h"
 
 struct api {
@@ -14,6 +15,7 @@ struct api {
 	int privacy_k;                /* user counts below it are hidden */
 	struct ratelimit *enrol_rate; /* per enrolment secret */
 	struct ratelimit *agent_rate; /* per agent token */
+	struct shed *shed;            /* batches across all agents */
 	const char *crl; /* the CA's CRL (PEM) to publish, or NULL */
 };
 

@@ -96,6 +96,29 @@ cmd_audit(const struct ctl *c)
 	return 0;
 }
 
+static int
+cmd_gaps(const struct ctl *c)
+{
+	static const struct column cols[] = {{"COMMUNE", "commune"},
+	                                     {"HOST", "hostname"},
+	                                     {"REASON", "reason"},
+	                                     {"FIRST", "first_seq"},
+	                                     {"LAST", "last_seq"},
+	                                     {"RECORDS", "records"},
+	                                     {"RECEIVED", "received"},
+	                                     {"DETAIL", "detail"},
+	                                     {NULL, NULL}};
+	char path[64];
+	json_t *j;
+
+	snprintf(path, sizeof(path), "/api/v1/gaps?days=%d",
+	         c->days > 0 ? c->days : 30);
+	j = ctl_request(c, "GET", path, NULL);
+	ctl_print(c, j, cols);
+	json_decref(j);
+	return 0;
+}
+
 int
 ctl_access(const struct ctl *c, int argc, char **argv)
 {
@@ -108,6 +131,8 @@ ctl_access(const struct ctl *c, int argc, char **argv)
 		return cmd_credentials(c, argc, argv, 1);
 	if (strcmp(argv[0], "audit") == 0 && argc == 1)
 		return cmd_audit(c);
+	if (strcmp(argv[0], "gaps") == 0 && argc == 1)
+		return cmd_gaps(c);
 	if (strcmp(argv[0], "agents") == 0 && argc == 3 &&
 	    strcmp(argv[1], "revoke") == 0) {
 		snprintf(path, sizeof(path), "/api/v1/agents/%s", argv[2]);

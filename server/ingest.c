@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "digest.h"
 #include "proto.h"
 
 #define MAX_PRODUCT 256
@@ -94,6 +95,111 @@ parse_usage(struct ctx *c, json_t *d, const char *path, struct store_record *r)
 }
 
 static int
+parse_usage_day(struct ctx *c, json_t *d, const char *path,
+                struct store_record *r)
+{
+	long long day, secs, first, last;
+
+	if (get_str(c, d, "product", path, MAX_PRODUCT, 1, &r->u.use.product) ==
+	        -1 ||
+	    get_str(c, d, "package", path, MAX_PRODUCT, 0, &r->u.use.package) ==
+	        -1 ||
+	    get_str(c, d, "exe", path, PROTO_MAX_STR, 0, &r->u.use.exe) == -1 ||
+	    get_str(c, d, "user", path, MAX_USER, 0, &r->u.use.user) == -1 ||
+	    get_int(c, d, "day", path, 0, (1LL << 40) / 86400, &day) == -1 ||
+	    get_int(c, d, "seconds", path, 0, 86400LL * 10000, &secs) == -1 ||
+	    get_int(c, d, "sessions", path, 1, 1 << 30, &r->u.use.sessions) ==
+	        -1 ||
+	    get_int(c, d, "first", path, 0, 1LL << 40, &first) == -1 ||
+	    get_int(c, d, "last", path, 0, 1LL << 40, &last) == -1)
+		return -1;
+	if (first / 86400 != day || last < first)
+		return fail(c, path,
+		            "first and last must lie in day, in order");
+	r->u.use.start = first;
+	r->u.use.end = last;
+	r->u.use.seconds = secs;
+	return 0;
+}
+
+static int parse_software(struct ctx *c, json_t *s, const char *path,
+                          struct store_software *sw);
+
+static int
+parse_delta(struct ctx *c, json_t *d, const char *path, struct store_record *r,
+            struct ingest_batch *b)
+{
+	const char *dummy;
+	char p[160];
+	size_t i;
+	json_t *v;
+
+	if (get_str(c, d, "base", path, 64, 1, &r->u.delta.base) == -1 ||
+	    get_str(c, d, "digest", path, 64, 1, &r->u.delta.digest) == -1 ||
+	    get_str(c, d, "deviceid", path, 255, 0, &dummy) == -1)
+		return -1;
+	r->u.delta.sections = json_object_get(d, "sections");
+	r->u.delta.removed = json_object_get(d, "removed");
+	snprintf(p, sizeof(p), "%s.sections", path);
+	if (!json_is_object(r->u.delta.sections))
+		return fail(c, p, "expected an object");
+	snprintf(p, sizeof(p), "%s.removed", path);
+	if (!json_is_array(r->u.delta.removed))
+		return fail(c, p, "expected an array");
+	json_array_foreach(r->u.delta.removed, i, v)
+	{
+		if (!json_is_string(v))
+			return fail(c, p, "expected section names");
+	}
+	v = json_object_get(r->u.delta.sections, "softwares");
+	if (v == NULL)
+		return 0;
+	if (!json_is_array(v) || json_array_size(v) > PROTO_MAX_SOFTWARE)
+		return fail(c, path,
+		            "sections.softwares: expected an array of "
+		            "at most 20000 entries");
+	r->u.delta.has_software = 1;
+	r->u.delta.software = b->sw;
+	r->u.delta.nsoftware = json_array_size(v);
+	for (i = 0; i < r->u.delta.nsoftware; i++) {
+		snprintf(p, sizeof(p), "%s.sections.softwares[%zu]", path, i);
+		if (parse_software(c, json_array_get(v, i), p, &b->sw[i]) == -1)
+			return -1;
+	}
+	b->sw += r->u.delta.nsoftware;
+	return 0;
+}
+
+static int
+parse_gap(struct ctx *c, json_t *d, const char *path, struct store_record *r)
+{
+	static const char *const reasons[] = {"budget", "quarantine", "corrupt",
+	                                      "enqueue_failed", NULL};
+	json_t *v;
+	int i;
+
+	if (get_str(c, d, "reason", path, 32, 1, &r->u.gap.reason) == -1 ||
+	    get_str(c, d, "epoch", path, PROTO_ID_MAX, 0, &r->u.gap.epoch) ==
+	        -1 ||
+	    get_str(c, d, "detail", path, 512, 0, &r->u.gap.detail) == -1)
+		return -1;
+	for (i = 0; reasons[i] && strcmp(reasons[i], r->u.gap.reason); i++)
+		;
+	if (reasons[i] == NULL)
+		return fail(c, path, "reason: unknown");
+	r->u.gap.first_seq =
+	    json_integer_value(json_object_get(d, "first_seq"));
+	r->u.gap.last_seq = json_integer_value(json_object_get(d, "last_seq"));
+	v = json_object_get(d, "records");
+	if (v == NULL)
+		v = json_object_get(d, "attempts");
+	r->u.gap.records = json_integer_value(v);
+	r->u.gap.from = json_integer_value(json_object_get(d, "from"));
+	r->u.gap.to = json_integer_value(json_object_get(d, "to"));
+	return 0;
+}
+
+static int
 parse_software(struct ctx *c, json_t *s, const char *path,
                struct store_software *sw)
 {
@@ -150,7 +256,36 @@ parse_inventory(struct ctx *c, json_t *d, const char *path,
 	if ((b->docs[b->ndocs] = json_dumps(d, JSON_COMPACT)) == NULL)
 		return fail(c, path, "out of memory");
 	r->u.inv.document = b->docs[b->ndocs++];
+	if ((b->docs[b->ndocs] = malloc(DIGEST_HEX_LEN + 1)) == NULL ||
+	    digest_json(content, b->docs[b->ndocs]) == -1)
+		return fail(c, path, "out of memory");
+	r->u.inv.digest = b->docs[b->ndocs++];
 	return 0;
+}
+
+/* Seconds to add to a record's agent times. The agent's clock is trusted
+ * when within CLOCK_SLACK_MS of ours (jitter and transfer time are not
+ * worth correcting). Otherwise a record made during the agent's current
+ * boot is dated by its age on the boot clock, which no wall-clock change
+ * affects: received - (sent - created); an older one by the offset. */
+static long long
+clock_shift(const struct ingest_batch *b, json_t *o, long long created)
+{
+	const struct ingest_clock *k = &b->clock;
+	json_int_t boot = json_integer_value(json_object_get(o, "boot"));
+	json_t *mono = json_object_get(o, "mono");
+	long long true_ms, off = k->received_ms - k->sent_ms;
+
+	if (!k->known || (off < CLOCK_SLACK_MS && off > -CLOCK_SLACK_MS))
+		return 0;
+	if (json_is_integer(mono) && boot == k->boot &&
+	    json_integer_value(mono) <= k->mono) {
+		true_ms = k->received_ms - (k->mono - json_integer_value(mono));
+		return (true_ms - created * 1000 +
+		        (true_ms >= created * 1000 ? 500 : -500)) /
+		       1000;
+	}
+	return (off + (off >= 0 ? 500 : -500)) / 1000;
 }
 
 static int
@@ -170,6 +305,7 @@ parse_record(struct ctx *c, json_t *o, size_t i, long long prev,
 		return -1;
 	if (r->seq <= prev)
 		return fail(c, path, "seq must increase within a batch");
+	r->shift = clock_shift(b, o, r->time);
 	data = json_object_get(o, "data");
 	snprintf(path, sizeof(path), "records[%zu].data", i);
 	if (!json_is_object(data))
@@ -181,6 +317,18 @@ parse_record(struct ctx *c, json_t *o, size_t i, long long prev,
 	if (strcmp(type, PROTO_REC_INVENTORY) == 0) {
 		r->type = REC_INVENTORY;
 		return parse_inventory(c, data, path, r, b);
+	}
+	if (strcmp(type, PROTO_REC_USAGE_DAY) == 0) {
+		r->type = REC_USAGE_DAY;
+		return parse_usage_day(c, data, path, r);
+	}
+	if (strcmp(type, PROTO_REC_INVENTORY_DELTA) == 0) {
+		r->type = REC_INVENTORY_DELTA;
+		return parse_delta(c, data, path, r, b);
+	}
+	if (strcmp(type, PROTO_REC_GAP) == 0) {
+		r->type = REC_GAP;
+		return parse_gap(c, data, path, r);
 	}
 	snprintf(path, sizeof(path), "records[%zu].type", i);
 	return fail(c, path, "unknown record type");
@@ -197,6 +345,11 @@ count_software(json_t *records)
 	{
 		list = json_object_get(
 		    json_object_get(json_object_get(r, "data"), "content"),
+		    "softwares");
+		if (json_is_array(list))
+			n += json_array_size(list);
+		list = json_object_get(
+		    json_object_get(json_object_get(r, "data"), "sections"),
 		    "softwares");
 		if (json_is_array(list))
 			n += json_array_size(list);
@@ -239,7 +392,8 @@ parse_envelope(struct ctx *c, json_t *root, const char *agent_id,
 
 int
 ingest_parse(const char *body, size_t len, const char *agent_id,
-             struct ingest_batch *b, char *err, size_t errlen)
+             const struct ingest_clock *clock, struct ingest_batch *b,
+             char *err, size_t errlen)
 {
 	struct ctx c = {err, errlen};
 	struct store_software *sw0;
@@ -250,6 +404,8 @@ ingest_parse(const char *body, size_t len, const char *agent_id,
 	int rc;
 
 	memset(b, 0, sizeof(*b));
+	if (clock)
+		b->clock = *clock;
 	b->root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (b->root == NULL) {
 		snprintf(err, errlen, "invalid JSON at line %d column %d: %s",
@@ -261,7 +417,7 @@ ingest_parse(const char *body, size_t len, const char *agent_id,
 	n = json_array_size(records);
 	b->rec = calloc(n, sizeof(*b->rec));
 	b->sw = sw0 = calloc(count_software(records) + 1, sizeof(*b->sw));
-	b->docs = calloc(n, sizeof(*b->docs));
+	b->docs = calloc(2 * n, sizeof(*b->docs));
 	if (b->rec == NULL || b->sw == NULL || b->docs == NULL) {
 		snprintf(err, errlen, "out of memory");
 		b->sw = sw0;
@@ -271,13 +427,20 @@ ingest_parse(const char *body, size_t len, const char *agent_id,
 	{
 		if (parse_record(&c, o, i, prev, &b->rec[i], b) == -1) {
 			b->sw = sw0;
-			return 400;
+			b->bad_seq =
+			    json_integer_value(json_object_get(o, "seq"));
+			return b->bad_seq > prev ? 422 : 400;
 		}
 		prev = b->rec[i].seq;
 	}
 	b->sw = sw0;
 	b->batch.rec = b->rec;
 	b->batch.n = n;
+	if (b->clock.known) {
+		b->batch.clock_known = 1;
+		b->batch.clock_offset_ms =
+		    b->clock.received_ms - b->clock.sent_ms;
+	}
 	return 0;
 }
 
@@ -293,4 +456,22 @@ ingest_free(struct ingest_batch *b)
 	free(b->sw);
 	json_decref(b->root);
 	memset(b, 0, sizeof(*b));
+}
+
+void
+ingest_clock_parse(const char *header, long long received_ms,
+                   struct ingest_clock *c)
+{
+	long long v[3];
+
+	memset(c, 0, sizeof(*c));
+	c->received_ms = received_ms;
+	if (header == NULL ||
+	    sscanf(header, "%lld %lld %lld", &v[0], &v[1], &v[2]) != 3 ||
+	    v[0] <= 0 || v[1] < 0 || v[2] < 0)
+		return;
+	c->sent_ms = v[0];
+	c->boot = v[1];
+	c->mono = v[2];
+	c->known = 1;
 }

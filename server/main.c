@@ -214,6 +214,18 @@ cmd_tls_init(int argc, char **argv)
 	return 0;
 }
 
+/* Says how much load was shed, for operators and the herd test. */
+static void
+log_shed(struct shed *sh)
+{
+	struct shed_stats st;
+
+	shed_stats(sh, &st);
+	log_info("batches: %lld admitted, %lld shed with 429, %lld retried "
+	         "before their Retry-After",
+	         st.admitted, st.shed, st.early);
+}
+
 static int
 cmd_serve(const struct opts *o)
 {
@@ -259,7 +271,9 @@ cmd_serve(const struct opts *o)
 	api.crl = crl;
 	api.enrol_rate = ratelimit_new(o->st.enrol_per_minute, 60);
 	api.agent_rate = ratelimit_new(o->st.requests_per_minute, 60);
-	if (api.enrol_rate == NULL || api.agent_rate == NULL)
+	api.shed = shed_new(o->st.batches_per_second);
+	if (api.enrol_rate == NULL || api.agent_rate == NULL ||
+	    api.shed == NULL)
 		fatalx("out of memory");
 	store_maintain(s, time(NULL), o->st.retention_days);
 	/* Block the signals before the HTTP threads exist, so that they
@@ -306,7 +320,9 @@ cmd_serve(const struct opts *o)
 	notify_send("STOPPING=1");
 	log_info("signal %d: stopping", sig);
 	http_stop(http);
+	log_shed(api.shed);
 	store_close(s);
+	shed_free(api.shed);
 	ratelimit_free(api.enrol_rate);
 	ratelimit_free(api.agent_rate);
 	free(cert);

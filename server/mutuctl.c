@@ -30,6 +30,8 @@ static const struct column machine_cols[] = {{"AGENT_ID", "agent_id"},
                                              {"OS", "os"},
                                              {"SOFTWARE", "software"},
                                              {"LAST_SEEN", "last_seen"},
+                                             {"CLOCK_S", "clock_offset_s"},
+                                             {"LOST", "records_lost"},
                                              {NULL, NULL}};
 static const struct column software_cols[] = {
     {"NAME", "name"}, {"VERSION", "version"}, {"ARCH", "arch"}, {NULL, NULL}};
@@ -70,6 +72,8 @@ usage_exit(int code)
 	    "  pools list | set CODE --name N --members C1,C2 [--fixed-share "
 	    "0-1]\n"
 	    "            [--basis hours|peak|installs]\n"
+	    "  audit [--days N]\n"
+	    "  gaps [--days N]   data agents reported as given up\n"
 	    "The server, token and CA file may come from MUTU_SERVER, "
 	    "MUTU_TOKEN\n"
 	    "and MUTU_CA_FILE.\n");
@@ -199,7 +203,8 @@ json_t *
 ctl_request(const struct ctl *c, const char *method, const char *path,
             json_t *body)
 {
-	struct httpc_req req = {method, NULL, c->token, NULL, NULL, NULL, 0};
+	struct httpc_req req = {method, NULL, c->token, NULL,
+	                        NULL,   NULL, 0,        NULL};
 	struct httpc_resp r;
 	struct httpc *h;
 	char url[2048], *text = NULL;

@@ -26,6 +26,7 @@ static const struct conf_key keys[] = {
     INT(privacy_k, 1, 100),
     INT(enrol_per_minute, 0, 1000000),
     INT(requests_per_minute, 0, 1000000),
+    INT(batches_per_second, 0, 1000000),
     STR(tls_cert),
     STR(tls_key),
     STR(tls_crl),
@@ -43,6 +44,7 @@ settings_defaults(struct settings *st)
 	st->privacy_k = 3;
 	st->enrol_per_minute = 60;
 	st->requests_per_minute = 120;
+	st->batches_per_second = 500;
 }
 
 int

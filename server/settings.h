@@ -18,6 +18,7 @@ struct settings {
 	int privacy_k;        /* user counts below k hidden outside a commune */
 	int enrol_per_minute; /* enrolments per secret per minute */
 	int requests_per_minute; /* requests per agent per minute */
+	int batches_per_second;  /* batches admitted per second, then 429 */
 	char tls_cert[PATH_MAX]; /* PEM certificate (chain) file */
 	char tls_key[PATH_MAX];  /* PEM private key file */
 	char tls_crl[PATH_MAX];  /* PEM CRL to publish at /crl.pem */

@@ -53,6 +53,7 @@ enum store_admin_op {
 	ADM_TOKEN_REVOKE,  /* {id} */
 	ADM_AGENT_REVOKE,  /* {id: agent id}: its token stops, no re-enrol */
 	ADM_AUDIT_LIST,    /* {days?} -> the audit log in scope */
+	ADM_GAPS_LIST,     /* {days?} -> data agents reported as given up */
 };
 
 enum store_report {
@@ -80,24 +81,47 @@ struct store_software {
 	long long size; /* bytes, -1 if unknown */
 };
 
-enum store_rec_type { REC_INVENTORY, REC_USAGE };
+enum store_rec_type {
+	REC_INVENTORY,       /* the whole GLPI document */
+	REC_INVENTORY_DELTA, /* changed sections since a known digest */
+	REC_USAGE,           /* one session */
+	REC_USAGE_DAY,       /* sessions the agent folded into a day */
+	REC_GAP,             /* records the agent gave up, and why */
+};
 
 /* One validated record of a batch (see ingest.c). Strings are borrowed. */
 struct store_record {
 	long long seq;
-	long long time;
+	long long time;  /* the agent's wall clock at creation */
+	long long shift; /* seconds to add to the agent's times (clock
+	                    correction); the raw values are kept */
 	enum store_rec_type type;
 	union {
 		struct {
 			const char *hostname, *os;
 			const char *document; /* the GLPI JSON text */
+			const char *digest;   /* digest_json() of content */
 			const struct store_software *software;
 			size_t nsoftware;
 		} inv;
 		struct {
+			const char *base, *digest; /* before and after */
+			json_t *sections;          /* borrowed object */
+			json_t *removed;           /* borrowed array */
+			const struct store_software *software;
+			size_t nsoftware;
+			int has_software; /* the software list changed */
+		} delta;
+		struct {
 			const char *product, *package, *exe, *user;
 			long long start, end;
+			long long sessions; /* REC_USAGE_DAY: sessions folded */
+			long long seconds;  /* REC_USAGE_DAY: their total */
 		} use;
+		struct {
+			const char *reason, *epoch, *detail;
+			long long first_seq, last_seq, records, from, to;
+		} gap;
 	} u;
 };
 
@@ -105,12 +129,16 @@ struct store_batch {
 	const char *epoch;
 	const struct store_record *rec; /* in increasing seq order */
 	size_t n;
+	int clock_known;           /* the agent sent its clock */
+	long long clock_offset_ms; /* server time - agent time */
 };
 
 struct store_ingest_result {
 	long long ack_seq; /* the stream's high-water mark after the batch */
 	int applied;       /* records stored now */
 	int duplicates;    /* records already stored before */
+	long long conflict_seq; /* STORE_CONFLICT: the inventory delta whose
+	                           base the server does not have */
 };
 
 /* Filters of the admin queries. commune NULL means every commune the
@@ -162,7 +190,9 @@ int store_agent_auth(struct store *s, const char *token_hash,
                      struct store_agent *out);
 /* Applies a batch exactly once: records at or below the stream's
  * high-water mark are skipped; the others and the new mark commit in one
- * transaction. The commune of every record is the agent's. */
+ * transaction. The commune of every record is the agent's. STORE_CONFLICT
+ * (nothing stored) when an inventory delta's base is not the inventory the
+ * server holds: res->conflict_seq names it. */
 int store_ingest(struct store *s, const struct store_agent *a,
                  const struct store_batch *b, struct store_ingest_result *res);
 

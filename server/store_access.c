@@ -168,7 +168,7 @@ acc_admin(void *b, enum store_admin_op op, const struct store_scope *sc,
 
 	*out = NULL;
 	if (sc->read_only && op != ADM_SECRET_LIST && op != ADM_TOKEN_LIST &&
-	    op != ADM_AUDIT_LIST)
+	    op != ADM_AUDIT_LIST && op != ADM_GAPS_LIST)
 		return STORE_DENIED;
 	switch (op) {
 	case ADM_SECRET_CREATE:
@@ -215,6 +215,20 @@ acc_admin(void *b, enum store_admin_op op, const struct store_scope *sc,
 		            " WHERE (?1 = '' OR commune = ?1) AND at >= ?2"
 		            " ORDER BY id DESC LIMIT 10000",
 		            sc, time(NULL) - (days ? days : 30) * 86400, out);
+	case ADM_GAPS_LIST:
+		if (opt_positive(in, "days", 3660, &days) == -1)
+			return sq_invalid(out, "%s",
+			                  "days: expected 1 to 3660");
+		return list(
+		    q,
+		    "SELECT g.agent_id, a.hostname, g.commune, g.reason,"
+		    " g.epoch, g.first_seq, g.last_seq, g.records,"
+		    " g.from_t AS 'from', g.to_t AS 'to', g.detail,"
+		    " datetime(g.received, 'unixepoch') AS received"
+		    " FROM gaps g JOIN agents a USING (agent_id)"
+		    " WHERE (?1 = '' OR g.commune = ?1)"
+		    " AND g.received >= ?2 ORDER BY g.id LIMIT 100000",
+		    sc, time(NULL) - (days ? days : 30) * 86400, out);
 	default:
 		return STORE_ERR;
 	}

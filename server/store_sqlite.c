@@ -116,6 +116,21 @@ static const char *const migrations[] = {
     "  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;"
     "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
     "  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;",
+    /* 4: delivery: inventory baselines for deltas, clock offsets, wire
+     * duplicates per stream, raw times of corrected usage, and the gaps
+     * agents report (docs/RELIABILITY.md). */
+    "ALTER TABLE agents ADD COLUMN inventory_digest TEXT;"
+    "ALTER TABLE agents ADD COLUMN clock_offset_ms INTEGER;"
+    "ALTER TABLE agents ADD COLUMN clock_at INTEGER;"
+    "ALTER TABLE streams ADD COLUMN dups INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE usage ADD COLUMN shift INTEGER NOT NULL DEFAULT 0;"
+    "CREATE TABLE gaps(id INTEGER PRIMARY KEY,"
+    "  agent_id TEXT NOT NULL REFERENCES agents, commune TEXT NOT NULL,"
+    "  epoch TEXT NOT NULL, seq INTEGER NOT NULL, reason TEXT NOT NULL,"
+    "  lost_epoch TEXT, first_seq INTEGER, last_seq INTEGER,"
+    "  records INTEGER, from_t INTEGER, to_t INTEGER, detail TEXT,"
+    "  received INTEGER NOT NULL, UNIQUE (agent_id, epoch, seq));"
+    "CREATE INDEX gaps_commune ON gaps(commune, received);",
 };
 #define SCHEMA_VERSION (int)(sizeof(migrations) / sizeof(migrations[0]))
 
@@ -464,244 +479,6 @@ sq_agent_auth(void *b, const char *hash, struct store_agent *out)
 	           sizeof(out->commune)));
 }
 
-static long long
-stream_hwm(struct sq *q, const char *agent_id, const char *epoch)
-{
-	sqlite3_stmt *st = sq_prep(q, "SELECT hwm FROM streams"
-	                              " WHERE agent_id = ? AND epoch = ?");
-	long long hwm = 0;
-	int r;
-
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_text(st, 1, agent_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, epoch, -1, SQLITE_STATIC);
-	if ((r = sqlite3_step(st)) == SQLITE_ROW)
-		hwm = sqlite3_column_int64(st, 0);
-	else if (r != SQLITE_DONE)
-		hwm = -1;
-	sqlite3_finalize(st);
-	return hwm;
-}
-
-static int
-apply_inventory(struct sq *q, const char *agent_id,
-                const struct store_record *r)
-{
-	sqlite3_stmt *st;
-	size_t i;
-	int rc;
-
-	st = sq_prep(q, "UPDATE agents SET hostname = coalesce(?, hostname),"
-	                " os = ?, inventory = ?, inventory_at = ?"
-	                " WHERE agent_id = ?");
-	if (st == NULL)
-		return STORE_ERR;
-	sq_bind_opt(st, 1, r->u.inv.hostname);
-	sq_bind_opt(st, 2, r->u.inv.os);
-	sqlite3_bind_text(st, 3, r->u.inv.document, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, r->time);
-	sqlite3_bind_text(st, 5, agent_id, -1, SQLITE_STATIC);
-	if ((rc = sq_step_done(q, st)) != STORE_OK)
-		return rc;
-	st = sq_prep(q, "DELETE FROM software WHERE agent_id = ?");
-	if (st)
-		sqlite3_bind_text(st, 1, agent_id, -1, SQLITE_STATIC);
-	if ((rc = sq_step_done(q, st)) != STORE_OK)
-		return rc;
-	st = sq_prep(q,
-	             "INSERT OR REPLACE INTO software(agent_id, name, version,"
-	             " arch, publisher, size) VALUES (?, ?, ?, ?, ?, ?)");
-	if (st == NULL)
-		return STORE_ERR;
-	for (i = 0; i < r->u.inv.nsoftware; i++) {
-		const struct store_software *sw = &r->u.inv.software[i];
-
-		sqlite3_bind_text(st, 1, agent_id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, sw->name, -1, SQLITE_STATIC);
-		sq_bind_opt(st, 3, sw->version);
-		sqlite3_bind_text(st, 4, sw->arch ? sw->arch : "", -1,
-		                  SQLITE_STATIC);
-		sq_bind_opt(st, 5, sw->publisher);
-		if (sw->size >= 0)
-			sqlite3_bind_int64(st, 6, sw->size);
-		else
-			sqlite3_bind_null(st, 6);
-		if (sqlite3_step(st) != SQLITE_DONE) {
-			log_warnx("sqlite: software: %s",
-			          sqlite3_errmsg(q->db));
-			sqlite3_finalize(st);
-			return STORE_ERR;
-		}
-		sqlite3_reset(st);
-		if (lic_map_software(q, sw->name, sw->publisher) == -1) {
-			sqlite3_finalize(st);
-			return STORE_ERR;
-		}
-	}
-	sqlite3_finalize(st);
-	return STORE_OK;
-}
-
-/* Adds a usage record to the daily summary the reports read: the day is
- * the record's start day (agents cut records at midnight UTC). */
-static int
-add_daily(struct sq *q, const struct store_agent *a,
-          const struct store_record *r)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	st = sq_prep(q,
-	             "INSERT INTO usage_daily(day, agent_id, commune, product,"
-	             " exe, user, seconds, sessions, last_end)"
-	             " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?8)"
-	             " ON CONFLICT DO UPDATE SET"
-	             " seconds = seconds + excluded.seconds,"
-	             " sessions = sessions + 1,"
-	             " last_end = max(last_end, excluded.last_end)");
-	if (st == NULL)
-		return STORE_ERR;
-	sqlite3_bind_int64(st, 1, r->u.use.start / 86400);
-	sqlite3_bind_text(st, 2, a->agent_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, a->commune, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, r->u.use.product, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, r->u.use.exe ? r->u.use.exe : "", -1,
-	                  SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, r->u.use.user ? r->u.use.user : "", -1,
-	                  SQLITE_STATIC);
-	sqlite3_bind_int64(st, 7, r->u.use.end - r->u.use.start);
-	sqlite3_bind_int64(st, 8, r->u.use.end);
-	if ((rc = sq_step_done(q, st)) != STORE_OK)
-		return rc;
-	if (lic_map_usage(q, r->u.use.product,
-	                  r->u.use.exe ? r->u.use.exe : "") == -1)
-		return STORE_ERR;
-	return STORE_OK;
-}
-
-/* Records that the agent was running on the record's day (reclaim needs
- * to know how much of a window an agent covered). */
-static int
-add_agent_day(struct sq *q, const char *agent_id, long long t)
-{
-	sqlite3_stmt *st = sq_prep(q, "INSERT OR IGNORE INTO agent_days"
-	                              "(agent_id, day) VALUES (?, ?)");
-
-	if (st) {
-		sqlite3_bind_text(st, 1, agent_id, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, t / 86400);
-	}
-	return sq_step_done(q, st);
-}
-
-static int
-apply_usage(struct sq *q, sqlite3_stmt *st, const struct store_agent *a,
-            const char *epoch, const struct store_record *r)
-{
-	sqlite3_bind_text(st, 1, a->agent_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, a->commune, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, epoch, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, r->seq);
-	sqlite3_bind_text(st, 5, r->u.use.product, -1, SQLITE_STATIC);
-	sq_bind_opt(st, 6, r->u.use.package);
-	sq_bind_opt(st, 7, r->u.use.exe);
-	sq_bind_opt(st, 8, r->u.use.user);
-	sqlite3_bind_int64(st, 9, r->u.use.start);
-	sqlite3_bind_int64(st, 10, r->u.use.end);
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		log_warnx("sqlite: usage: %s", sqlite3_errmsg(q->db));
-		sqlite3_reset(st);
-		return STORE_ERR;
-	}
-	sqlite3_reset(st);
-	return add_daily(q, a, r);
-}
-
-static int
-set_hwm(struct sq *q, const struct store_agent *a, const char *epoch,
-        long long hwm)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	st = sq_prep(q, "INSERT INTO streams(agent_id, epoch, hwm, updated)"
-	                " VALUES (?1, ?2, ?3, ?4) ON CONFLICT(agent_id, epoch)"
-	                " DO UPDATE SET hwm = max(hwm, ?3), updated = ?4");
-	if (st == NULL)
-		return STORE_ERR;
-	sqlite3_bind_text(st, 1, a->agent_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, epoch, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, hwm);
-	sqlite3_bind_int64(st, 4, time(NULL));
-	if ((rc = sq_step_done(q, st)) != STORE_OK)
-		return rc;
-	st = sq_prep(q, "UPDATE agents SET last_seen = ? WHERE agent_id = ?");
-	if (st) {
-		sqlite3_bind_int64(st, 1, time(NULL));
-		sqlite3_bind_text(st, 2, a->agent_id, -1, SQLITE_STATIC);
-	}
-	return sq_step_done(q, st);
-}
-
-static int
-ingest_tx(struct sq *q, const struct store_agent *a,
-          const struct store_batch *b, struct store_ingest_result *res)
-{
-	sqlite3_stmt *use = NULL;
-	long long hwm;
-	size_t i;
-	int rc = STORE_ERR;
-
-	if ((hwm = stream_hwm(q, a->agent_id, b->epoch)) < 0)
-		return STORE_ERR;
-	use = sq_prep(q, "INSERT INTO usage(agent_id, commune, epoch, seq,"
-	                 " product, package, exe, user, start, end)"
-	                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-	if (use == NULL)
-		return STORE_ERR;
-	res->ack_seq = hwm;
-	for (i = 0; i < b->n; i++) {
-		const struct store_record *r = &b->rec[i];
-
-		if (r->seq <= res->ack_seq) {
-			res->duplicates++;
-			continue;
-		}
-		rc = r->type == REC_INVENTORY
-		         ? apply_inventory(q, a->agent_id, r)
-		         : apply_usage(q, use, a, b->epoch, r);
-		if (rc == STORE_OK)
-			rc = add_agent_day(q, a->agent_id, r->time);
-		if (rc != STORE_OK)
-			goto fail;
-		res->applied++;
-		res->ack_seq = r->seq;
-	}
-	rc = set_hwm(q, a, b->epoch, res->ack_seq);
-fail:
-	sqlite3_finalize(use);
-	return rc;
-}
-
-static int
-sq_ingest(void *b, const struct store_agent *a, const struct store_batch *batch,
-          struct store_ingest_result *res)
-{
-	struct sq *q = b;
-	int rc;
-
-	memset(res, 0, sizeof(*res));
-	if (sq_exec(q, "BEGIN IMMEDIATE") == -1)
-		return STORE_ERR;
-	if ((rc = ingest_tx(q, a, batch, res)) != STORE_OK) {
-		sq_exec(q, "ROLLBACK");
-		memset(res, 0, sizeof(*res));
-		return rc;
-	}
-	return sq_exec(q, "COMMIT") == 0 ? STORE_OK : STORE_ERR;
-}
-
 /* The licence query. %1$s is the commune column of a row: the real one
  * for per-commune rows, '*' for the totals across communes. Only these two
  * constant strings are ever substituted. */
@@ -856,7 +633,10 @@ sq_licences(void *b, const struct store_query *qu, json_t **out)
 static const char machine_cols[] =
     "SELECT a.agent_id, a.hostname, a.commune, a.os, a.enrolled,"
     " a.last_seen, a.inventory_at,"
-    " (SELECT count(*) FROM software s WHERE s.agent_id = a.agent_id)"
+    " (SELECT count(*) FROM software s WHERE s.agent_id = a.agent_id),"
+    " a.clock_offset_ms,"
+    " (SELECT coalesce(sum(records), 0) FROM gaps g"
+    "  WHERE g.agent_id = a.agent_id AND g.reason != 'enqueue_failed')"
     " FROM agents a";
 
 static json_t *
@@ -864,13 +644,19 @@ machine_row(sqlite3_stmt *st)
 {
 	const char *os = (const char *)sqlite3_column_text(st, 3);
 
-	return json_pack("{s:s, s:s, s:s, s:s?, s:o, s:o, s:o, s:I}",
+	json_t *clock = sqlite3_column_type(st, 8) == SQLITE_NULL
+	                    ? json_null()
+	                    : json_real(sqlite3_column_int64(st, 8) / 1000.0);
+
+	return json_pack("{s:s, s:s, s:s, s:s?, s:o, s:o, s:o, s:I, s:o, s:I}",
 	                 "agent_id", (const char *)sqlite3_column_text(st, 0),
 	                 "hostname", (const char *)sqlite3_column_text(st, 1),
 	                 "commune", (const char *)sqlite3_column_text(st, 2),
 	                 "os", os, "enrolled", sq_iso(st, 4), "last_seen",
 	                 sq_iso(st, 5), "inventory_at", sq_iso(st, 6),
-	                 "software", (json_int_t)sqlite3_column_int64(st, 7));
+	                 "software", (json_int_t)sqlite3_column_int64(st, 7),
+	                 "clock_offset_s", clock, "records_lost",
+	                 (json_int_t)sqlite3_column_int64(st, 9));
 }
 
 static int

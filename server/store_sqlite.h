@@ -35,6 +35,10 @@ int sq_invalid(json_t **out, const char *fmt, ...)
 /* Column col as an ISO 8601 UTC string, or JSON null. */
 json_t *sq_iso(sqlite3_stmt *st, int col);
 
+/* Ingest (store_ingest.c): the backend's store_ops.ingest. */
+int sq_ingest(void *b, const struct store_agent *a,
+              const struct store_batch *batch, struct store_ingest_result *res);
+
 /* Catalogue (store_licence.c): loads the rules into q->cat and, when
  * renorm is set, recomputes every normalisation map. */
 int lic_reload(struct sq *q, int renorm);

@@ -29,7 +29,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		body = out.data ? out.data : "";
 		len = out.len;
 	}
-	ingest_parse(body, len, "11111111-1111-4111-8111-111111111111", &b,
+	ingest_parse(body, len, "11111111-1111-4111-8111-111111111111", NULL, &b,
 	             err, sizeof(err));
 	ingest_free(&b);
 	buf_free(&out);

@@ -32,7 +32,7 @@ check 400 "invalid JSON" POST /api/v1/batches -H "$A" -H "$J" --data '{"v":1,'
 check 400 "not valid gzip" POST /api/v1/batches -H "$A" -H "$J" -H 'Content-Encoding: gzip' --data 'plain text'
 check 403 "does not match" POST /api/v1/batches -H "$A" -H "$J" \
 	--data '{"v":1,"agent_id":"00000000-0000-4000-8000-000000000000","epoch":"e","batch_id":"b","records":[]}'
-check 400 "records\[0\].data.end" POST /api/v1/batches -H "$A" -H "$J" \
+check 422 "records\[0\].data.end" POST /api/v1/batches -H "$A" -H "$J" \
 	--data "{\"v\":1,\"agent_id\":\"$id\",\"epoch\":\"e\",\"batch_id\":\"b\",\"records\":[{\"seq\":1,\"type\":\"usage\",\"time\":1,\"data\":{\"product\":\"x\",\"start\":1}}]}"
 head -c 5000000 /dev/zero >"$WORK/big"
 check 413 "exceeds the limit" POST /api/v1/batches -H "$A" -H "$J" --data-binary @"$WORK/big"

@@ -9,7 +9,8 @@ import re, sys
 # printed from (checked below to be string constants or literal choices).
 allowed_args = {"licence_sql", "machine_cols", "ent_cols", "col",
                 "compliance_sql", "reclaim_sql", "sql", "maps[i].keys", "maps[i].clear",
-                "migrations[v]", "q->", "peak", "installs", "hours"}
+                "migrations[v]", "q->", "peak", "installs", "hours",
+                "sel", "range"}
 bad = []
 for path in sys.argv[1:]:
     src = open(path).read()

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "buf.h"
+#include "digest.h"
 #include "ingest.h"
 #include "store.h"
 
@@ -104,8 +105,8 @@ ingest(struct fixture *f, const struct store_agent *a, const char *body,
 {
 	struct ingest_batch b;
 	char err[256];
-	int rc =
-	    ingest_parse(body, strlen(body), a->agent_id, &b, err, sizeof(err));
+	int rc = ingest_parse(body, strlen(body), a->agent_id, NULL, &b, err,
+	                      sizeof(err));
 
 	if (rc != 0)
 		fail_msg("ingest_parse: %d %s", rc, err);
@@ -271,7 +272,8 @@ expect_refused(const char *body, int status, const char *msg)
 {
 	struct ingest_batch b;
 	char err[256];
-	int rc = ingest_parse(body, strlen(body), A1, &b, err, sizeof(err));
+	int rc =
+	    ingest_parse(body, strlen(body), A1, NULL, &b, err, sizeof(err));
 
 	ingest_free(&b);
 	if (rc != status || strstr(err, msg) == NULL)
@@ -299,11 +301,11 @@ test_bad_batches(void **state)
 	               403, "does not match");
 	expect_refused(ENV "\"records\":[]}", 400, "non-empty array");
 	expect_refused(ENV "\"records\":[1]}", 400, "records[0]: expected");
-	expect_refused(USE("{\"product\":\"x\",\"start\":5,\"end\":4}"), 400,
+	expect_refused(USE("{\"product\":\"x\",\"start\":5,\"end\":4}"), 422,
 	               "end is before start");
 	expect_refused(USE("{\"product\":\"x\",\"start\":\"5\",\"end\":6}"),
-	               400, "records[0].data.start: expected an integer");
-	expect_refused(USE("{\"start\":5,\"end\":6}"), 400,
+	               422, "records[0].data.start: expected an integer");
+	expect_refused(USE("{\"start\":5,\"end\":6}"), 422,
 	               "records[0].data.product: missing");
 	expect_refused(USE("{\"product\":\"a\\u0000b\",\"start\":5,\"end\":6}"),
 	               400, "NUL");
@@ -314,14 +316,178 @@ test_bad_batches(void **state)
 	               400, "records[1]: seq must increase");
 	expect_refused(ENV "\"records\":[{\"seq\":1,\"type\":\"x\",\"time\":1,"
 	                   "\"data\":{}}]}",
-	               400, "unknown record type");
+	               422, "unknown record type");
 	expect_refused(ENV "\"records\":[{\"seq\":1,\"type\":\"inventory\","
 	                   "\"time\":1,\"data\":{\"content\":{\"softwares\":"
 	                   "[{\"version\":\"1\"}]}}}]}",
-	               400, "softwares[0].name: missing");
+	               422, "softwares[0].name: missing");
 	expect_refused("{\"v\":1,\"agent_id\":\"" A1
 	               "\",\"epoch\":\"e;drop\",\"batch_id\":\"b\"}",
 	               400, "hex ids");
+}
+
+/* A batch of one record of type with data, at seq. */
+static char *
+one(const char *type, int seq, const char *data)
+{
+	struct buf b;
+
+	buf_init(&b, 1 << 20);
+	buf_printf(&b,
+	           "{\"v\":1,\"agent_id\":\"%s\",\"epoch\":\"e1\","
+	           "\"batch_id\":\"b%d\",\"records\":[{\"seq\":%d,"
+	           "\"type\":\"%s\",\"time\":100,\"data\":%s}]}",
+	           A1, seq, seq, type, data);
+	return buf_detach(&b);
+}
+
+static void
+digest_of(const char *content, char out[DIGEST_HEX_LEN + 1])
+{
+	json_t *j = json_loads(content, 0, NULL);
+
+	assert_non_null(j);
+	assert_int_equal(digest_json(j, out), 0);
+	json_decref(j);
+}
+
+static int
+ingest_one(struct fixture *f, const struct store_agent *a, const char *type,
+           int seq, const char *data, struct store_ingest_result *res)
+{
+	char *body = one(type, seq, data);
+	int rc = ingest(f, a, body, res);
+
+	free(body);
+	return rc;
+}
+
+static json_t *
+machine(struct fixture *f)
+{
+	struct store_query q = {0};
+	json_t *out;
+
+	assert_int_equal(store_machine(f->s, &q, A1, &out), STORE_OK);
+	return out;
+}
+
+/* A delta applies only on the inventory it was made from. */
+static void
+test_inventory_delta(void **state)
+{
+	struct fixture *f = *state;
+	struct store_ingest_result res;
+	struct store_agent a;
+	char d0[DIGEST_HEX_LEN + 1], d1[DIGEST_HEX_LEN + 1], data[1024];
+	const char *c0 = "{\"hardware\":{\"name\":\"pc1\"},"
+	                 "\"softwares\":[{\"name\":\"qgis\"}]}";
+	const char *c1 = "{\"hardware\":{\"name\":\"pc1\"},"
+	                 "\"softwares\":[{\"name\":\"qgis\"},"
+	                 "{\"name\":\"gimp\"}]}";
+	json_t *m;
+
+	enrol(f, "secret-brest", A1, "tok1", &a);
+	digest_of(c0, d0);
+	digest_of(c1, d1);
+	snprintf(data, sizeof(data),
+	         "{\"base\":\"%s\",\"digest\":\"%s\",\"sections\":"
+	         "{\"softwares\":[{\"name\":\"qgis\"},{\"name\":\"gimp\"}]},"
+	         "\"removed\":[]}",
+	         d0, d1);
+	/* No baseline yet: 409, nothing stored, the delta named. */
+	assert_int_equal(ingest_one(f, &a, "inventory_delta", 1, data, &res),
+	                 STORE_CONFLICT);
+	assert_int_equal(res.conflict_seq, 1);
+	{
+		char full[512];
+
+		snprintf(full, sizeof(full), "{\"content\":%s}", c0);
+		assert_int_equal(ingest_one(f, &a, "inventory", 1, full, &res),
+		                 STORE_OK);
+	}
+	assert_int_equal(ingest_one(f, &a, "inventory_delta", 2, data, &res),
+	                 STORE_OK);
+	m = machine(f);
+	assert_int_equal(json_array_size(json_object_get(m, "software")), 2);
+	json_decref(m);
+	/* The same delta on the new inventory no longer applies. */
+	assert_int_equal(ingest_one(f, &a, "inventory_delta", 3, data, &res),
+	                 STORE_CONFLICT);
+	assert_int_equal(res.conflict_seq, 3);
+}
+
+/* Compacted usage counts its sessions; a gap is kept per agent. */
+static void
+test_usage_day_and_gap(void **state)
+{
+	struct fixture *f = *state;
+	struct store_ingest_result res;
+	struct store_agent a;
+	long long day = time(NULL) / 86400 - 1;
+	char data[512];
+	json_t *row;
+
+	enrol(f, "secret-brest", A1, "tok1", &a);
+	snprintf(data, sizeof(data),
+	         "{\"product\":\"qgis\",\"day\":%lld,\"seconds\":7200,"
+	         "\"sessions\":4,\"first\":%lld,\"last\":%lld}",
+	         day, day * 86400 + 100, day * 86400 + 9000);
+	assert_int_equal(ingest_one(f, &a, "usage_day", 1, data, &res),
+	                 STORE_OK);
+	row = licence_row(f, "29019", "qgis", 0);
+	assert_true(json_real_value(json_object_get(row, "usage_hours")) ==
+	            2.0);
+	json_decref(row);
+	assert_int_equal(
+	    ingest_one(f, &a, "gap", 2,
+	               "{\"reason\":\"budget\",\"first_seq\":3,"
+	               "\"last_seq\":9,\"records\":7,\"from\":1,\"to\":2}",
+	               &res),
+	    STORE_OK);
+	row = machine(f);
+	assert_int_equal(field(row, "records_lost"), 7);
+	json_decref(row);
+}
+
+/* An agent an hour fast: its times are corrected by its boot clock. */
+static void
+test_clock_correction(void **state)
+{
+	struct ingest_clock k;
+	struct ingest_batch b;
+	char err[256], body[512];
+	long long now = 1800000000000LL; /* ms */
+
+	(void)state;
+	/* Sent at agent time now + 1 h; record made 10 s earlier on the
+	 * boot clock, stamped with the agent's (wrong) wall clock. */
+	snprintf(body, sizeof(body),
+	         "{\"v\":1,\"agent_id\":\"%s\",\"epoch\":\"e1\","
+	         "\"batch_id\":\"b\",\"records\":[{\"seq\":1,"
+	         "\"type\":\"usage\",\"time\":%lld,\"boot\":3,"
+	         "\"mono\":50000,\"data\":{\"product\":\"x\","
+	         "\"start\":1,\"end\":2}},{\"seq\":2,\"type\":\"usage\","
+	         "\"time\":%lld,\"boot\":2,\"mono\":1,\"data\":"
+	         "{\"product\":\"x\",\"start\":1,\"end\":2}}]}",
+	         A1, (now + 3600000 - 10000) / 1000,
+	         (now + 3600000 - 10000) / 1000);
+	ingest_clock_parse("1800003600000 3 60000", now, &k);
+	assert_int_equal(k.known, 1);
+	assert_int_equal(
+	    ingest_parse(body, strlen(body), A1, &k, &b, err, sizeof(err)), 0);
+	assert_int_equal(b.rec[0].shift, -3600);
+	assert_int_equal(b.rec[1].shift, -3600); /* older boot: by offset */
+	assert_int_equal(b.batch.clock_offset_ms, -3600000);
+	ingest_free(&b);
+	/* Within the slack: left alone. */
+	ingest_clock_parse("1800000001500 3 60000", now, &k);
+	assert_int_equal(
+	    ingest_parse(body, strlen(body), A1, &k, &b, err, sizeof(err)), 0);
+	assert_int_equal(b.rec[0].shift, 0);
+	ingest_free(&b);
+	ingest_clock_parse("garbage", now, &k);
+	assert_int_equal(k.known, 0);
 }
 
 int
@@ -335,6 +501,11 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_commune_comes_from_credential,
 	                                    setup, teardown),
 	    cmocka_unit_test(test_bad_batches),
+	    cmocka_unit_test_setup_teardown(test_inventory_delta, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_usage_day_and_gap, setup,
+	                                    teardown),
+	    cmocka_unit_test(test_clock_correction),
 	};
 	return cmocka_run_group_tests_name("ingest", tests, NULL, NULL);
 }

@@ -103,16 +103,45 @@ struct peek {
 };
 
 static int
-on_peek(long long seq, const char *type, long long created, const char *body,
-        void *arg)
+on_peek(const struct queue_rec *r, void *arg)
 {
 	struct peek *p = arg;
 
-	(void)type;
-	(void)created;
-	(void)body;
-	p->seqs[p->n++] = seq;
+	if (p->n < 16)
+		p->seqs[p->n++] = r->seq;
 	return 0;
+}
+
+struct types {
+	int usage, usage_day, gap, other;
+	char last_gap[512];
+};
+
+static int
+on_type(const struct queue_rec *r, void *arg)
+{
+	struct types *t = arg;
+
+	if (strcmp(r->type, "usage") == 0)
+		t->usage++;
+	else if (strcmp(r->type, "usage_day") == 0)
+		t->usage_day++;
+	else if (strcmp(r->type, "gap") == 0) {
+		t->gap++;
+		snprintf(t->last_gap, sizeof(t->last_gap), "%s", r->body);
+	} else
+		t->other++;
+	return 0;
+}
+
+static struct types
+count_types(struct queue *q)
+{
+	struct types t;
+
+	memset(&t, 0, sizeof(t));
+	assert_true(queue_peek(q, 1 << 30, (size_t)1 << 40, on_type, &t) >= 0);
+	return t;
 }
 
 static void
@@ -204,6 +233,134 @@ test_sessions(void **state)
 	queue_close(q);
 }
 
+/* A refused record goes to quarantine; the others stay to be sent. */
+static void
+test_quarantine(void **state)
+{
+	struct fixture *f = *state;
+	struct queue *q = open_q(f);
+	struct peek p;
+	int i;
+
+	for (i = 0; i < 5; i++)
+		queue_push(q, "usage", i, "{}");
+	assert_int_equal(queue_quarantine(q, 3, 3, "bad start"), 1);
+	memset(&p, 0, sizeof(p));
+	assert_int_equal(queue_peek(q, 100, 1000, on_peek, &p), 4);
+	assert_int_equal(p.seqs[2], 4);
+	assert_int_equal(queue_delete_type(q, "usage"), 4);
+	assert_int_equal(queue_pending(q), 0);
+	queue_close(q);
+}
+
+/* A damaged database is moved aside: a new stream starts, and its first
+ * record tells the server what was lost. */
+static void
+test_corrupt_moved_aside(void **state)
+{
+	struct fixture *f = *state;
+	struct queue *q = open_q(f);
+	char epoch[40], aside[256];
+	struct types t;
+	FILE *fp;
+	int i;
+
+	for (i = 0; i < 50; i++)
+		queue_push(q, "usage", i, "{\"product\":\"x\"}");
+	snprintf(epoch, sizeof(epoch), "%s", queue_epoch(q));
+	queue_close(q);
+	fp = fopen(f->path, "r+");
+	assert_non_null(fp);
+	fseek(fp, 100, SEEK_SET); /* the header's page counts and more */
+	for (i = 0; i < 4000; i++)
+		fputc(0x5a, fp);
+	fclose(fp);
+	q = open_q(f);
+	assert_string_not_equal(queue_epoch(q), epoch);
+	t = count_types(q);
+	assert_int_equal(t.gap, 1);
+	assert_non_null(strstr(t.last_gap, "\"reason\":\"corrupt\""));
+	queue_close(q);
+	snprintf(aside, sizeof(aside), "ls %s/queue.db.corrupt-* >/dev/null",
+	         f->dir);
+	assert_int_equal(system(aside), 0);
+}
+
+/* Over budget: old usage is folded into days first; only if that is not
+ * enough do the oldest records go, each drop reported by a gap record. */
+static void
+test_budget(void **state)
+{
+	struct fixture *f = *state;
+	struct queue *q = open_q(f);
+	struct queue_budget b;
+	struct types t;
+	char body[256];
+	long long now = 1800000000;
+	int i;
+
+	queue_begin(q);
+	for (i = 0; i < 3000; i++) {
+		snprintf(body, sizeof(body),
+		         "{\"product\":\"p%d\",\"exe\":\"/usr/bin/p%d\","
+		         "\"start\":%lld,\"end\":%lld,\"pad\":\"%0100d\"}",
+		         i % 5, i % 5, now - 5 * 86400 + i * 60,
+		         now - 5 * 86400 + i * 60 + 30, 0);
+		queue_push(q, "usage", now - 5 * 86400 + i * 60, body);
+	}
+	queue_commit(q);
+	assert_true(queue_disk_bytes(q) > 400 * 1024);
+	/* Compaction alone fits 3000 sessions of 5 programs in 3 days. */
+	assert_int_equal(queue_enforce_budget(q, 400 * 1024, now, &b), 1);
+	assert_int_equal(b.compacted, 3000);
+	assert_int_equal(b.dropped, 0);
+	assert_true(queue_disk_bytes(q) <= 400 * 1024);
+	t = count_types(q);
+	assert_int_equal(t.usage, 0);
+	assert_true(t.usage_day >= 15 && t.usage_day <= 25);
+	/* Recent records cannot be compacted: they are dropped, oldest
+	 * first, and the drop is reported. */
+	queue_begin(q);
+	for (i = 0; i < 3000; i++) {
+		snprintf(body, sizeof(body),
+		         "{\"product\":\"p\",\"start\":%lld,\"end\":%lld,"
+		         "\"pad\":\"%0100d\"}",
+		         now, now + 1, i);
+		queue_push(q, "usage", now, body);
+	}
+	queue_commit(q);
+	assert_int_equal(queue_enforce_budget(q, 200 * 1024, now, &b), 1);
+	assert_true(b.dropped > 0);
+	assert_true(queue_disk_bytes(q) <= 200 * 1024);
+	t = count_types(q);
+	assert_true(t.gap >= 1);
+	assert_non_null(strstr(t.last_gap, "\"reason\":\"budget\""));
+	assert_int_equal(queue_enforce_budget(q, 200 * 1024, now, &b), 0);
+	queue_close(q);
+}
+
+static void
+test_boot_number(void **state)
+{
+	struct fixture *f = *state;
+	struct queue *q = open_q(f);
+	long long boot, mono;
+
+	assert_int_equal(queue_set_boot(q, "aaaa"), 0);
+	queue_clock(q, &boot, &mono);
+	assert_int_equal(boot, 1);
+	assert_true(mono > 0);
+	assert_int_equal(queue_set_boot(q, "aaaa"), 0);
+	queue_clock(q, &boot, &mono);
+	assert_int_equal(boot, 1);
+	queue_close(q);
+	q = open_q(f);
+	assert_int_equal(queue_set_boot(q, "bbbb"), 0);
+	queue_clock(q, &boot, &mono);
+	assert_int_equal(boot, 2);
+	queue_close(q);
+}
+
 int
 main(void)
 {
@@ -215,6 +372,11 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_peek_bounds, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_seal_ack, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sessions, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_quarantine, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_corrupt_moved_aside, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_budget, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_boot_number, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("queue", tests, NULL, NULL);
 }

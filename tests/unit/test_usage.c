@@ -140,17 +140,14 @@ struct rec {
 };
 
 static int
-on_record(long long seq, const char *type, long long created, const char *body,
-          void *arg)
+on_record(const struct queue_rec *qr, void *arg)
 {
 	struct rec *r = arg;
-	json_t *j = json_loads(body, 0, NULL);
+	json_t *j = json_loads(qr->body, 0, NULL);
 	const char *exe = json_string_value(json_object_get(j, "exe"));
 	const char *user = json_string_value(json_object_get(j, "user"));
 
-	(void)seq;
-	(void)created;
-	assert_string_equal(type, "usage");
+	assert_string_equal(qr->type, "usage");
 	r->n++;
 	if (exe && strstr(exe, "/sleeper") != NULL) {
 		r->found++;

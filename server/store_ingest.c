@@ -1,0 +1,410 @@
+/*
+ * store_ingest: the SQLite backend's ingest. A batch is applied in one
+ * transaction with its stream's high-water mark: records at or below the
+ * mark were stored before and are only counted (docs/RELIABILITY.md).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "digest.h"
+#include "log.h"
+#include "store_sqlite.h"
+
+static long long
+stream_hwm(struct sq *q, const char *agent_id, const char *epoch)
+{
+	sqlite3_stmt *st = sq_prep(q, "SELECT hwm FROM streams"
+	                              " WHERE agent_id = ? AND epoch = ?");
+	long long hwm = 0;
+	int r;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, agent_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, epoch, -1, SQLITE_STATIC);
+	if ((r = sqlite3_step(st)) == SQLITE_ROW)
+		hwm = sqlite3_column_int64(st, 0);
+	else if (r != SQLITE_DONE)
+		hwm = -1;
+	sqlite3_finalize(st);
+	return hwm;
+}
+
+static int
+replace_software(struct sq *q, const char *agent_id,
+                 const struct store_software *sw, size_t n)
+{
+	sqlite3_stmt *st;
+	size_t i;
+	int rc;
+
+	st = sq_prep(q, "DELETE FROM software WHERE agent_id = ?");
+	if (st)
+		sqlite3_bind_text(st, 1, agent_id, -1, SQLITE_STATIC);
+	if ((rc = sq_step_done(q, st)) != STORE_OK)
+		return rc;
+	st = sq_prep(q,
+	             "INSERT OR REPLACE INTO software(agent_id, name, version,"
+	             " arch, publisher, size) VALUES (?, ?, ?, ?, ?, ?)");
+	if (st == NULL)
+		return STORE_ERR;
+	for (i = 0, rc = STORE_OK; i < n && rc == STORE_OK; i++) {
+		sqlite3_bind_text(st, 1, agent_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, sw[i].name, -1, SQLITE_STATIC);
+		sq_bind_opt(st, 3, sw[i].version);
+		sqlite3_bind_text(st, 4, sw[i].arch ? sw[i].arch : "", -1,
+		                  SQLITE_STATIC);
+		sq_bind_opt(st, 5, sw[i].publisher);
+		if (sw[i].size >= 0)
+			sqlite3_bind_int64(st, 6, sw[i].size);
+		else
+			sqlite3_bind_null(st, 6);
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			log_warnx("sqlite: software: %s",
+			          sqlite3_errmsg(q->db));
+			rc = STORE_ERR;
+		}
+		sqlite3_reset(st);
+		if (rc == STORE_OK &&
+		    lic_map_software(q, sw[i].name, sw[i].publisher) == -1)
+			rc = STORE_ERR;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Stores the agent's current inventory document and its digest. */
+static int
+set_inventory(struct sq *q, const char *agent_id, const char *hostname,
+              const char *os, const char *document, const char *digest,
+              long long at)
+{
+	sqlite3_stmt *st;
+
+	st = sq_prep(q, "UPDATE agents SET hostname = coalesce(?, hostname),"
+	                " os = ?, inventory = ?, inventory_digest = ?,"
+	                " inventory_at = ? WHERE agent_id = ?");
+	if (st == NULL)
+		return STORE_ERR;
+	sq_bind_opt(st, 1, hostname);
+	sq_bind_opt(st, 2, os);
+	sqlite3_bind_text(st, 3, document, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, digest, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, at);
+	sqlite3_bind_text(st, 6, agent_id, -1, SQLITE_STATIC);
+	return sq_step_done(q, st);
+}
+
+static int
+apply_inventory(struct sq *q, const char *agent_id,
+                const struct store_record *r)
+{
+	int rc = set_inventory(q, agent_id, r->u.inv.hostname, r->u.inv.os,
+	                       r->u.inv.document, r->u.inv.digest,
+	                       r->time + r->shift);
+
+	if (rc != STORE_OK)
+		return rc;
+	return replace_software(q, agent_id, r->u.inv.software,
+	                        r->u.inv.nsoftware);
+}
+
+/* The stored document with the delta applied, if the delta's base is the
+ * stored inventory and the result is the agent's: else STORE_CONFLICT. */
+static int
+merge_delta(struct sq *q, const char *agent_id, const struct store_record *r,
+            json_t **doc)
+{
+	char d[DIGEST_HEX_LEN + 1];
+	const char *name, *base;
+	json_t *content, *v;
+	sqlite3_stmt *st;
+	size_t i;
+	int rc = STORE_CONFLICT;
+
+	*doc = NULL;
+	st = sq_prep(q, "SELECT inventory, inventory_digest FROM agents"
+	                " WHERE agent_id = ?");
+	if (st == NULL)
+		return STORE_ERR;
+	sqlite3_bind_text(st, 1, agent_id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW &&
+	    (base = (const char *)sqlite3_column_text(st, 1)) != NULL &&
+	    strcmp(base, r->u.delta.base) == 0)
+		*doc = json_loads((const char *)sqlite3_column_text(st, 0), 0,
+		                  NULL);
+	sqlite3_finalize(st);
+	content = json_object_get(*doc, "content");
+	if (!json_is_object(content))
+		goto fail;
+	json_object_foreach(r->u.delta.sections, name, v)
+	    json_object_set(content, name, v);
+	json_array_foreach(r->u.delta.removed, i, v)
+	    json_object_del(content, json_string_value(v));
+	if (digest_json(content, d) == -1)
+		rc = STORE_ERR;
+	else if (strcmp(d, r->u.delta.digest) == 0)
+		return STORE_OK;
+fail:
+	json_decref(*doc);
+	*doc = NULL;
+	return rc;
+}
+
+static int
+apply_delta(struct sq *q, const char *agent_id, const struct store_record *r,
+            struct store_ingest_result *res)
+{
+	json_t *doc, *content;
+	char *text;
+	int rc;
+
+	if ((rc = merge_delta(q, agent_id, r, &doc)) != STORE_OK) {
+		if (rc == STORE_CONFLICT)
+			res->conflict_seq = r->seq;
+		return rc;
+	}
+	content = json_object_get(doc, "content");
+	if ((text = json_dumps(doc, JSON_COMPACT)) == NULL)
+		rc = STORE_ERR;
+	else
+		rc = set_inventory(
+		    q, agent_id,
+		    json_string_value(json_object_get(
+		        json_object_get(content, "hardware"), "name")),
+		    json_string_value(json_object_get(
+		        json_object_get(content, "operatingsystem"),
+		        "full_name")),
+		    text, r->u.delta.digest, r->time + r->shift);
+	free(text);
+	json_decref(doc);
+	if (rc == STORE_OK && r->u.delta.has_software)
+		rc = replace_software(q, agent_id, r->u.delta.software,
+		                      r->u.delta.nsoftware);
+	return rc;
+}
+
+/* Adds usage to the daily summary the reports read: the day is the
+ * (corrected) start day; agents cut records at midnight UTC. */
+static int
+add_daily(struct sq *q, const struct store_agent *a,
+          const struct store_record *r, long long seconds, long long sessions)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	st = sq_prep(q,
+	             "INSERT INTO usage_daily(day, agent_id, commune, product,"
+	             " exe, user, seconds, sessions, last_end)"
+	             " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+	             " ON CONFLICT DO UPDATE SET"
+	             " seconds = seconds + excluded.seconds,"
+	             " sessions = sessions + excluded.sessions,"
+	             " last_end = max(last_end, excluded.last_end)");
+	if (st == NULL)
+		return STORE_ERR;
+	sqlite3_bind_int64(st, 1, (r->u.use.start + r->shift) / 86400);
+	sqlite3_bind_text(st, 2, a->agent_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, a->commune, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, r->u.use.product, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, r->u.use.exe ? r->u.use.exe : "", -1,
+	                  SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, r->u.use.user ? r->u.use.user : "", -1,
+	                  SQLITE_STATIC);
+	sqlite3_bind_int64(st, 7, seconds);
+	sqlite3_bind_int64(st, 8, sessions);
+	sqlite3_bind_int64(st, 9, r->u.use.end + r->shift);
+	if ((rc = sq_step_done(q, st)) != STORE_OK)
+		return rc;
+	if (lic_map_usage(q, r->u.use.product,
+	                  r->u.use.exe ? r->u.use.exe : "") == -1)
+		return STORE_ERR;
+	return STORE_OK;
+}
+
+/* Records that the agent was running on the record's day (reclaim needs
+ * to know how much of a window an agent covered). */
+static int
+add_agent_day(struct sq *q, const char *agent_id, long long t)
+{
+	sqlite3_stmt *st = sq_prep(q, "INSERT OR IGNORE INTO agent_days"
+	                              "(agent_id, day) VALUES (?, ?)");
+
+	if (st) {
+		sqlite3_bind_text(st, 1, agent_id, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, t / 86400);
+	}
+	return sq_step_done(q, st);
+}
+
+static int
+apply_usage(struct sq *q, sqlite3_stmt *st, const struct store_agent *a,
+            const char *epoch, const struct store_record *r)
+{
+	sqlite3_bind_text(st, 1, a->agent_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, a->commune, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, epoch, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, r->seq);
+	sqlite3_bind_text(st, 5, r->u.use.product, -1, SQLITE_STATIC);
+	sq_bind_opt(st, 6, r->u.use.package);
+	sq_bind_opt(st, 7, r->u.use.exe);
+	sq_bind_opt(st, 8, r->u.use.user);
+	sqlite3_bind_int64(st, 9, r->u.use.start + r->shift);
+	sqlite3_bind_int64(st, 10, r->u.use.end + r->shift);
+	sqlite3_bind_int64(st, 11, r->shift);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		log_warnx("sqlite: usage: %s", sqlite3_errmsg(q->db));
+		sqlite3_reset(st);
+		return STORE_ERR;
+	}
+	sqlite3_reset(st);
+	return add_daily(q, a, r, r->u.use.end - r->u.use.start, 1);
+}
+
+static int
+apply_gap(struct sq *q, const struct store_agent *a, const char *epoch,
+          const struct store_record *r)
+{
+	sqlite3_stmt *st;
+
+	st = sq_prep(q, "INSERT OR IGNORE INTO gaps(agent_id, commune, epoch,"
+	                " seq, reason, lost_epoch, first_seq, last_seq,"
+	                " records, from_t, to_t, detail, received)"
+	                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+	if (st == NULL)
+		return STORE_ERR;
+	sqlite3_bind_text(st, 1, a->agent_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, a->commune, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, epoch, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, r->seq);
+	sqlite3_bind_text(st, 5, r->u.gap.reason, -1, SQLITE_STATIC);
+	sq_bind_opt(st, 6, r->u.gap.epoch);
+	sqlite3_bind_int64(st, 7, r->u.gap.first_seq);
+	sqlite3_bind_int64(st, 8, r->u.gap.last_seq);
+	sqlite3_bind_int64(st, 9, r->u.gap.records);
+	sqlite3_bind_int64(st, 10, r->u.gap.from);
+	sqlite3_bind_int64(st, 11, r->u.gap.to);
+	sq_bind_opt(st, 12, r->u.gap.detail);
+	sqlite3_bind_int64(st, 13, time(NULL));
+	return sq_step_done(q, st);
+}
+
+static int
+apply(struct sq *q, sqlite3_stmt *use, const struct store_agent *a,
+      const struct store_batch *b, const struct store_record *r,
+      struct store_ingest_result *res)
+{
+	int rc = STORE_ERR;
+
+	switch (r->type) {
+	case REC_INVENTORY:
+		rc = apply_inventory(q, a->agent_id, r);
+		break;
+	case REC_INVENTORY_DELTA:
+		rc = apply_delta(q, a->agent_id, r, res);
+		break;
+	case REC_USAGE:
+		rc = apply_usage(q, use, a, b->epoch, r);
+		break;
+	case REC_USAGE_DAY:
+		rc = add_daily(q, a, r, r->u.use.seconds, r->u.use.sessions);
+		break;
+	case REC_GAP:
+		return apply_gap(q, a, b->epoch, r);
+	}
+	if (rc == STORE_OK)
+		rc = add_agent_day(q, a->agent_id, r->time + r->shift);
+	return rc;
+}
+
+static int
+set_hwm(struct sq *q, const struct store_agent *a, const struct store_batch *b,
+        const struct store_ingest_result *res)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	st = sq_prep(q, "INSERT INTO streams(agent_id, epoch, hwm, updated,"
+	                " dups) VALUES (?1, ?2, ?3, ?4, ?5)"
+	                " ON CONFLICT(agent_id, epoch) DO UPDATE SET"
+	                " hwm = max(hwm, ?3), updated = ?4, dups = dups + ?5");
+	if (st == NULL)
+		return STORE_ERR;
+	sqlite3_bind_text(st, 1, a->agent_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, b->epoch, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, res->ack_seq);
+	sqlite3_bind_int64(st, 4, time(NULL));
+	sqlite3_bind_int(st, 5, res->duplicates);
+	if ((rc = sq_step_done(q, st)) != STORE_OK)
+		return rc;
+	st = sq_prep(q, "UPDATE agents SET last_seen = ?1,"
+	                " clock_offset_ms = CASE WHEN ?2 THEN ?3"
+	                "  ELSE clock_offset_ms END,"
+	                " clock_at = CASE WHEN ?2 THEN ?1 ELSE clock_at END"
+	                " WHERE agent_id = ?4");
+	if (st) {
+		sqlite3_bind_int64(st, 1, time(NULL));
+		sqlite3_bind_int(st, 2, b->clock_known);
+		sqlite3_bind_int64(st, 3, b->clock_offset_ms);
+		sqlite3_bind_text(st, 4, a->agent_id, -1, SQLITE_STATIC);
+	}
+	return sq_step_done(q, st);
+}
+
+static int
+ingest_tx(struct sq *q, const struct store_agent *a,
+          const struct store_batch *b, struct store_ingest_result *res)
+{
+	sqlite3_stmt *use = NULL;
+	long long hwm;
+	size_t i;
+	int rc = STORE_ERR;
+
+	if ((hwm = stream_hwm(q, a->agent_id, b->epoch)) < 0)
+		return STORE_ERR;
+	use = sq_prep(q, "INSERT INTO usage(agent_id, commune, epoch, seq,"
+	                 " product, package, exe, user, start, end, shift)"
+	                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+	if (use == NULL)
+		return STORE_ERR;
+	res->ack_seq = hwm;
+	for (i = 0; i < b->n; i++) {
+		const struct store_record *r = &b->rec[i];
+
+		if (r->seq <= res->ack_seq) {
+			res->duplicates++;
+			continue;
+		}
+		if ((rc = apply(q, use, a, b, r, res)) != STORE_OK)
+			goto fail;
+		res->applied++;
+		res->ack_seq = r->seq;
+	}
+	rc = set_hwm(q, a, b, res);
+fail:
+	sqlite3_finalize(use);
+	return rc;
+}
+
+int
+sq_ingest(void *b, const struct store_agent *a, const struct store_batch *batch,
+          struct store_ingest_result *res)
+{
+	struct sq *q = b;
+	long long conflict;
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	if (sq_exec(q, "BEGIN IMMEDIATE") == -1)
+		return STORE_ERR;
+	if ((rc = ingest_tx(q, a, batch, res)) != STORE_OK) {
+		sq_exec(q, "ROLLBACK");
+		conflict = res->conflict_seq;
+		memset(res, 0, sizeof(*res));
+		res->conflict_seq = conflict;
+		return rc;
+	}
+	return sq_exec(q, "COMMIT") == 0 ? STORE_OK : STORE_ERR;
+}
