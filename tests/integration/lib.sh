@@ -102,3 +102,23 @@ ctl() { "$B/mutuctl" --server "$URL" --token "$TOKEN" "$@"; }
 json() { /usr/bin/python3 -c "import json,sys; j=json.load(sys.stdin); print($1)"; }
 
 queued() { sqlite3 "$WORK/$1/queue.db" "SELECT count(*) FROM records"; }
+
+# start_proxy: the fault-injecting proxy (tests/tools/faultproxy.py) in
+# front of the server; agents given $PROXY_URL go through it. plan JSON
+# sets what it does next (a new plan starts its script over); proxied
+# prints its log, one JSON line per request.
+start_proxy() {
+	echo '{}' >"$WORK/plan.json"
+	rm -f "$WORK/proxy-port"
+	/usr/bin/python3 tests/tools/faultproxy.py "$WORK/proxy-port" \
+		"127.0.0.1:$PORT" "$WORK/plan.json" "$WORK/proxy.log" \
+		2>>"$WORK/proxy.err" &
+	AGENT_PIDS="$AGENT_PIDS $!"
+	wait_for 10 test -s "$WORK/proxy-port" || fail "proxy did not start"
+	PROXY_URL="http://127.0.0.1:$(cat "$WORK/proxy-port")"
+}
+plan() {
+	printf '%s\n' "$1" >"$WORK/plan.json.tmp"
+	mv "$WORK/plan.json.tmp" "$WORK/plan.json"
+}
+proxied() { cat "$WORK/proxy.log" 2>/dev/null || true; }
