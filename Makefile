@@ -77,6 +77,13 @@ $(BUILD)/%.o: %.c
 	@[ "$(V)" = 1 ] || echo "  CC      $<"
 	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
+# The power-cut SQLite VFS the crash tests preload (tests/tools/powerloss.c).
+$(BUILD)/tests/libpowerloss.so: tests/tools/powerloss.c
+	@mkdir -p $(dir $@)
+	@[ "$(V)" = 1 ] || echo "  CC      $<"
+	$(Q)$(CC) -std=c11 -Wall -Wextra -Werror -O2 -fPIC -shared -o $@ $< \
+		$(shell $(PKG_CONFIG) --cflags --libs sqlite3)
+
 # The default catalogue is compiled in from its data file.
 $(BUILD)/server/catalogue_data.c: server/catalogue.json
 	@mkdir -p $(dir $@)
@@ -128,7 +135,7 @@ demo: deps
 check: deps
 	@$(MAKE) --no-print-directory check-run
 
-check-run: all $(UNIT_BIN)
+check-run: all $(UNIT_BIN) $(BUILD)/tests/libpowerloss.so
 	@BUILD=$(BUILD) sh tests/run.sh $(UNIT_BIN)
 
 unit: all $(UNIT_BIN)
