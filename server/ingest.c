@@ -263,29 +263,39 @@ parse_inventory(struct ctx *c, json_t *d, const char *path,
 	return 0;
 }
 
-/* Seconds to add to a record's agent times. The agent's clock is trusted
- * when within CLOCK_SLACK_MS of ours (jitter and transfer time are not
- * worth correcting). Otherwise a record made during the agent's current
- * boot is dated by its age on the boot clock, which no wall-clock change
- * affects: received - (sent - created); an older one by the offset. */
+/* Rounds milliseconds to seconds, or 0 within the slack (jitter, transfer
+ * time and the one-second resolution of record times are not a wrong
+ * clock). */
+static long long
+to_shift(long long ms)
+{
+	if (ms < CLOCK_SLACK_MS && ms > -CLOCK_SLACK_MS)
+		return 0;
+	return (ms + (ms >= 0 ? 500 : -500)) / 1000;
+}
+
+/* Seconds to add to a record's agent times. A record made during the
+ * agent's current boot is dated by its age on the boot clock, which no
+ * wall-clock change affects: true time = received - (sent - created), on
+ * that clock; this also mends a record stamped before the agent's clock
+ * was set right. A record from an earlier boot is moved by the offset
+ * between the two wall clocks at sending. */
 static long long
 clock_shift(const struct ingest_batch *b, json_t *o, long long created)
 {
 	const struct ingest_clock *k = &b->clock;
 	json_int_t boot = json_integer_value(json_object_get(o, "boot"));
 	json_t *mono = json_object_get(o, "mono");
-	long long true_ms, off = k->received_ms - k->sent_ms;
+	long long true_ms;
 
-	if (!k->known || (off < CLOCK_SLACK_MS && off > -CLOCK_SLACK_MS))
+	if (!k->known)
 		return 0;
 	if (json_is_integer(mono) && boot == k->boot &&
 	    json_integer_value(mono) <= k->mono) {
 		true_ms = k->received_ms - (k->mono - json_integer_value(mono));
-		return (true_ms - created * 1000 +
-		        (true_ms >= created * 1000 ? 500 : -500)) /
-		       1000;
+		return to_shift(true_ms - created * 1000);
 	}
-	return (off + (off >= 0 ? 500 : -500)) / 1000;
+	return to_shift(k->received_ms - k->sent_ms);
 }
 
 static int
