@@ -724,7 +724,8 @@ main(int argc, char *argv[])
 		return 0;
 	}
 	/* Under systemd stderr goes to the journal too; -d only forces it. */
-	log_init("mutu-agent", foreground || once || getenv("JOURNAL_STREAM"),
+	log_init("mutu-agent",
+	         foreground || once || per_tx || getenv("JOURNAL_STREAM"),
 	         verbose);
 	install_signals();
 	if (agent_open(&a, once || per_tx) == -1)
