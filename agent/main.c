@@ -178,9 +178,11 @@ enqueue_failed(struct agent *a, const char *what)
 {
 	if (a->failed++ == 0)
 		a->failed_since = time(NULL);
-	log_warnx("%s failed: cannot queue records (%lld failures since "
-	          "%lld); data already queued is safe",
-	          what, a->failed, a->failed_since);
+	/* Loud, but not a flood: the 1st, 2nd, 4th, 8th... failure. */
+	if ((a->failed & (a->failed - 1)) == 0)
+		log_warnx("%s failed: cannot queue records (%lld failures "
+		          "since %lld); data already queued is safe",
+		          what, a->failed, a->failed_since);
 }
 
 /* After failures, tells the server how many enqueues failed and when. */

@@ -372,7 +372,8 @@ queue_commit(struct queue *q)
 	q->in_tx = 0;
 	crashpoint("queue.commit.before");
 	if (exec(q, "COMMIT") == -1) {
-		exec(q, "ROLLBACK");
+		if (!sqlite3_get_autocommit(q->db)) /* not rolled back yet */
+			exec(q, "ROLLBACK");
 		q->next_seq = q->saved_seq;
 		return -1;
 	}
