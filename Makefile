@@ -64,6 +64,7 @@ LIBCOMMON := $(BUILD)/libcommon.a
 LIBAGENT  := $(BUILD)/libagent.a
 LIBSERVER := $(BUILD)/libserver.a
 BINS := $(BUILD)/mutu-agent $(BUILD)/mutu-server $(BUILD)/mutuctl
+FLEETSIM := $(BUILD)/mutu-fleetsim
 
 .PHONY: all deps demo check check-run unit integration install uninstall \
 	clean fmt lint deb package-test package-test-systemd fuzz security-scan
@@ -114,6 +115,15 @@ $(BUILD)/mutuctl: $(CTL_OBJ) $(LIBCOMMON)
 	@[ "$(V)" = 1 ] || echo "  LD      $@"
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
+# The fleet simulator (bench/fleetsim.c): real agent code, many agents.
+$(BUILD)/bench/%.o: bench/%.c
+	@mkdir -p $(dir $@)
+	@[ "$(V)" = 1 ] || echo "  CC      $<"
+	$(Q)$(CC) $(ALL_CFLAGS) -Iagent -c -o $@ $<
+$(FLEETSIM): $(BUILD)/bench/fleetsim.o $(LIBAGENT) $(LIBCOMMON)
+	@[ "$(V)" = 1 ] || echo "  LD      $@"
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread
+
 $(BUILD)/tests/%.o: tests/unit/%.c
 	@mkdir -p $(dir $@)
 	@[ "$(V)" = 1 ] || echo "  CC      $<"
@@ -135,7 +145,7 @@ demo: deps
 check: deps
 	@$(MAKE) --no-print-directory check-run
 
-check-run: all $(UNIT_BIN) $(BUILD)/tests/libpowerloss.so
+check-run: all $(UNIT_BIN) $(BUILD)/tests/libpowerloss.so $(FLEETSIM)
 	@BUILD=$(BUILD) sh tests/run.sh $(UNIT_BIN)
 
 unit: all $(UNIT_BIN)

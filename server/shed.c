@@ -81,13 +81,21 @@ shed_admit(struct shed *s, const char *agent, long long now)
 	if (s->rate <= 0)
 		return 0;
 	pthread_mutex_lock(&s->lock);
-	if (strcmp(p->agent, agent) == 0 && now < p->not_before - 1000)
-		s->st.early++; /* one second of grace for clock rounding */
+	if (strcmp(p->agent, agent) == 0 && now < p->not_before - 1000) {
+		s->st.early++;      /* one second of grace for clock rounding */
+		p->agent[0] = '\0'; /* an early agent loses its slot */
+	}
 	s->tokens += (now - s->refilled) * s->rate / 1000.0;
 	if (s->tokens > s->rate)
 		s->tokens = s->rate;
 	s->refilled = now;
-	if (s->tokens >= 1) {
+	if (strcmp(p->agent, agent) == 0 && now >= p->not_before - 1000) {
+		/* Back at its booked slot: admitted, and the slot's token is
+		 * taken from newcomers, which keeps the rate. */
+		s->tokens -= 1;
+		s->st.admitted++;
+		p->agent[0] = '\0';
+	} else if (s->tokens >= 1) {
 		s->tokens -= 1;
 		s->st.admitted++;
 		p->agent[0] = '\0';

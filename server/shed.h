@@ -2,7 +2,9 @@
  * shed: early load shedding of agent batches. Admits up to `rate` batches
  * a second (token bucket, one second of burst); past that, answers 429
  * with a Retry-After that books the agent a later slot, so that a fleet
- * reconnecting at once comes back spread at the rate the server takes.
+ * reconnecting at once comes back spread at the rate the server takes. An
+ * agent back at its slot is admitted (each agent is refused at most once
+ * per backlog, unless its slot was forgotten or it came early).
  * Counts agents that come back before their Retry-After. Per server
  * instance, in memory.
  */

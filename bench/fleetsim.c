@@ -1,0 +1,387 @@
+/*
+ * mutu-fleetsim: simulated agents driving the real agent code (queue.c,
+ * sync.c: SQLite queues, gzip batches, libcurl) against a real server.
+ *
+ * Herd mode (docs/RELIABILITY.md, "Herd"): N agents, each with its own
+ * queue directory, enrol, queue a day of backlog, then all start at once,
+ * each waiting its random start-up splay and then delivering as the agent
+ * does: sync_run(), and on failure sync_backoff() with the server's
+ * Retry-After. Worker threads serve the agents whose time has come. It
+ * prints one JSON object: requests per second (peak and median), 429s,
+ * other errors, agents drained, and the expected records.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "config.h"
+#include "crypto.h"
+#include "log.h"
+#include "queue.h"
+#include "sync.h"
+#include "util.h"
+
+#define MAX_SECONDS 3600
+
+struct sim_agent {
+	char dir[PATH_MAX];
+	char id[CRYPTO_UUID_LEN + 1];
+	long long due_ms; /* next attempt, ms since the start */
+	int attempt;
+	int done, busy;
+};
+
+struct sim {
+	struct agent_config base;
+	struct sim_agent *a;
+	int n, records, splay_s, threads;
+	unsigned seed;
+	long long start_ms;
+	pthread_mutex_t lock;
+	long long per_second[MAX_SECONDS]; /* requests by second */
+	long long admitted[MAX_SECONDS];   /* batches acknowledged */
+	long long shed[MAX_SECONDS];       /* 429 answers */
+	long long requests, refused429, errors, done;
+};
+
+static double
+rnd01(unsigned *seed)
+{
+	return rand_r(seed) / ((double)RAND_MAX + 1);
+}
+
+static long long
+elapsed_ms(const struct sim *s)
+{
+	return util_mono_ms() - s->start_ms;
+}
+
+/* A day of an office PC: usage records of a few programs. */
+static int
+fill_queue(struct queue *q, int records, int k)
+{
+	static const char *const products[] = {
+	    "libreoffice-writer", "firefox-esr", "thunderbird", "evince",
+	    "libreoffice-calc",   "qgis",        "gimp",        "vlc"};
+	long long day = time(NULL) / 86400 * 86400 - 86400;
+	char body[256];
+	int i;
+
+	if (queue_begin(q) == -1)
+		return -1;
+	for (i = 0; i < records; i++) {
+		long long t = day + 8 * 3600 + i * 600;
+
+		snprintf(body, sizeof(body),
+		         "{\"product\":\"%s\",\"exe\":\"/usr/bin/p%d\","
+		         "\"user\":\"u%d\",\"start\":%lld,\"end\":%lld}",
+		         products[(i + k) % 8], (i + k) % 8, k % 5, t, t + 540);
+		if (queue_push(q, "usage", t + 540, body) == -1) {
+			queue_rollback(q);
+			return -1;
+		}
+	}
+	return queue_commit(q);
+}
+
+static int
+agent_config_for(const struct sim *s, const struct sim_agent *a,
+                 struct agent_config *cfg)
+{
+	*cfg = s->base;
+	return util_strlcpy(cfg->state_dir, a->dir, sizeof(cfg->state_dir));
+}
+
+/* Creates agent i: directory, identity, token (real enrolment), queue. */
+static int
+prepare(struct sim *s, int i, const char *root)
+{
+	struct sim_agent *a = &s->a[i];
+	struct agent_config cfg;
+	struct sync_result r;
+	struct queue *q;
+	struct sync *sy;
+	char path[PATH_MAX + 16], err[256], host[32];
+	int rc = -1;
+
+	snprintf(a->dir, sizeof(a->dir), "%s/a%05d", root, i);
+	if (mkdir(a->dir, 0700) == -1 && errno != EEXIST)
+		return -1;
+	crypto_uuid(a->id);
+	snprintf(path, sizeof(path), "%s/queue.db", a->dir);
+	snprintf(host, sizeof(host), "sim-%05d", i);
+	if ((q = queue_open(path, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "fleetsim: %s\n", err);
+		return -1;
+	}
+	agent_config_for(s, a, &cfg);
+	if ((sy = sync_new(&cfg, q, a->id, host)) != NULL &&
+	    sync_enrol(sy, &r) == 0 && fill_queue(q, s->records, i) == 0)
+		rc = 0;
+	sync_free(sy);
+	queue_close(q);
+	return rc;
+}
+
+/* One delivery attempt of agent a, as the agent's service loop makes it. */
+static void
+attempt(struct sim *s, struct sim_agent *a, unsigned *seed)
+{
+	struct agent_config cfg;
+	struct sync_result r;
+	struct queue *q;
+	struct sync *sy = NULL;
+	char path[PATH_MAX + 16], err[256];
+	long long sec = elapsed_ms(s) / 1000, pending = -1;
+	long delay = -1;
+	int rc = -1, reqs;
+
+	memset(&r, 0, sizeof(r));
+	snprintf(path, sizeof(path), "%s/queue.db", a->dir);
+	agent_config_for(s, a, &cfg);
+	if ((q = queue_open(path, err, sizeof(err))) != NULL &&
+	    (sy = sync_new(&cfg, q, a->id, "sim")) != NULL) {
+		rc = sync_run(sy, &r);
+		pending = queue_pending(q);
+	}
+	sync_free(sy);
+	queue_close(q);
+	reqs = r.batches + (rc == -1 && r.status != 0 ? 1 : 0);
+	if (rc == -1) {
+		a->attempt++;
+		delay =
+		    sync_backoff(a->attempt, 3600, r.retry_after, rnd01(seed));
+	} else if (pending > 0)
+		delay = 1;
+	pthread_mutex_lock(&s->lock);
+	if (sec < MAX_SECONDS) {
+		s->per_second[sec] += reqs;
+		s->admitted[sec] += r.batches;
+		s->shed[sec] += rc == -1 && r.status == 429;
+	}
+	s->requests += reqs;
+	if (rc == -1 && r.status == 429)
+		s->refused429++;
+	else if (rc == -1)
+		s->errors++;
+	if (delay < 0) {
+		a->done = 1;
+		s->done++;
+	} else
+		a->due_ms = elapsed_ms(s) + delay * 1000;
+	if (rc == 0)
+		a->attempt = 0;
+	a->busy = 0;
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* The agent due first and not being served, or NULL; *wait_ms says how
+ * long until it is due. Called with the lock held. */
+static struct sim_agent *
+next_due(struct sim *s, long long *wait_ms)
+{
+	struct sim_agent *best = NULL;
+	int i;
+
+	for (i = 0; i < s->n; i++) {
+		struct sim_agent *a = &s->a[i];
+
+		if (!a->done && !a->busy &&
+		    (best == NULL || a->due_ms < best->due_ms))
+			best = a;
+	}
+	*wait_ms = best ? best->due_ms - elapsed_ms(s) : 50;
+	return best;
+}
+
+static void *
+worker(void *arg)
+{
+	struct sim *s = arg;
+	struct sim_agent *a;
+	struct timespec ts;
+	long long wait;
+	unsigned seed = s->seed ^ (unsigned)(uintptr_t)&seed;
+
+	for (;;) {
+		pthread_mutex_lock(&s->lock);
+		if (s->done == s->n) {
+			pthread_mutex_unlock(&s->lock);
+			return NULL;
+		}
+		a = next_due(s, &wait);
+		if (a && wait <= 0)
+			a->busy = 1;
+		pthread_mutex_unlock(&s->lock);
+		if (a && wait <= 0) {
+			attempt(s, a, &seed);
+			continue;
+		}
+		if (wait > 50 || wait <= 0)
+			wait = 50;
+		ts.tv_sec = 0;
+		ts.tv_nsec = wait * 1000000;
+		nanosleep(&ts, NULL);
+	}
+}
+
+static int
+cmp_ll(const void *x, const void *y)
+{
+	long long a = *(const long long *)x, b = *(const long long *)y;
+
+	return a < b ? -1 : a > b;
+}
+
+/* The steady rate is what the server sustains when saturated: the median
+ * of batches served per second over the seconds in which it shed load.
+ * The peak counts every request, refused ones included. */
+static void
+report(struct sim *s, long long ms)
+{
+	long long peak = 0, steady, sat[MAX_SECONDS];
+	int secs = (int)(ms / 1000) + 1, i, n;
+
+	if (secs > MAX_SECONDS)
+		secs = MAX_SECONDS;
+	for (i = 0; i < secs; i++)
+		if (s->per_second[i] > peak)
+			peak = s->per_second[i];
+	for (i = 0, n = 0; i < secs; i++)
+		if (s->shed[i] > 0)
+			sat[n++] = s->admitted[i];
+	qsort(sat, (size_t)n, sizeof(sat[0]), cmp_ll);
+	steady = n ? sat[n / 2] : 0;
+	printf("{\"agents\": %d, \"records_expected\": %lld, \"seconds\": "
+	       "%.1f, \"requests\": %lld, \"refused_429\": %lld, "
+	       "\"errors\": %lld, \"drained\": %lld, \"peak_rps\": %lld, "
+	       "\"steady_rps\": %lld, \"peak_over_steady\": %.2f, "
+	       "\"per_second\": [",
+	       s->n, (long long)s->n * s->records, ms / 1000.0, s->requests,
+	       s->refused429, s->errors, s->done, peak, steady,
+	       steady ? (double)peak / steady : 0.0);
+	for (i = 0; i < secs; i++)
+		printf("%s%lld", i ? ", " : "", s->per_second[i]);
+	printf("]}\n");
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+	        "usage: mutu-fleetsim herd --server URL --commune CODE "
+	        "--secret-file F\n"
+	        "         --dir DIR [--agents 1000] [--records 48] [--splay 10]"
+	        "\n         [--threads 32] [--seed 1]\n");
+	exit(2);
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option opts[] = {
+	    {"server", required_argument, NULL, 's'},
+	    {"commune", required_argument, NULL, 'c'},
+	    {"secret-file", required_argument, NULL, 'S'},
+	    {"dir", required_argument, NULL, 'd'},
+	    {"agents", required_argument, NULL, 'n'},
+	    {"records", required_argument, NULL, 'r'},
+	    {"splay", required_argument, NULL, 'p'},
+	    {"threads", required_argument, NULL, 't'},
+	    {"seed", required_argument, NULL, 'x'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct sim s;
+	pthread_t *th;
+	const char *dir = NULL, *secret_file = NULL;
+	char *secret;
+	long long ms;
+	int ch, i;
+
+	memset(&s, 0, sizeof(s));
+	s.n = 1000, s.records = 48, s.splay_s = 10, s.threads = 32, s.seed = 1;
+	s.base.batch_records = 1000;
+	s.base.http_timeout = 30;
+	if (argc < 2 || strcmp(argv[1], "herd") != 0)
+		usage();
+	optind = 2;
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (ch) {
+		case 's':
+			util_strlcpy(s.base.server, optarg,
+			             sizeof(s.base.server));
+			break;
+		case 'c':
+			util_strlcpy(s.base.commune, optarg,
+			             sizeof(s.base.commune));
+			break;
+		case 'S':
+			secret_file = optarg;
+			break;
+		case 'd':
+			dir = optarg;
+			break;
+		case 'n':
+			s.n = atoi(optarg);
+			break;
+		case 'r':
+			s.records = atoi(optarg);
+			break;
+		case 'p':
+			s.splay_s = atoi(optarg);
+			break;
+		case 't':
+			s.threads = atoi(optarg);
+			break;
+		case 'x':
+			s.seed = (unsigned)atoi(optarg);
+			break;
+		default:
+			usage();
+		}
+	}
+	if (!dir || !secret_file || !s.base.server[0] || s.n < 1 ||
+	    s.threads < 1 || s.splay_s < 0)
+		usage();
+	if ((secret = util_read_file(secret_file, 256)) == NULL) {
+		perror(secret_file);
+		return 1;
+	}
+	util_strlcpy(s.base.enrol_secret, secret, sizeof(s.base.enrol_secret));
+	free(secret);
+	log_init("mutu-fleetsim", 1, 0);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	pthread_mutex_init(&s.lock, NULL);
+	s.a = calloc((size_t)s.n, sizeof(*s.a));
+	th = calloc((size_t)s.threads, sizeof(*th));
+	if (s.a == NULL || th == NULL)
+		return 1;
+	for (i = 0; i < s.n; i++)
+		if (prepare(&s, i, dir) == -1) {
+			fprintf(stderr, "fleetsim: agent %d: cannot prepare\n",
+			        i);
+			return 1;
+		}
+	for (i = 0; i < s.n; i++) /* the start-up splay of the agent */
+		s.a[i].due_ms = (long long)(rnd01(&s.seed) * s.splay_s * 1000);
+	s.start_ms = util_mono_ms();
+	for (i = 0; i < s.threads; i++)
+		pthread_create(&th[i], NULL, worker, &s);
+	for (i = 0; i < s.threads; i++)
+		pthread_join(th[i], NULL);
+	ms = elapsed_ms(&s);
+	report(&s, ms);
+	free(th);
+	free(s.a);
+	curl_global_cleanup();
+	return s.errors == 0 && s.done == s.n ? 0 : 1;
+}
