@@ -67,7 +67,8 @@ BINS := $(BUILD)/mutu-agent $(BUILD)/mutu-server $(BUILD)/mutuctl
 FLEETSIM := $(BUILD)/mutu-fleetsim
 
 .PHONY: all deps demo check check-run unit integration install uninstall \
-	clean fmt lint deb package-test package-test-systemd fuzz security-scan
+	clean fmt lint deb package-test package-test-systemd fuzz security-scan \
+	soak
 .DEFAULT_GOAL := all
 .SECONDARY:
 
@@ -147,6 +148,12 @@ check: deps
 
 check-run: all $(UNIT_BIN) $(BUILD)/tests/libpowerloss.so $(FLEETSIM)
 	@BUILD=$(BUILD) sh tests/run.sh $(UNIT_BIN)
+
+# The long delivery tests (crash points x 500, kill -9 x 5,000, ...);
+# SOAK_SCALE=0.1 runs a tenth of each.
+soak: deps
+	@$(MAKE) --no-print-directory all $(BUILD)/tests/libpowerloss.so $(FLEETSIM)
+	@BUILD=$(BUILD) sh tests/soak.sh
 
 unit: all $(UNIT_BIN)
 	@BUILD=$(BUILD) UNIT_ONLY=1 sh tests/run.sh $(UNIT_BIN)

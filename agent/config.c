@@ -39,6 +39,8 @@ static const struct conf_key agent_keys[] = {
     INT(inventory_full_interval, 60, 366 * 86400),
     INT(disk_budget, 1, 1 << 20),
     INT(startup_splay, 0, 86400),
+    INT(retry_min, 1, 3600),
+    INT(retry_max, 1, 86400),
     {"", "user_ids", CONF_ENUM, offsetof(struct agent_config, user_ids), 0, 0,
      0, user_id_modes},
     {NULL, NULL, 0, 0, 0, 0, 0, NULL},
@@ -60,6 +62,8 @@ set_defaults(struct agent_config *cfg)
 	cfg->inventory_full_interval = 7 * 86400;
 	cfg->disk_budget = 64;
 	cfg->startup_splay = 60;
+	cfg->retry_min = 5;
+	cfg->retry_max = 3600;
 }
 
 static int

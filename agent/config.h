@@ -31,6 +31,8 @@ struct agent_config {
 	                                inventories */
 	int disk_budget;             /* MiB for the queue (database + WAL) */
 	int startup_splay;           /* first sync within this many seconds */
+	int retry_min; /* seconds: ceiling of the first retry's delay */
+	int retry_max; /* seconds: longest delay between retries */
 };
 
 /* Sets defaults, then reads path. Checks required keys and the file's

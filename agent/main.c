@@ -27,7 +27,6 @@
 #include "util.h"
 
 #define DEFAULT_CONFIG "/etc/mutu/agent.conf"
-#define BACKOFF_CAP    3600
 
 static volatile sig_atomic_t quit;
 
@@ -334,8 +333,11 @@ sync_step(struct agent *a, struct schedule *sc, long long mono)
 		sc->attempt = 0;
 		delay = queue_pending(a->queue) > 0 ? 1 : a->cfg.sync_interval;
 	} else {
+		if (r.batches > 0)
+			sc->attempt = 0; /* the link works: retry soon */
 		sc->attempt++;
-		delay = sync_backoff(sc->attempt, BACKOFF_CAP, r.retry_after,
+		delay = sync_backoff(sc->attempt, a->cfg.retry_min,
+		                     a->cfg.retry_max, r.retry_after,
 		                     rnd());
 		log_info("next delivery attempt in %ld s", delay);
 	}

@@ -105,9 +105,9 @@ sync_free(struct sync *s)
 }
 
 long
-sync_backoff(int attempt, long cap, long retry_after, double rnd)
+sync_backoff(int attempt, long base, long cap, long retry_after, double rnd)
 {
-	double ceiling = 5;
+	double ceiling = base;
 	long d;
 	int i;
 

@@ -46,8 +46,10 @@ int sync_enrol(struct sync *s, struct sync_result *r);
  * reported, a batch too large is split, and so on. */
 int sync_run(struct sync *s, struct sync_result *r);
 /* Delay in seconds before retry number `attempt` (1, 2, ...): exponential
- * from 5 s, capped at `cap`, with full jitter from the random value rnd
- * in [0, 1), and never less than the server's retry_after (-1 if none). */
-long sync_backoff(int attempt, long cap, long retry_after, double rnd);
+ * from base (5 s by default), capped at `cap`, with full jitter from the
+ * random value rnd in [0, 1), and never less than the server's retry_after
+ * (-1 if none). */
+long sync_backoff(int attempt, long base, long cap, long retry_after,
+                  double rnd);
 
 #endif

@@ -159,7 +159,8 @@ attempt(struct sim *s, struct sim_agent *a, unsigned *seed)
 	if (rc == -1) {
 		a->attempt++;
 		delay =
-		    sync_backoff(a->attempt, 3600, r.retry_after, rnd01(seed));
+		    sync_backoff(a->attempt, 5, 3600, r.retry_after,
+		                     rnd01(seed));
 	} else if (pending > 0)
 		delay = 1;
 	pthread_mutex_lock(&s->lock);
