@@ -6,6 +6,8 @@
 . tests/integration/lib.sh
 command -v faketime >/dev/null || skip "faketime not installed (make deps)"
 export FAKETIME_DONT_FAKE_MONOTONIC=1
+# Sanitizer builds: libfaketime is preloaded ahead of the ASan runtime.
+export ASAN_OPTIONS="${ASAN_OPTIONS:-}${ASAN_OPTIONS:+:}verify_asan_link_order=0"
 start_server
 bootstrap
 # queue_and_send NAME OFFSET [SEND_OFFSET]: one usage record stamped with
