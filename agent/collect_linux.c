@@ -529,8 +529,26 @@ install_date(const struct soft_ctx *sc, const struct dpkg_pkg *p, json_t *s)
 		if (stat(path, &st) == -1)
 			return;
 	}
+	/* The day is what matters for licences, and it compresses well. */
 	util_datetime(st.st_mtime, when, sizeof(when));
+	when[10] = '\0';
 	set_str(s, "install_date", when);
+}
+
+/* The maintainer's name without the e-mail address: the publisher. */
+static void
+set_publisher(json_t *s, const char *maintainer)
+{
+	char name[256];
+	size_t n;
+
+	if (maintainer == NULL)
+		return;
+	util_strlcpy(name, maintainer, sizeof(name));
+	name[strcspn(name, "<")] = '\0';
+	for (n = strlen(name); n > 0 && name[n - 1] == ' '; n--)
+		name[n - 1] = '\0';
+	set_str(s, "publisher", name[0] ? name : maintainer);
 }
 
 static int
@@ -542,8 +560,9 @@ add_software(const struct dpkg_pkg *p, void *arg)
 	set_str(s, "name", p->name);
 	set_str(s, "version", p->version);
 	set_str(s, "arch", p->arch);
-	set_str(s, "publisher", p->maintainer);
-	set_str(s, "comments", p->summary);
+	/* No package descriptions: they would double the payload and say
+	 * nothing a licence count needs. */
+	set_publisher(s, p->maintainer);
 	set_str(s, "system_category", p->section);
 	set_str(s, "from", "deb");
 	if (p->installed_kb >= 0)

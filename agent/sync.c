@@ -252,7 +252,7 @@ seal_batch(struct sync *s, struct queue_batch *qb)
 		goto fail;
 	}
 	if (buf_adds(&json, "]}") == -1 ||
-	    codec_gzip(json.data, json.len, 6, &gz) == -1) {
+	    codec_gzip(json.data, json.len, 9, &gz) == -1) {
 		log_warnx("batch of %d records too large to seal", n);
 		goto fail;
 	}
