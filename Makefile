@@ -68,7 +68,7 @@ FLEETSIM := $(BUILD)/mutu-fleetsim
 
 .PHONY: all deps demo check check-run unit integration install uninstall \
 	clean fmt lint deb package-test package-test-systemd fuzz security-scan \
-	soak
+	soak bench
 .DEFAULT_GOAL := all
 .SECONDARY:
 
@@ -148,6 +148,12 @@ check: deps
 
 check-run: all $(UNIT_BIN) $(BUILD)/tests/libpowerloss.so $(FLEETSIM)
 	@BUILD=$(BUILD) sh tests/run.sh $(UNIT_BIN)
+
+# Benchmarks against the peers and raw SQLite (docs/PERFORMANCE.md);
+# QUICK=1 for a pass under 3 minutes.
+bench: deps
+	@$(MAKE) --no-print-directory all $(FLEETSIM)
+	@BUILD=$(BUILD) QUICK=$(QUICK) sh bench/run.sh
 
 # The long delivery tests (crash points x 500, kill -9 x 5,000, ...);
 # SOAK_SCALE=0.1 runs a tenth of each.

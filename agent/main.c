@@ -254,6 +254,9 @@ do_sync(struct agent *a, struct sync_result *r)
 	    (inventory_need_full(a->queue) == -1 || do_inventory(a) == -1))
 		log_warnx("cannot queue the full inventory the server asked "
 		          "for");
+	/* All delivered: give the WAL's space back while idle. */
+	if (rc == 0 && r->batches > 0 && queue_pending(a->queue) == 0)
+		queue_checkpoint(a->queue);
 	return rc;
 }
 

@@ -24,6 +24,7 @@ struct queue {
 	long long next_seq;  /* next sequence number to hand out */
 	long long saved_seq; /* next_seq at BEGIN, restored on rollback */
 	int in_tx;
+	sqlite3_stmt *ins; /* the record insert, prepared once */
 };
 
 /* Schema migrations, in order: entry i moves a database from version i
@@ -345,6 +346,7 @@ queue_close(struct queue *q)
 {
 	if (q == NULL)
 		return;
+	sqlite3_finalize(q->ins);
 	sqlite3_close(q->db);
 	free(q);
 }
@@ -369,7 +371,18 @@ queue_begin(struct queue *q)
 int
 queue_commit(struct queue *q)
 {
+	char next[32];
+
 	q->in_tx = 0;
+	/* The counter is written once per transaction, with its records. */
+	if (q->next_seq != q->saved_seq) {
+		snprintf(next, sizeof(next), "%lld", q->next_seq);
+		if (meta_set(q, "next_seq", next) == -1) {
+			exec(q, "ROLLBACK");
+			q->next_seq = q->saved_seq;
+			return -1;
+		}
+	}
 	crashpoint("queue.commit.before");
 	if (exec(q, "COMMIT") == -1) {
 		if (!sqlite3_get_autocommit(q->db)) /* not rolled back yet */
@@ -408,32 +421,29 @@ queue_rollback(struct queue *q)
 static long long
 push(struct queue *q, const char *type, long long created, const char *body)
 {
-	sqlite3_stmt *st;
-	char next[32];
 	long long seq = q->next_seq;
 	int rc;
 
-	if (sqlite3_prepare_v2(q->db,
+	if (q->ins == NULL &&
+	    sqlite3_prepare_v2(q->db,
 	                       "INSERT INTO records(seq, type, created, body,"
 	                       " boot, mono) VALUES (?, ?, ?, ?, ?, ?)",
-	                       -1, &st, NULL) != SQLITE_OK)
+	                       -1, &q->ins, NULL) != SQLITE_OK)
 		return -1;
-	sqlite3_bind_int64(st, 1, seq);
-	sqlite3_bind_text(st, 2, type, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, created);
-	sqlite3_bind_text(st, 4, body, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 5, q->boot);
-	sqlite3_bind_int64(st, 6, util_boot_ms());
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
+	sqlite3_bind_int64(q->ins, 1, seq);
+	sqlite3_bind_text(q->ins, 2, type, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q->ins, 3, created);
+	sqlite3_bind_text(q->ins, 4, body, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q->ins, 5, q->boot);
+	sqlite3_bind_int64(q->ins, 6, util_boot_ms());
+	rc = sqlite3_step(q->ins);
+	sqlite3_reset(q->ins);
+	sqlite3_clear_bindings(q->ins);
 	if (rc != SQLITE_DONE) {
 		log_warnx("queue: insert: %s", sqlite3_errmsg(q->db));
 		return -1;
 	}
 	crashpoint("queue.insert");
-	snprintf(next, sizeof(next), "%lld", seq + 1);
-	if (meta_set(q, "next_seq", next) == -1)
-		return -1;
 	q->next_seq = seq + 1;
 	return seq;
 }
@@ -773,6 +783,12 @@ shrink(struct queue *q)
 {
 	exec(q, "PRAGMA incremental_vacuum");
 	exec(q, "PRAGMA wal_checkpoint(TRUNCATE)");
+}
+
+void
+queue_checkpoint(struct queue *q)
+{
+	shrink(q);
 }
 
 /* Folds old usage records into one "usage_day" record per (product,

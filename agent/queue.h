@@ -104,6 +104,9 @@ int queue_set_boot(struct queue *q, const char *boot_id);
 
 /* Bytes the queue uses on disk: the database file and its WAL. */
 long long queue_disk_bytes(struct queue *q);
+/* Moves the WAL into the database and truncates it, giving the space
+ * back (the agent does it when its queue is empty). */
+void queue_checkpoint(struct queue *q);
 
 /* What queue_enforce_budget() did. */
 struct queue_budget {

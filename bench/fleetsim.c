@@ -9,6 +9,10 @@
  * Retry-After. Worker threads serve the agents whose time has come. It
  * prints one JSON object: requests per second (peak and median), 429s,
  * other errors, agents drained, and the expected records.
+ *
+ * Queue mode: the durable enqueue rate of queue_push() (transactions of
+ * 1,000) against raw SQLite inserts of the same rows into a keyed table
+ * with the same settings (WAL, synchronous=FULL), in the same process.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -22,6 +26,7 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
+#include <sqlite3.h>
 
 #include "config.h"
 #include "crypto.h"
@@ -275,6 +280,104 @@ report(struct sim *s, long long ms)
 	printf("]}\n");
 }
 
+static double
+now_s(void)
+{
+	return util_mono_ms() / 1000.0;
+}
+
+/* Raw SQLite: the same bodies into (seq PRIMARY KEY, type, created, body)
+ * in transactions of 1,000, WAL and synchronous=FULL. Records/s or -1. */
+static double
+raw_rate(const char *path, char **bodies, int n)
+{
+	sqlite3_stmt *st = NULL;
+	sqlite3 *db;
+	double t;
+	int i;
+
+	if (sqlite3_open(path, &db) != SQLITE_OK)
+		return -1;
+	sqlite3_exec(db,
+	             "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+	             "CREATE TABLE r(seq INTEGER PRIMARY KEY, type TEXT,"
+	             " created INTEGER, body TEXT)",
+	             NULL, NULL, NULL);
+	sqlite3_prepare_v2(db, "INSERT INTO r VALUES (?, 'usage', ?, ?)", -1,
+	                   &st, NULL);
+	t = now_s();
+	for (i = 0; i < n; i++) {
+		if (i % 1000 == 0)
+			sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+		sqlite3_bind_int64(st, 1, i + 1);
+		sqlite3_bind_int64(st, 2, 1764380000 + i);
+		sqlite3_bind_text(st, 3, bodies[i], -1, SQLITE_STATIC);
+		sqlite3_step(st);
+		sqlite3_reset(st);
+		if (i % 1000 == 999 || i == n - 1)
+			sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	}
+	t = now_s() - t;
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return n / t;
+}
+
+static double
+queue_rate(const char *path, char **bodies, int n)
+{
+	struct queue *q;
+	char err[256];
+	double t;
+	int i, ok = 1;
+
+	if ((q = queue_open(path, err, sizeof(err))) == NULL)
+		return -1;
+	t = now_s();
+	for (i = 0; i < n && ok; i++) {
+		if (i % 1000 == 0 && queue_begin(q) == -1)
+			ok = 0;
+		if (queue_push(q, "usage", 1764380000 + i, bodies[i]) == -1)
+			ok = 0;
+		if ((i % 1000 == 999 || i == n - 1) && queue_commit(q) == -1)
+			ok = 0;
+	}
+	t = now_s() - t;
+	queue_close(q);
+	return ok ? n / t : -1;
+}
+
+static int
+queue_bench(const char *dir, int n)
+{
+	char **bodies = calloc((size_t)n, sizeof(*bodies));
+	char p1[PATH_MAX], p2[PATH_MAX];
+	double raw, qr;
+	int i;
+
+	if (bodies == NULL)
+		return 1;
+	for (i = 0; i < n; i++) {
+		bodies[i] = malloc(200);
+		snprintf(bodies[i], 200,
+		         "{\"product\":\"p%d\",\"exe\":\"/usr/bin/p%d\","
+		         "\"user\":\"u%d\",\"start\":%d,\"end\":%d}",
+		         i % 50, i % 50, i % 20, 1764380000 + i,
+		         1764380600 + i);
+	}
+	snprintf(p1, sizeof(p1), "%s/raw.db", dir);
+	snprintf(p2, sizeof(p2), "%s/queue.db", dir);
+	raw = raw_rate(p1, bodies, n);
+	qr = queue_rate(p2, bodies, n);
+	printf("{\"records\": %d, \"queue_rps\": %.0f, \"raw_rps\": %.0f, "
+	       "\"ratio\": %.2f}\n",
+	       n, qr, raw, raw > 0 ? qr / raw : 0);
+	for (i = 0; i < n; i++)
+		free(bodies[i]);
+	free(bodies);
+	return qr > 0 && raw > 0 ? 0 : 1;
+}
+
 static void
 usage(void)
 {
@@ -282,7 +385,8 @@ usage(void)
 	        "usage: mutu-fleetsim herd --server URL --commune CODE "
 	        "--secret-file F\n"
 	        "         --dir DIR [--agents 1000] [--records 48] [--splay 10]"
-	        "\n         [--threads 32] [--seed 1]\n");
+	        "\n         [--threads 32] [--seed 1] [--ca-file F]\n"
+	        "       mutu-fleetsim queue --dir DIR [--records 100000]\n");
 	exit(2);
 }
 
@@ -299,6 +403,7 @@ main(int argc, char *argv[])
 	    {"splay", required_argument, NULL, 'p'},
 	    {"threads", required_argument, NULL, 't'},
 	    {"seed", required_argument, NULL, 'x'},
+	    {"ca-file", required_argument, NULL, 'C'},
 	    {NULL, 0, NULL, 0},
 	};
 	struct sim s;
@@ -312,7 +417,8 @@ main(int argc, char *argv[])
 	s.n = 1000, s.records = 48, s.splay_s = 10, s.threads = 32, s.seed = 1;
 	s.base.batch_records = 1000;
 	s.base.http_timeout = 30;
-	if (argc < 2 || strcmp(argv[1], "herd") != 0)
+	if (argc < 2 ||
+	    (strcmp(argv[1], "herd") != 0 && strcmp(argv[1], "queue") != 0))
 		usage();
 	optind = 2;
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -346,10 +452,17 @@ main(int argc, char *argv[])
 		case 'x':
 			s.seed = (unsigned)atoi(optarg);
 			break;
+		case 'C':
+			util_strlcpy(s.base.ca_file, optarg,
+			             sizeof(s.base.ca_file));
+			break;
 		default:
 			usage();
 		}
 	}
+	if (strcmp(argv[1], "queue") == 0)
+		return dir ? queue_bench(dir, s.records > 1 ? s.records : 100000)
+		           : 2;
 	if (!dir || !secret_file || !s.base.server[0] || s.n < 1 ||
 	    s.threads < 1 || s.splay_s < 0)
 		usage();

@@ -12,6 +12,8 @@ PL="$B/tests/libpowerloss.so"
 [ -f "$PL" ] || fail "$PL missing (make check builds it)"
 # Sanitizer builds: the shim is not instrumented; let it load first.
 export ASAN_OPTIONS="${ASAN_OPTIONS:-}${ASAN_OPTIONS:+:}verify_asan_link_order=0"
+# Thousands of batches from one agent in minutes: no per-agent rate limit.
+server_conf "requests_per_minute = 0"
 start_server
 bootstrap
 agent_conf pc 29019 "sync_interval = 1" "startup_splay = 0" \

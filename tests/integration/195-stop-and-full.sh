@@ -58,7 +58,7 @@ mount -t tmpfs -o size=3m tmpfs "$WORK/small" || skip "cannot mount tmpfs here"
 trap 'for p in $AGENT_PIDS; do kill -9 "$p" 2>/dev/null || true; done; sleep 0.5
 	umount "$WORK/small"; cleanup' EXIT
 # A program that comes and goes, so that the agent has usage to write.
-(while :; do timeout 0.5 tail -f /dev/null; sleep 1; done) >/dev/null 2>&1 &
+(while :; do timeout 2 tail -f /dev/null; sleep 2; done) >/dev/null 2>&1 &
 AGENT_PIDS="$AGENT_PIDS $!"
 agent_conf full 29019 "server = $PROXY_URL" "startup_splay = 0" \
 	"sync_interval = 1" "usage_interval = 1" "usage_min_uid = 0" \
@@ -74,7 +74,7 @@ wait_for 10 sh -c "grep -q 'started' '$WORK/full.log'" || fail "agent did not st
 dd if=/dev/zero of="$WORK/small/filler" bs=4k 2>/dev/null || true
 enq 300 200000 full
 grep -q "error\|full" "$WORK/enq.err" || fail "a failed enqueue was not reported"
-wait_for 20 sh -c "grep -q 'cannot queue records' '$WORK/full.log'" ||
+wait_for 40 sh -c "grep -q 'cannot queue records' '$WORK/full.log'" ||
 	fail "failures not logged: $(tail -5 "$WORK/full.log")"
 sleep 2
 kill -0 "$LAST_AGENT" || fail "the agent died on a full disk"

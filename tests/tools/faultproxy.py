@@ -145,11 +145,11 @@ def canned(a):
     return (out + "\r\n").encode() + body, code
 
 
-def log(action, head, body, status):
+def log(action, head, body, status, answer=b""):
     first = head.split(b"\r\n", 1)[0].decode(errors="replace").split(" ")
     rec = {"t": round(time.time(), 3), "do": action, "method": first[0],
            "path": first[1] if len(first) > 1 else "", "bytes": len(body),
-           "status": status}
+           "status": status, "head": len(head) + 4, "answer": len(answer)}
     with lock, open(LOG_FILE, "a") as f:
         f.write(json.dumps(rec) + "\n")
 
@@ -208,7 +208,7 @@ class Handler(socketserver.BaseRequestHandler):
             time.sleep(a.get("s", 1))
         out, status = forward(head, body)
         log(do, head, body, status if do not in
-            ("cut_after_request",) else 0)
+            ("cut_after_request",) else 0, out)
         if do == "cut_after_request" or not out:
             reset(c)
             return False
