@@ -5,6 +5,9 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -340,11 +343,20 @@ sync_step(struct agent *a, struct schedule *sc, long long mono)
 			sc->attempt = 0; /* the link works: retry soon */
 		sc->attempt++;
 		delay = sync_backoff(sc->attempt, a->cfg.retry_min,
-		                     a->cfg.retry_max, r.retry_after,
-		                     rnd());
+		                     a->cfg.retry_max, r.retry_after, rnd());
 		log_info("next delivery attempt in %ld s", delay);
 	}
 	sc->sync = mono + delay * 1000;
+}
+
+/* Gives the memory freed after a big job (inventory, a large sync) back
+ * to the system: the agent at rest must stay small. */
+static void
+release_memory(void)
+{
+#ifdef __GLIBC__
+	malloc_trim(0);
+#endif
 }
 
 static void
@@ -355,6 +367,7 @@ loop_step(struct agent *a, struct schedule *sc)
 	if (mono >= sc->inventory) {
 		if (do_inventory(a) == -1)
 			log_warnx("inventory failed");
+		release_memory();
 		sc->inventory = mono + a->cfg.inventory_interval * 1000LL;
 	}
 	if (mono >= sc->sample) {
@@ -367,8 +380,10 @@ loop_step(struct agent *a, struct schedule *sc)
 			log_warnx("usage cut failed");
 		sc->cut = mono + (3600 - now % 3600) * 1000LL;
 	}
-	if (mono >= sc->sync)
+	if (mono >= sc->sync) {
 		sync_step(a, sc, mono);
+		release_memory();
+	}
 	if (sc->watchdog_ms && util_mono_ms() >= sc->watchdog) {
 		notify_send("WATCHDOG=1");
 		sc->watchdog = util_mono_ms() + sc->watchdog_ms;

@@ -246,7 +246,9 @@ try_open(struct queue *q, char *err, size_t errlen)
 	if (exec(q, "PRAGMA auto_vacuum=INCREMENTAL") == -1 ||
 	    exec(q, "PRAGMA journal_mode=WAL") == -1 ||
 	    exec(q, "PRAGMA synchronous=FULL") == -1 ||
-	    exec(q, "PRAGMA journal_size_limit=1048576") == -1)
+	    exec(q, "PRAGMA journal_size_limit=1048576") == -1 ||
+	    /* A small page cache: the agent must stay light at rest. */
+	    exec(q, "PRAGMA cache_size=-256") == -1)
 		goto dberr;
 	switch (quick_check(q)) {
 	case 0:

@@ -163,8 +163,7 @@ attempt(struct sim *s, struct sim_agent *a, unsigned *seed)
 	reqs = r.batches + (rc == -1 && r.status != 0 ? 1 : 0);
 	if (rc == -1) {
 		a->attempt++;
-		delay =
-		    sync_backoff(a->attempt, 5, 3600, r.retry_after,
+		delay = sync_backoff(a->attempt, 5, 3600, r.retry_after,
 		                     rnd01(seed));
 	} else if (pending > 0)
 		delay = 1;
@@ -461,7 +460,8 @@ main(int argc, char *argv[])
 		}
 	}
 	if (strcmp(argv[1], "queue") == 0)
-		return dir ? queue_bench(dir, s.records > 1 ? s.records : 100000)
+		return dir ? queue_bench(dir,
+		                         s.records > 1 ? s.records : 100000)
 		           : 2;
 	if (!dir || !secret_file || !s.base.server[0] || s.n < 1 ||
 	    s.threads < 1 || s.splay_s < 0)
