@@ -7,6 +7,7 @@
 # error other than 429.
 . tests/integration/lib.sh
 AGENTS=${HERD_AGENTS:-1000}
+SPLAY=$((AGENTS / 50)) # agents arrive at ~50/s, the server admits 45/s
 server_conf "batches_per_second = 45" "requests_per_minute = 0" \
 	"enrol_per_minute = 0" "threads = 8"
 start_server
@@ -15,7 +16,7 @@ echo "$SECRET_29019" >"$WORK/secret"
 mkdir "$WORK/fleet"
 "$B/mutu-fleetsim" herd --server "$URL" --commune 29019 \
 	--secret-file "$WORK/secret" --dir "$WORK/fleet" --agents "$AGENTS" \
-	--records 48 --splay 20 --threads 48 >"$WORK/herd.json" 2>"$WORK/herd.err" ||
+	--records 48 --splay "$SPLAY" --threads 48 >"$WORK/herd.json" 2>"$WORK/herd.err" ||
 	{ tail -5 "$WORK/herd.err"; cat "$WORK/herd.json"; fail "fleetsim failed"; }
 cat "$WORK/herd.json"
 r() { json "j['$1']" <"$WORK/herd.json"; }
