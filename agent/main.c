@@ -133,6 +133,15 @@ open_queue(struct agent *a, int once)
 	return 0;
 }
 
+/* A request may take up to http_timeout: the watchdog must not take a
+ * slow server for a hung agent. */
+static void
+feed_watchdog(void *arg)
+{
+	(void)arg;
+	notify_send("WATCHDOG=1");
+}
+
 static int
 agent_open(struct agent *a, int once)
 {
@@ -158,6 +167,8 @@ agent_open(struct agent *a, int once)
 	if (a->sync == NULL)
 		fatalx("sync: cannot initialise");
 	sync_set_stop(a->sync, &quit);
+	if (notify_watchdog_ms() > 0)
+		sync_set_tick(a->sync, feed_watchdog, NULL);
 	return 0;
 }
 

@@ -36,6 +36,12 @@ struct sync {
 };
 
 void
+sync_set_tick(struct sync *s, void (*tick)(void *), void *arg)
+{
+	httpc_set_tick(s->http, tick, arg);
+}
+
+void
 sync_set_stop(struct sync *s, const volatile sig_atomic_t *stop)
 {
 	s->stop = stop;

@@ -35,6 +35,8 @@ struct sync *sync_new(const struct agent_config *cfg, struct queue *q,
 /* Makes sync_run() stop between batches, and abandon a transfer, as soon
  * as *stop becomes non-zero (a SIGTERM); stop is borrowed. */
 void sync_set_stop(struct sync *s, const volatile sig_atomic_t *stop);
+/* Calls tick(arg) about once a second during a request (see httpc.h). */
+void sync_set_tick(struct sync *s, void (*tick)(void *), void *arg);
 /* Frees it; NULL is a no-op. */
 void sync_free(struct sync *s);
 /* Trades the enrolment secret for a new agent token now, replacing any

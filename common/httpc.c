@@ -16,7 +16,17 @@ struct httpc {
 	long timeout_s;
 	size_t max_body;
 	const volatile sig_atomic_t *abort; /* borrowed; NULL: never */
+	void (*tick)(void *);
+	void *tick_arg;
+	long long ticked; /* monotonic ms of the last tick */
 };
+
+void
+httpc_set_tick(struct httpc *h, void (*tick)(void *), void *arg)
+{
+	h->tick = tick;
+	h->tick_arg = arg;
+}
 
 void
 httpc_set_abort(struct httpc *h, const volatile sig_atomic_t *flag)
@@ -28,9 +38,14 @@ static int
 on_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut,
             curl_off_t un)
 {
-	const struct httpc *h = arg;
+	struct httpc *h = arg;
+	long long now;
 
 	(void)dt, (void)dn, (void)ut, (void)un;
+	if (h->tick && (now = util_mono_ms()) - h->ticked >= 1000) {
+		h->ticked = now;
+		h->tick(h->tick_arg);
+	}
 	return h->abort && *h->abort; /* non-zero aborts the transfer */
 }
 
@@ -165,7 +180,7 @@ httpc_do(struct httpc *h, const struct httpc_req *req, struct httpc_resp *resp)
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "mutu/" MUTU_VERSION);
 	if (h->ca_file)
 		curl_easy_setopt(c, CURLOPT_CAINFO, h->ca_file);
-	if (h->abort) {
+	if (h->abort || h->tick) {
 		curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
 		curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
 		curl_easy_setopt(c, CURLOPT_XFERINFODATA, h);

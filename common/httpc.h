@@ -44,6 +44,9 @@ int httpc_do(struct httpc *h, const struct httpc_req *req,
 /* Makes requests give up (httpc_do() fails with "aborted") as soon as
  *flag becomes non-zero, e.g. from a SIGTERM handler; flag is borrowed. */
 void httpc_set_abort(struct httpc *h, const volatile sig_atomic_t *flag);
+/* Calls tick(arg) about once a second while a request is in progress
+ * (the agent keeps its systemd watchdog fed through a slow request). */
+void httpc_set_tick(struct httpc *h, void (*tick)(void *), void *arg);
 /* Frees the client; NULL is a no-op. */
 void httpc_free(struct httpc *h);
 

@@ -6,14 +6,15 @@ set -eu
 SECONDS_EACH=${FUZZ_SECONDS:-30}
 OUT=build/fuzz
 mkdir -p "$OUT"
-CFLAGS="-g -O1 -Wall -Werror -std=c11 -D_GNU_SOURCE -DMUTU_VERSION=\"fuzz\" -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Icommon -Iagent -Iserver $(pkg-config --cflags jansson zlib inih)"
-LIBS="$(pkg-config --libs jansson zlib inih)"
+CFLAGS="-g -O1 -Wall -Werror -std=c11 -D_GNU_SOURCE -DMUTU_VERSION=\"fuzz\" -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Icommon -Iagent -Iserver $(pkg-config --cflags jansson zlib inih openssl)"
+LIBS="$(pkg-config --libs jansson zlib inih openssl)"
 build() { # name sources...
 	name=$1
 	shift
 	clang $CFLAGS -o "$OUT/fuzz_$name" "tests/fuzz/fuzz_$name.c" "$@" $LIBS
 }
-build batch server/ingest.c common/codec.c common/buf.c
+build batch server/ingest.c common/codec.c common/buf.c common/digest.c \
+	common/crypto.c
 build dpkg agent/dpkg.c common/util.c
 build config agent/config.c common/conf.c common/util.c common/log.c
 build procstat agent/procstat.c
@@ -21,10 +22,11 @@ make --no-print-directory build/server/catalogue_data.c >/dev/null
 LIBS="$LIBS $(pkg-config --libs libmicrohttpd sqlite3 openssl) -lpthread -lm"
 CFLAGS="$CFLAGS $(pkg-config --cflags libmicrohttpd sqlite3 openssl)"
 build http server/http.c server/api.c server/ingest.c server/store.c \
-	server/store_sqlite.c server/store_licence.c server/store_access.c \
-	server/catalogue.c server/share.c server/ratelimit.c \
-	build/server/catalogue_data.c common/buf.c common/codec.c \
-	common/crypto.c common/util.c common/log.c
+	server/store_sqlite.c server/store_ingest.c server/store_licence.c \
+	server/store_access.c server/catalogue.c server/share.c \
+	server/ratelimit.c server/shed.c build/server/catalogue_data.c \
+	common/buf.c common/codec.c common/crypto.c common/digest.c \
+	common/crashpoint.c common/util.c common/log.c
 for name in batch dpkg config procstat http; do
 	mkdir -p "$OUT/corpus-$name"
 	echo "fuzz_$name: $SECONDS_EACH s"
