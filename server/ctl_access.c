@@ -77,18 +77,14 @@ cmd_credentials(const struct ctl *c, int argc, char **argv, int tokens)
 	return 0;
 }
 
+/* GET what?days=N (default 30) and print it with cols. */
 static int
-cmd_audit(const struct ctl *c)
+cmd_days_list(const struct ctl *c, const char *what, const struct column *cols)
 {
-	static const struct column cols[] = {
-	    {"ID", "id"},         {"AT", "at"},
-	    {"ACTOR", "actor"},   {"COMMUNE", "commune"},
-	    {"ACTION", "action"}, {"DETAIL", "detail"},
-	    {NULL, NULL}};
 	char path[64];
 	json_t *j;
 
-	snprintf(path, sizeof(path), "/api/v1/audit?days=%d",
+	snprintf(path, sizeof(path), "/api/v1/%s?days=%d", what,
 	         c->days > 0 ? c->days : 30);
 	j = ctl_request(c, "GET", path, NULL);
 	ctl_print(c, j, cols);
@@ -96,28 +92,15 @@ cmd_audit(const struct ctl *c)
 	return 0;
 }
 
-static int
-cmd_gaps(const struct ctl *c)
-{
-	static const struct column cols[] = {{"COMMUNE", "commune"},
-	                                     {"HOST", "hostname"},
-	                                     {"REASON", "reason"},
-	                                     {"FIRST", "first_seq"},
-	                                     {"LAST", "last_seq"},
-	                                     {"RECORDS", "records"},
-	                                     {"RECEIVED", "received"},
-	                                     {"DETAIL", "detail"},
-	                                     {NULL, NULL}};
-	char path[64];
-	json_t *j;
-
-	snprintf(path, sizeof(path), "/api/v1/gaps?days=%d",
-	         c->days > 0 ? c->days : 30);
-	j = ctl_request(c, "GET", path, NULL);
-	ctl_print(c, j, cols);
-	json_decref(j);
-	return 0;
-}
+static const struct column audit_cols[] = {
+    {"ID", "id"},         {"AT", "at"},
+    {"ACTOR", "actor"},   {"COMMUNE", "commune"},
+    {"ACTION", "action"}, {"DETAIL", "detail"},
+    {NULL, NULL}};
+static const struct column gap_cols[] = {
+    {"COMMUNE", "commune"},   {"HOST", "hostname"}, {"REASON", "reason"},
+    {"FIRST", "first_seq"},   {"LAST", "last_seq"}, {"RECORDS", "records"},
+    {"RECEIVED", "received"}, {"DETAIL", "detail"}, {NULL, NULL}};
 
 int
 ctl_access(const struct ctl *c, int argc, char **argv)
@@ -130,9 +113,9 @@ ctl_access(const struct ctl *c, int argc, char **argv)
 	if (strcmp(argv[0], "tokens") == 0)
 		return cmd_credentials(c, argc, argv, 1);
 	if (strcmp(argv[0], "audit") == 0 && argc == 1)
-		return cmd_audit(c);
+		return cmd_days_list(c, "audit", audit_cols);
 	if (strcmp(argv[0], "gaps") == 0 && argc == 1)
-		return cmd_gaps(c);
+		return cmd_days_list(c, "gaps", gap_cols);
 	if (strcmp(argv[0], "agents") == 0 && argc == 3 &&
 	    strcmp(argv[1], "revoke") == 0) {
 		snprintf(path, sizeof(path), "/api/v1/agents/%s", argv[2]);

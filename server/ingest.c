@@ -76,8 +76,10 @@ valid_id(const char *s)
 }
 
 static int
-parse_usage(struct ctx *c, json_t *d, const char *path, struct store_record *r)
+parse_usage(struct ctx *c, json_t *d, const char *path, struct store_record *r,
+            struct ingest_batch *b)
 {
+	(void)b;
 	if (get_str(c, d, "product", path, MAX_PRODUCT, 1, &r->u.use.product) ==
 	        -1 ||
 	    get_str(c, d, "package", path, MAX_PRODUCT, 0, &r->u.use.package) ==
@@ -96,10 +98,11 @@ parse_usage(struct ctx *c, json_t *d, const char *path, struct store_record *r)
 
 static int
 parse_usage_day(struct ctx *c, json_t *d, const char *path,
-                struct store_record *r)
+                struct store_record *r, struct ingest_batch *b)
 {
 	long long day, secs, first, last;
 
+	(void)b;
 	if (get_str(c, d, "product", path, MAX_PRODUCT, 1, &r->u.use.product) ==
 	        -1 ||
 	    get_str(c, d, "package", path, MAX_PRODUCT, 0, &r->u.use.package) ==
@@ -171,12 +174,15 @@ parse_delta(struct ctx *c, json_t *d, const char *path, struct store_record *r,
 }
 
 static int
-parse_gap(struct ctx *c, json_t *d, const char *path, struct store_record *r)
+parse_gap(struct ctx *c, json_t *d, const char *path, struct store_record *r,
+          struct ingest_batch *b)
 {
 	static const char *const reasons[] = {"budget", "quarantine", "corrupt",
 	                                      "enqueue_failed", NULL};
 	json_t *v;
 	int i;
+
+	(void)b;
 
 	if (get_str(c, d, "reason", path, 32, 1, &r->u.gap.reason) == -1 ||
 	    get_str(c, d, "epoch", path, PROTO_ID_MAX, 0, &r->u.gap.epoch) ==
@@ -298,10 +304,25 @@ clock_shift(const struct ingest_batch *b, json_t *o, long long created)
 	return to_shift(k->received_ms - k->sent_ms);
 }
 
+/* The record types of the protocol and their parsers. */
+static const struct {
+	const char *name;
+	enum store_rec_type type;
+	int (*parse)(struct ctx *, json_t *, const char *,
+	             struct store_record *, struct ingest_batch *);
+} rec_types[] = {
+    {PROTO_REC_USAGE, REC_USAGE, parse_usage},
+    {PROTO_REC_INVENTORY, REC_INVENTORY, parse_inventory},
+    {PROTO_REC_USAGE_DAY, REC_USAGE_DAY, parse_usage_day},
+    {PROTO_REC_INVENTORY_DELTA, REC_INVENTORY_DELTA, parse_delta},
+    {PROTO_REC_GAP, REC_GAP, parse_gap},
+};
+
 static int
 parse_record(struct ctx *c, json_t *o, size_t i, long long prev,
              struct store_record *r, struct ingest_batch *b)
 {
+	size_t k;
 	const char *type;
 	json_t *data;
 	char path[64];
@@ -320,26 +341,11 @@ parse_record(struct ctx *c, json_t *o, size_t i, long long prev,
 	snprintf(path, sizeof(path), "records[%zu].data", i);
 	if (!json_is_object(data))
 		return fail(c, path, "expected an object");
-	if (strcmp(type, PROTO_REC_USAGE) == 0) {
-		r->type = REC_USAGE;
-		return parse_usage(c, data, path, r);
-	}
-	if (strcmp(type, PROTO_REC_INVENTORY) == 0) {
-		r->type = REC_INVENTORY;
-		return parse_inventory(c, data, path, r, b);
-	}
-	if (strcmp(type, PROTO_REC_USAGE_DAY) == 0) {
-		r->type = REC_USAGE_DAY;
-		return parse_usage_day(c, data, path, r);
-	}
-	if (strcmp(type, PROTO_REC_INVENTORY_DELTA) == 0) {
-		r->type = REC_INVENTORY_DELTA;
-		return parse_delta(c, data, path, r, b);
-	}
-	if (strcmp(type, PROTO_REC_GAP) == 0) {
-		r->type = REC_GAP;
-		return parse_gap(c, data, path, r);
-	}
+	for (k = 0; k < sizeof(rec_types) / sizeof(rec_types[0]); k++)
+		if (strcmp(type, rec_types[k].name) == 0) {
+			r->type = rec_types[k].type;
+			return rec_types[k].parse(c, data, path, r, b);
+		}
 	snprintf(path, sizeof(path), "records[%zu].type", i);
 	return fail(c, path, "unknown record type");
 }
@@ -348,21 +354,19 @@ parse_record(struct ctx *c, json_t *o, size_t i, long long prev,
 static size_t
 count_software(json_t *records)
 {
-	size_t i, n = 0;
+	size_t i, k, n = 0;
 	json_t *r, *list;
 
 	json_array_foreach(records, i, r)
 	{
-		list = json_object_get(
-		    json_object_get(json_object_get(r, "data"), "content"),
-		    "softwares");
-		if (json_is_array(list))
-			n += json_array_size(list);
-		list = json_object_get(
-		    json_object_get(json_object_get(r, "data"), "sections"),
-		    "softwares");
-		if (json_is_array(list))
-			n += json_array_size(list);
+		for (k = 0; k < 2; k++) {
+			list = json_object_get(
+			    json_object_get(json_object_get(r, "data"),
+			                    k ? "sections" : "content"),
+			    "softwares");
+			if (json_is_array(list))
+				n += json_array_size(list);
+		}
 	}
 	return n;
 }

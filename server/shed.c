@@ -89,13 +89,10 @@ shed_admit(struct shed *s, const char *agent, long long now)
 	if (s->tokens > s->rate)
 		s->tokens = s->rate;
 	s->refilled = now;
-	if (strcmp(p->agent, agent) == 0 && now >= p->not_before - 1000) {
-		/* Back at its booked slot: admitted, and the slot's token is
-		 * taken from newcomers, which keeps the rate. */
-		s->tokens -= 1;
-		s->st.admitted++;
-		p->agent[0] = '\0';
-	} else if (s->tokens >= 1) {
+	/* An agent back at its booked slot is admitted even without a
+	 * token: the token is then taken from newcomers, keeping the rate. */
+	if ((strcmp(p->agent, agent) == 0 && now >= p->not_before - 1000) ||
+	    s->tokens >= 1) {
 		s->tokens -= 1;
 		s->st.admitted++;
 		p->agent[0] = '\0';

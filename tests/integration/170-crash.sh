@@ -34,14 +34,7 @@ for i in range($M, $M + $1):
 }
 # enq [ENV...]: queues $WORK/lines one per transaction; the markers of
 # those whose sequence number was printed (durable) go to acked.
-enq() {
-	env "$@" "$B/mutu-agent" -c "$WORK/pc.conf" enqueue 1 <"$WORK/lines" \
-		>"$WORK/printed" 2>>"$WORK/enq.err" || true
-	head -n "$(wc -l <"$WORK/printed")" "$WORK/lines" |
-		/usr/bin/python3 -c "
-import json, sys
-for l in sys.stdin: print(json.loads(l)['data']['exe'])" >>"$WORK/acked"
-}
+enq() { enqueue_acked "$WORK/pc.conf" 1 "$@"; }
 integrity() {
 	r=$(sqlite3 "$WORK/pc/queue.db" "PRAGMA integrity_check")
 	[ "$r" = ok ] || fail "queue integrity after $1: $r"

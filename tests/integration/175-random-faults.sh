@@ -31,10 +31,7 @@ for i in range($M, $M + 20):
     print(json.dumps({'type': 'usage', 'time': now, 'data': {
         'product': 'random', 'exe': '/o/%d' % i, 'start': now - 60, 'end': now}}))" >"$WORK/lines"
 	M=$((M + 20))
-	"$B/mutu-agent" -c "$WORK/pc.conf" enqueue 20 <"$WORK/lines" >"$WORK/printed" 2>>"$WORK/enq.err" || true
-	head -n "$(wc -l <"$WORK/printed")" "$WORK/lines" | /usr/bin/python3 -c "
-import json, sys
-for l in sys.stdin: print(json.loads(l)['data']['exe'])" >>"$WORK/acked"
+	enqueue_acked "$WORK/pc.conf" 20
 	sleep 0.2
 done
 plan '{}'

@@ -20,10 +20,7 @@ now = int(time.time())
 for i in range($2, $2 + $1):
     print(json.dumps({'type': 'usage', 'time': now, 'data': {
         'product': 'stop', 'exe': '/o/%d' % i, 'start': now - 60, 'end': now}}))" >"$WORK/lines"
-	"$B/mutu-agent" -c "$WORK/$3.conf" enqueue 100 <"$WORK/lines" >"$WORK/printed" 2>>"$WORK/enq.err" || true
-	head -n "$(wc -l <"$WORK/printed")" "$WORK/lines" | /usr/bin/python3 -c "
-import json, sys
-for l in sys.stdin: print(json.loads(l)['data']['exe'])" >>"$WORK/acked"
+	enqueue_acked "$WORK/$3.conf" 100
 }
 
 say "SIGTERM during a slow upload"

@@ -122,3 +122,18 @@ plan() {
 	mv "$WORK/plan.json.tmp" "$WORK/plan.json"
 }
 proxied() { cat "$WORK/proxy.log" 2>/dev/null || true; }
+
+# enqueue_acked CONF PER_TX [ENV...]: queues $WORK/lines (usage records
+# with unique exe markers) through "mutu-agent enqueue"; the markers of
+# the records whose sequence number was printed (durable) are appended to
+# $WORK/acked, for tests/tools/oracle.py. A failed enqueue is logged in
+# $WORK/enq.err, not fatal.
+enqueue_acked() {
+	conf=$1 per_tx=$2
+	shift 2
+	env "$@" "$B/mutu-agent" -c "$conf" enqueue "$per_tx" <"$WORK/lines" \
+		>"$WORK/printed" 2>>"$WORK/enq.err" || true
+	head -n "$(wc -l <"$WORK/printed")" "$WORK/lines" | /usr/bin/python3 -c "
+import json, sys
+for l in sys.stdin: print(json.loads(l)['data']['exe'])" >>"$WORK/acked"
+}
