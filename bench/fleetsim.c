@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -40,6 +41,8 @@
 struct sim_agent {
 	char dir[PATH_MAX];
 	char id[CRYPTO_UUID_LEN + 1];
+	struct queue *q;  /* kept open between attempts, as the agent does */
+	struct sync *sy;  /* (NULL when the fleet is too large to keep open) */
 	long long due_ms; /* next attempt, ms since the start */
 	int attempt;
 	int done, busy;
@@ -49,7 +52,10 @@ struct sim {
 	struct agent_config base;
 	struct sim_agent *a;
 	int n, records, splay_s, threads;
+	int keep_open; /* queues and connections stay open, as in the agent */
 	unsigned seed;
+	int server_pid; /* --server-pid: its CPU and peak memory, or 0 */
+	double server_cpu0;
 	long long start_ms;
 	pthread_mutex_t lock;
 	long long per_second[MAX_SECONDS]; /* requests by second */
@@ -106,6 +112,39 @@ agent_config_for(const struct sim *s, const struct sim_agent *a,
 	return util_strlcpy(cfg->state_dir, a->dir, sizeof(cfg->state_dir));
 }
 
+/* Opens agent a's queue and sync unless they are kept open. */
+static int
+agent_open(struct sim *s, struct sim_agent *a)
+{
+	struct agent_config cfg;
+	char path[PATH_MAX + 16], err[256];
+
+	if (a->sy != NULL)
+		return 0;
+	snprintf(path, sizeof(path), "%s/queue.db", a->dir);
+	agent_config_for(s, a, &cfg);
+	if ((a->q == NULL &&
+	     (a->q = queue_open(path, err, sizeof(err))) == NULL) ||
+	    (a->sy = sync_new(&cfg, a->q, a->id, "sim")) == NULL) {
+		queue_close(a->q);
+		a->q = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/* Closes them again when the fleet is not kept open, or finally. */
+static void
+agent_close(struct sim *s, struct sim_agent *a, int final)
+{
+	if (s->keep_open && !final)
+		return;
+	sync_free(a->sy);
+	queue_close(a->q);
+	a->sy = NULL;
+	a->q = NULL;
+}
+
 /* Creates agent i: directory, identity, token (real enrolment), queue. */
 static int
 prepare(struct sim *s, int i, const char *root)
@@ -132,7 +171,11 @@ prepare(struct sim *s, int i, const char *root)
 	if ((sy = sync_new(&cfg, q, a->id, host)) != NULL &&
 	    sync_enrol(sy, &r) == 0 && fill_queue(q, s->records, i) == 0)
 		rc = 0;
-	sync_free(sy);
+	sync_free(sy); /* the first delivery opens a new connection */
+	if (rc == 0 && s->keep_open) {
+		a->q = q;
+		return agent_open(s, a);
+	}
 	queue_close(q);
 	return rc;
 }
@@ -141,25 +184,17 @@ prepare(struct sim *s, int i, const char *root)
 static void
 attempt(struct sim *s, struct sim_agent *a, unsigned *seed)
 {
-	struct agent_config cfg;
 	struct sync_result r;
-	struct queue *q;
-	struct sync *sy = NULL;
-	char path[PATH_MAX + 16], err[256];
 	long long sec = elapsed_ms(s) / 1000, pending = -1;
 	long delay = -1;
 	int rc = -1, reqs;
 
 	memset(&r, 0, sizeof(r));
-	snprintf(path, sizeof(path), "%s/queue.db", a->dir);
-	agent_config_for(s, a, &cfg);
-	if ((q = queue_open(path, err, sizeof(err))) != NULL &&
-	    (sy = sync_new(&cfg, q, a->id, "sim")) != NULL) {
-		rc = sync_run(sy, &r);
-		pending = queue_pending(q);
+	if (agent_open(s, a) == 0) {
+		rc = sync_run(a->sy, &r);
+		pending = queue_pending(a->q);
 	}
-	sync_free(sy);
-	queue_close(q);
+	agent_close(s, a, 0);
 	reqs = r.batches + (rc == -1 && r.status != 0 ? 1 : 0);
 	if (rc == -1) {
 		a->attempt++;
@@ -239,6 +274,60 @@ worker(void *arg)
 	}
 }
 
+/* Whether every agent's queue and connection can stay open between
+ * attempts, as in the real agent (a queue holds up to 3 descriptors and
+ * a connection 1): raises the descriptor limit to its maximum. A fleet
+ * too large for it reopens them at each attempt. */
+static int
+fd_room(int agents, int threads)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return 0;
+	rl.rlim_cur = rl.rlim_max;
+	setrlimit(RLIMIT_NOFILE, &rl);
+	return (rlim_t)agents * 4 + (rlim_t)threads * 2 + 64 < rl.rlim_cur;
+}
+
+/* The server's CPU seconds so far and its peak resident set (KiB) from
+ * /proc, when its pid was given. */
+static double
+server_cpu(int pid)
+{
+	char path[64];
+	unsigned long ut = 0, st = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	if (pid <= 0 || (f = fopen(path, "r")) == NULL)
+		return 0;
+	if (fscanf(f,
+	           "%*d (%*[^)]) %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u"
+	           " %*u %lu %lu",
+	           &ut, &st) != 2)
+		ut = st = 0;
+	fclose(f);
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+static long
+server_hwm_kib(int pid)
+{
+	char path[64], line[128];
+	long kib = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	if (pid <= 0 || (f = fopen(path, "r")) == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmHWM: %ld", &kib) == 1)
+			break;
+	fclose(f);
+	return kib;
+}
+
 static int
 cmp_ll(const void *x, const void *y)
 {
@@ -267,13 +356,17 @@ report(struct sim *s, long long ms)
 	qsort(sat, (size_t)n, sizeof(sat[0]), cmp_ll);
 	steady = n ? sat[n / 2] : 0;
 	printf("{\"agents\": %d, \"records_expected\": %lld, \"seconds\": "
-	       "%.1f, \"requests\": %lld, \"refused_429\": %lld, "
+	       "%.3f, \"requests\": %lld, \"refused_429\": %lld, "
 	       "\"errors\": %lld, \"drained\": %lld, \"peak_rps\": %lld, "
 	       "\"steady_rps\": %lld, \"peak_over_steady\": %.2f, "
-	       "\"per_second\": [",
+	       "\"kept_open\": %s, \"server_cpu_s\": %.2f, "
+	       "\"server_peak_rss_kib\": %ld, \"per_second\": [",
 	       s->n, (long long)s->n * s->records, ms / 1000.0, s->requests,
 	       s->refused429, s->errors, s->done, peak, steady,
-	       steady ? (double)peak / steady : 0.0);
+	       steady ? (double)peak / steady : 0.0,
+	       s->keep_open ? "true" : "false",
+	       server_cpu(s->server_pid) - s->server_cpu0,
+	       server_hwm_kib(s->server_pid));
 	for (i = 0; i < secs; i++)
 		printf("%s%lld", i ? ", " : "", s->per_second[i]);
 	printf("]}\n");
@@ -384,7 +477,8 @@ usage(void)
 	        "usage: mutu-fleetsim herd --server URL --commune CODE "
 	        "--secret-file F\n"
 	        "         --dir DIR [--agents 1000] [--records 48] [--splay 10]"
-	        "\n         [--threads 32] [--seed 1] [--ca-file F]\n"
+	        "\n         [--threads 32] [--seed 1] [--ca-file F]"
+	        " [--server-pid PID]\n"
 	        "       mutu-fleetsim queue --dir DIR [--records 100000]\n");
 	exit(2);
 }
@@ -403,6 +497,7 @@ main(int argc, char *argv[])
 	    {"threads", required_argument, NULL, 't'},
 	    {"seed", required_argument, NULL, 'x'},
 	    {"ca-file", required_argument, NULL, 'C'},
+	    {"server-pid", required_argument, NULL, 'P'},
 	    {NULL, 0, NULL, 0},
 	};
 	struct sim s;
@@ -451,6 +546,9 @@ main(int argc, char *argv[])
 		case 'x':
 			s.seed = (unsigned)atoi(optarg);
 			break;
+		case 'P':
+			s.server_pid = atoi(optarg);
+			break;
 		case 'C':
 			util_strlcpy(s.base.ca_file, optarg,
 			             sizeof(s.base.ca_file));
@@ -475,6 +573,7 @@ main(int argc, char *argv[])
 	log_init("mutu-fleetsim", 1, 0);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	pthread_mutex_init(&s.lock, NULL);
+	s.keep_open = fd_room(s.n, s.threads);
 	s.a = calloc((size_t)s.n, sizeof(*s.a));
 	th = calloc((size_t)s.threads, sizeof(*th));
 	if (s.a == NULL || th == NULL)
@@ -487,6 +586,7 @@ main(int argc, char *argv[])
 		}
 	for (i = 0; i < s.n; i++) /* the start-up splay of the agent */
 		s.a[i].due_ms = (long long)(rnd01(&s.seed) * s.splay_s * 1000);
+	s.server_cpu0 = server_cpu(s.server_pid);
 	s.start_ms = util_mono_ms();
 	for (i = 0; i < s.threads; i++)
 		pthread_create(&th[i], NULL, worker, &s);
@@ -494,6 +594,8 @@ main(int argc, char *argv[])
 		pthread_join(th[i], NULL);
 	ms = elapsed_ms(&s);
 	report(&s, ms);
+	for (i = 0; i < s.n; i++)
+		agent_close(&s, &s.a[i], 1);
 	free(th);
 	free(s.a);
 	curl_global_cleanup();

@@ -339,7 +339,7 @@ parse_addr(const char *addr, char *host, size_t hn, char *port, size_t pn)
 static struct MHD_Daemon *
 start_daemon(struct http_server *s, const struct sockaddr *sa)
 {
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+	unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
 	struct MHD_OptionItem tls[] = {
 	    {MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)(uintptr_t)s->lim.tls_cert},
 	    {MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)(uintptr_t)s->lim.tls_key},
@@ -358,7 +358,7 @@ start_daemon(struct http_server *s, const struct sockaddr *sa)
 	    MHD_OPTION_CONNECTION_TIMEOUT, s->lim.timeout_s,
 	    MHD_OPTION_CONNECTION_LIMIT, s->lim.max_conns,
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, s->lim.max_conns / 4 + 1,
-	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32 * 1024,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
 	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s, MHD_OPTION_ARRAY,
 	    s->lim.tls_cert ? tls : none, MHD_OPTION_END);

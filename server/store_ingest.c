@@ -15,8 +15,8 @@
 static long long
 stream_hwm(struct sq *q, const char *agent_id, const char *epoch)
 {
-	sqlite3_stmt *st = sq_prep(q, "SELECT hwm FROM streams"
-	                              " WHERE agent_id = ? AND epoch = ?");
+	sqlite3_stmt *st = sq_get(q, "SELECT hwm FROM streams"
+	                             " WHERE agent_id = ? AND epoch = ?");
 	long long hwm = 0;
 	int r;
 
@@ -28,7 +28,7 @@ stream_hwm(struct sq *q, const char *agent_id, const char *epoch)
 		hwm = sqlite3_column_int64(st, 0);
 	else if (r != SQLITE_DONE)
 		hwm = -1;
-	sqlite3_finalize(st);
+	sq_put(q, st);
 	return hwm;
 }
 
@@ -195,14 +195,14 @@ add_daily(struct sq *q, const struct store_agent *a,
 	sqlite3_stmt *st;
 	int rc;
 
-	st = sq_prep(q,
-	             "INSERT INTO usage_daily(day, agent_id, commune, product,"
-	             " exe, user, seconds, sessions, last_end)"
-	             " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
-	             " ON CONFLICT DO UPDATE SET"
-	             " seconds = seconds + excluded.seconds,"
-	             " sessions = sessions + excluded.sessions,"
-	             " last_end = max(last_end, excluded.last_end)");
+	st =
+	    sq_get(q, "INSERT INTO usage_daily(day, agent_id, commune, product,"
+	              " exe, user, seconds, sessions, last_end)"
+	              " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+	              " ON CONFLICT DO UPDATE SET"
+	              " seconds = seconds + excluded.seconds,"
+	              " sessions = sessions + excluded.sessions,"
+	              " last_end = max(last_end, excluded.last_end)");
 	if (st == NULL)
 		return STORE_ERR;
 	sqlite3_bind_int64(st, 1, (r->u.use.start + r->shift) / 86400);
@@ -216,7 +216,7 @@ add_daily(struct sq *q, const struct store_agent *a,
 	sqlite3_bind_int64(st, 7, seconds);
 	sqlite3_bind_int64(st, 8, sessions);
 	sqlite3_bind_int64(st, 9, r->u.use.end + r->shift);
-	if ((rc = sq_step_done(q, st)) != STORE_OK)
+	if ((rc = sq_step_put(q, st)) != STORE_OK)
 		return rc;
 	if (lic_map_usage(q, r->u.use.product,
 	                  r->u.use.exe ? r->u.use.exe : "") == -1)
@@ -229,14 +229,14 @@ add_daily(struct sq *q, const struct store_agent *a,
 static int
 add_agent_day(struct sq *q, const char *agent_id, long long t)
 {
-	sqlite3_stmt *st = sq_prep(q, "INSERT OR IGNORE INTO agent_days"
-	                              "(agent_id, day) VALUES (?, ?)");
+	sqlite3_stmt *st = sq_get(q, "INSERT OR IGNORE INTO agent_days"
+	                             "(agent_id, day) VALUES (?, ?)");
 
 	if (st) {
 		sqlite3_bind_text(st, 1, agent_id, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 2, t / 86400);
 	}
-	return sq_step_done(q, st);
+	return sq_step_put(q, st);
 }
 
 static int
@@ -269,10 +269,10 @@ apply_gap(struct sq *q, const struct store_agent *a, const char *epoch,
 {
 	sqlite3_stmt *st;
 
-	st = sq_prep(q, "INSERT OR IGNORE INTO gaps(agent_id, commune, epoch,"
-	                " seq, reason, lost_epoch, first_seq, last_seq,"
-	                " records, from_t, to_t, detail, received)"
-	                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+	st = sq_get(q, "INSERT OR IGNORE INTO gaps(agent_id, commune, epoch,"
+	               " seq, reason, lost_epoch, first_seq, last_seq,"
+	               " records, from_t, to_t, detail, received)"
+	               " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
 	if (st == NULL)
 		return STORE_ERR;
 	sqlite3_bind_text(st, 1, a->agent_id, -1, SQLITE_STATIC);
@@ -288,7 +288,7 @@ apply_gap(struct sq *q, const struct store_agent *a, const char *epoch,
 	sqlite3_bind_int64(st, 11, r->u.gap.to);
 	sq_bind_opt(st, 12, r->u.gap.detail);
 	sqlite3_bind_int64(st, 13, time(NULL));
-	return sq_step_done(q, st);
+	return sq_step_put(q, st);
 }
 
 static int
@@ -326,10 +326,10 @@ set_hwm(struct sq *q, const struct store_agent *a, const struct store_batch *b,
 	sqlite3_stmt *st;
 	int rc;
 
-	st = sq_prep(q, "INSERT INTO streams(agent_id, epoch, hwm, updated,"
-	                " dups) VALUES (?1, ?2, ?3, ?4, ?5)"
-	                " ON CONFLICT(agent_id, epoch) DO UPDATE SET"
-	                " hwm = max(hwm, ?3), updated = ?4, dups = dups + ?5");
+	st = sq_get(q, "INSERT INTO streams(agent_id, epoch, hwm, updated,"
+	               " dups) VALUES (?1, ?2, ?3, ?4, ?5)"
+	               " ON CONFLICT(agent_id, epoch) DO UPDATE SET"
+	               " hwm = max(hwm, ?3), updated = ?4, dups = dups + ?5");
 	if (st == NULL)
 		return STORE_ERR;
 	sqlite3_bind_text(st, 1, a->agent_id, -1, SQLITE_STATIC);
@@ -337,20 +337,20 @@ set_hwm(struct sq *q, const struct store_agent *a, const struct store_batch *b,
 	sqlite3_bind_int64(st, 3, res->ack_seq);
 	sqlite3_bind_int64(st, 4, time(NULL));
 	sqlite3_bind_int(st, 5, res->duplicates);
-	if ((rc = sq_step_done(q, st)) != STORE_OK)
+	if ((rc = sq_step_put(q, st)) != STORE_OK)
 		return rc;
-	st = sq_prep(q, "UPDATE agents SET last_seen = ?1,"
-	                " clock_offset_ms = CASE WHEN ?2 THEN ?3"
-	                "  ELSE clock_offset_ms END,"
-	                " clock_at = CASE WHEN ?2 THEN ?1 ELSE clock_at END"
-	                " WHERE agent_id = ?4");
+	st = sq_get(q, "UPDATE agents SET last_seen = ?1,"
+	               " clock_offset_ms = CASE WHEN ?2 THEN ?3"
+	               "  ELSE clock_offset_ms END,"
+	               " clock_at = CASE WHEN ?2 THEN ?1 ELSE clock_at END"
+	               " WHERE agent_id = ?4");
 	if (st) {
 		sqlite3_bind_int64(st, 1, time(NULL));
 		sqlite3_bind_int(st, 2, b->clock_known);
 		sqlite3_bind_int64(st, 3, b->clock_offset_ms);
 		sqlite3_bind_text(st, 4, a->agent_id, -1, SQLITE_STATIC);
 	}
-	return sq_step_done(q, st);
+	return sq_step_put(q, st);
 }
 
 static int
@@ -364,9 +364,9 @@ ingest_tx(struct sq *q, const struct store_agent *a,
 
 	if ((hwm = stream_hwm(q, a->agent_id, b->epoch)) < 0)
 		return STORE_ERR;
-	use = sq_prep(q, "INSERT INTO usage(agent_id, commune, epoch, seq,"
-	                 " product, package, exe, user, start, end, shift)"
-	                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+	use = sq_get(q, "INSERT INTO usage(agent_id, commune, epoch, seq,"
+	                " product, package, exe, user, start, end, shift)"
+	                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
 	if (use == NULL)
 		return STORE_ERR;
 	res->ack_seq = hwm;
@@ -384,7 +384,7 @@ ingest_tx(struct sq *q, const struct store_agent *a,
 	}
 	rc = set_hwm(q, a, b, res);
 fail:
-	sqlite3_finalize(use);
+	sq_put(q, use);
 	return rc;
 }
 
@@ -397,14 +397,14 @@ sq_ingest(void *b, const struct store_agent *a, const struct store_batch *batch,
 	int rc;
 
 	memset(res, 0, sizeof(*res));
-	if (sq_exec(q, "BEGIN IMMEDIATE") == -1)
+	if (sq_run(q, "BEGIN IMMEDIATE") == -1)
 		return STORE_ERR;
 	if ((rc = ingest_tx(q, a, batch, res)) != STORE_OK) {
-		sq_exec(q, "ROLLBACK");
+		sq_run(q, "ROLLBACK");
 		conflict = res->conflict_seq;
 		memset(res, 0, sizeof(*res));
 		res->conflict_seq = conflict;
 		return rc;
 	}
-	return sq_exec(q, "COMMIT") == 0 ? STORE_OK : STORE_ERR;
+	return sq_run(q, "COMMIT") == 0 ? STORE_OK : STORE_ERR;
 }

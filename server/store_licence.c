@@ -239,7 +239,7 @@ static int
 map_insert(struct sq *q, const char *sql, const char *a, const char *b,
            struct norm n)
 {
-	sqlite3_stmt *st = sq_prep(q, sql);
+	sqlite3_stmt *st = sq_get(q, sql);
 
 	if (st == NULL)
 		return -1;
@@ -247,13 +247,13 @@ map_insert(struct sq *q, const char *sql, const char *a, const char *b,
 	sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
 	sq_bind_opt(st, 3, n.ignored ? NULL : n.product);
 	sqlite3_bind_int(st, 4, n.ignored);
-	return sq_step_done(q, st) == STORE_OK ? 0 : -1;
+	return sq_step_put(q, st) == STORE_OK ? 0 : -1;
 }
 
 static int
 map_exists(struct sq *q, const char *sql, const char *a, const char *b)
 {
-	sqlite3_stmt *st = sq_prep(q, sql);
+	sqlite3_stmt *st = sq_get(q, sql);
 	int found;
 
 	if (st == NULL)
@@ -261,7 +261,7 @@ map_exists(struct sq *q, const char *sql, const char *a, const char *b)
 	sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
 	found = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_finalize(st);
+	sq_put(q, st);
 	return found;
 }
 

@@ -159,6 +159,82 @@ sq_prep(struct sq *q, const char *sql)
 	return st;
 }
 
+sqlite3_stmt *
+sq_get(struct sq *q, const char *sql)
+{
+	struct sq_cached *c, *free_slot = NULL;
+	size_t i;
+
+	for (i = 0; i < SQ_CACHE_SLOTS; i++) {
+		c = &q->cache[i];
+		if (c->st && !c->in_use &&
+		    strcmp(sqlite3_sql(c->st), sql) == 0) {
+			c->in_use = 1;
+			return c->st;
+		}
+		if (c->st == NULL && free_slot == NULL)
+			free_slot = c;
+	}
+	if (free_slot == NULL)
+		return sq_prep(q, sql);
+	if (sqlite3_prepare_v3(q->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
+	                       &free_slot->st, NULL) != SQLITE_OK) {
+		log_warnx("sqlite: prepare: %s", sqlite3_errmsg(q->db));
+		return NULL;
+	}
+	free_slot->in_use = 1;
+	return free_slot->st;
+}
+
+void
+sq_put(struct sq *q, sqlite3_stmt *st)
+{
+	size_t i;
+
+	if (st == NULL)
+		return;
+	for (i = 0; i < SQ_CACHE_SLOTS; i++)
+		if (q->cache[i].st == st) {
+			sqlite3_reset(st);
+			sqlite3_clear_bindings(st);
+			q->cache[i].in_use = 0;
+			return;
+		}
+	sqlite3_finalize(st);
+}
+
+int
+sq_step_put(struct sq *q, sqlite3_stmt *st)
+{
+	int rc;
+
+	if (st == NULL)
+		return STORE_ERR;
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE && rc != SQLITE_CONSTRAINT)
+		log_warnx("sqlite: %s", sqlite3_errmsg(q->db));
+	sq_put(q, st);
+	if (rc == SQLITE_DONE)
+		return STORE_OK;
+	return rc == SQLITE_CONSTRAINT ? STORE_CONFLICT : STORE_ERR;
+}
+
+int
+sq_run(struct sq *q, const char *sql)
+{
+	return sq_step_put(q, sq_get(q, sql)) == STORE_OK ? 0 : -1;
+}
+
+static void
+sq_cache_free(struct sq *q)
+{
+	size_t i;
+
+	for (i = 0; i < SQ_CACHE_SLOTS; i++)
+		sqlite3_finalize(q->cache[i].st);
+	memset(q->cache, 0, sizeof(q->cache));
+}
+
 void
 sq_bind_opt(sqlite3_stmt *st, int i, const char *v)
 {
@@ -245,6 +321,7 @@ sq_open(const char *uri, char *err, size_t errlen)
 	}
 	return q;
 fail:
+	sq_cache_free(q);
 	sqlite3_close(q->db);
 	catalogue_free(q->cat);
 	free(q);
@@ -256,6 +333,7 @@ sq_close(void *b)
 {
 	struct sq *q = b;
 
+	sq_cache_free(q);
 	sqlite3_close(q->db);
 	catalogue_free(q->cat);
 	free(q);
@@ -336,7 +414,7 @@ static int
 lookup(struct sq *q, const char *sql, const char *param, char *out1, size_t n1,
        char *out2, size_t n2)
 {
-	sqlite3_stmt *st = sq_prep(q, sql);
+	sqlite3_stmt *st = sq_get(q, sql);
 	int rc = STORE_NOTFOUND, r;
 
 	if (st == NULL)
@@ -351,7 +429,7 @@ lookup(struct sq *q, const char *sql, const char *param, char *out1, size_t n1,
 		rc = STORE_OK;
 	} else if (r != SQLITE_DONE)
 		rc = STORE_ERR;
-	sqlite3_finalize(st);
+	sq_put(q, st);
 	return rc;
 }
 
@@ -372,9 +450,9 @@ static int
 sq_admin_auth(void *b, const char *hash, struct store_scope *out)
 {
 	struct sq *q = b;
-	sqlite3_stmt *st = sq_prep(q, "SELECT coalesce(commune, ''), read_only,"
-	                              " id FROM admin_tokens"
-	                              " WHERE hash = ? AND revoked = 0");
+	sqlite3_stmt *st = sq_get(q, "SELECT coalesce(commune, ''), read_only,"
+	                             " id FROM admin_tokens"
+	                             " WHERE hash = ? AND revoked = 0");
 	int rc = STORE_DENIED;
 
 	if (st == NULL)
@@ -388,7 +466,7 @@ sq_admin_auth(void *b, const char *hash, struct store_scope *out)
 		out->token_id = sqlite3_column_int64(st, 2);
 		rc = STORE_OK;
 	}
-	sqlite3_finalize(st);
+	sq_put(q, st);
 	return rc;
 }
 

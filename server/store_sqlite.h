@@ -11,15 +11,38 @@
 #include "catalogue.h"
 #include "store.h"
 
+#define SQ_CACHE_SLOTS 24
+
+/* A statement kept prepared for the hot paths (sq_get). */
+struct sq_cached {
+	sqlite3_stmt *st; /* keyed by its SQL text */
+	int in_use;
+};
+
 struct sq {
 	sqlite3 *db;
 	struct catalogue *cat; /* the rules in force, loaded from the db */
+	struct sq_cached cache[SQ_CACHE_SLOTS];
 };
 
 /* Runs SQL without results; logs and returns -1 on failure. */
 int sq_exec(struct sq *q, const char *sql);
 /* Prepares a statement; NULL (logged) on failure. */
 sqlite3_stmt *sq_prep(struct sq *q, const char *sql);
+/* A statement for sql from the connection's cache (keyed by the text):
+ * prepared once, reused by later calls. Give it back with sq_put(), never
+ * finalize it. When the cached statement is in use (nested calls) or the cache
+ * is full, a fresh one is prepared and sq_put() finalizes it. NULL (logged) on
+ * failure. */
+sqlite3_stmt *sq_get(struct sq *q, const char *sql);
+/* Resets and unbinds a statement from sq_get(); NULL is a no-op. */
+void sq_put(struct sq *q, sqlite3_stmt *st);
+/* sq_step_done() for a statement from sq_get(): steps it and puts it
+ * back. */
+int sq_step_put(struct sq *q, sqlite3_stmt *st);
+/* Runs a statement without parameters or results through the cache
+ * (BEGIN, COMMIT): 0, or -1 (logged). */
+int sq_run(struct sq *q, const char *sql);
 /* Binds a string, or NULL when v is NULL. */
 void sq_bind_opt(sqlite3_stmt *st, int i, const char *v);
 /* Steps a write to completion and finalizes it: STORE_OK, STORE_CONFLICT
