@@ -116,12 +116,14 @@ $(BUILD)/mutuctl: $(CTL_OBJ) $(LIBCOMMON)
 	@[ "$(V)" = 1 ] || echo "  LD      $@"
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-# The fleet simulator (bench/fleetsim.c): real agent code, many agents.
+# The fleet simulator (bench/fleetsim.c, fleet.c, fleetgen.c): real agent
+# code, many agents.
 $(BUILD)/bench/%.o: bench/%.c
 	@mkdir -p $(dir $@)
 	@[ "$(V)" = 1 ] || echo "  CC      $<"
 	$(Q)$(CC) $(ALL_CFLAGS) -Iagent -c -o $@ $<
-$(FLEETSIM): $(BUILD)/bench/fleetsim.o $(LIBAGENT) $(LIBCOMMON)
+FLEETSIM_OBJ := $(addprefix $(BUILD)/bench/,fleetsim.o fleet.o fleetgen.o)
+$(FLEETSIM): $(FLEETSIM_OBJ) $(LIBAGENT) $(LIBCOMMON)
 	@[ "$(V)" = 1 ] || echo "  LD      $@"
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread
 

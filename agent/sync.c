@@ -580,8 +580,8 @@ again:
 	return rc == 0 ? STEP_NEXT : STEP_FAIL;
 }
 
-int
-sync_run(struct sync *s, struct sync_result *res)
+static int
+run_batches(struct sync *s, struct sync_result *res)
 {
 	struct queue_batch qb;
 	enum step st;
@@ -619,4 +619,16 @@ sync_run(struct sync *s, struct sync_result *res)
 			return -1;
 	}
 	return 0; /* more to send: the caller comes back soon */
+}
+
+int
+sync_run(struct sync *s, struct sync_result *res)
+{
+	int rc = run_batches(s, res);
+
+	/* No connection is held idle between runs: the next one is minutes
+	 * or hours away, and a server facing thousands of agents should
+	 * not keep their sockets open meanwhile. */
+	httpc_disconnect(s->http);
+	return rc;
 }

@@ -31,6 +31,7 @@
 
 #include "config.h"
 #include "crypto.h"
+#include "fleet.h"
 #include "log.h"
 #include "queue.h"
 #include "sync.h"
@@ -479,7 +480,8 @@ usage(void)
 	        "         --dir DIR [--agents 1000] [--records 48] [--splay 10]"
 	        "\n         [--threads 32] [--seed 1] [--ca-file F]"
 	        " [--server-pid PID]\n"
-	        "       mutu-fleetsim queue --dir DIR [--records 100000]\n");
+	        "       mutu-fleetsim queue --dir DIR [--records 100000]\n"
+	        "       mutu-fleetsim fleet|communes ... (--help for more)\n");
 	exit(2);
 }
 
@@ -511,6 +513,9 @@ main(int argc, char *argv[])
 	s.n = 1000, s.records = 48, s.splay_s = 10, s.threads = 32, s.seed = 1;
 	s.base.batch_records = 1000;
 	s.base.http_timeout = 30;
+	if (argc >= 2 &&
+	    (strcmp(argv[1], "fleet") == 0 || strcmp(argv[1], "communes") == 0))
+		return fleet_main(argc, argv);
 	if (argc < 2 ||
 	    (strcmp(argv[1], "herd") != 0 && strcmp(argv[1], "queue") != 0))
 		usage();

@@ -210,6 +210,18 @@ httpc_do(struct httpc *h, const struct httpc_req *req, struct httpc_resp *resp)
 }
 
 void
+httpc_disconnect(struct httpc *h)
+{
+	CURL *fresh;
+
+	if (h == NULL || (fresh = curl_easy_init()) == NULL)
+		return; /* the old handle stays: reuse is only an optimisation
+		         */
+	curl_easy_cleanup(h->curl);
+	h->curl = fresh;
+}
+
+void
 httpc_free(struct httpc *h)
 {
 	if (h == NULL)
