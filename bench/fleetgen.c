@@ -292,8 +292,9 @@ emit_day(const struct fleetgen_params *p, struct fleetgen_machine *m,
 	         "{\"product\":\"%s\",\"exe\":\"%s\",\"user\":\"%s\","
 	         "\"day\":%lld,\"seconds\":%lld,\"sessions\":%d,"
 	         "\"first\":%lld,\"last\":%lld}",
-	         s->name, s->exe, user, (day * 86400 + err) / 86400, secs,
-	         sessions, day * 86400 + 8 * 3600 + err, start - 1800 + err);
+	         s->name, s->exe, user, (day * 86400 + 8 * 3600 + err) / 86400,
+	         secs, sessions, day * 86400 + 8 * 3600 + err,
+	         start - 1800 + err);
 	t->records++;
 	t->usage_days++;
 	return emit(arg, "usage_day", now + err, body);

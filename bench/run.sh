@@ -8,10 +8,15 @@ BUILD=${BUILD:-build}
 B=$(cd "$BUILD" && pwd)
 ROOT=$(pwd)
 QUICK=${QUICK:-}
-if [ -n "$QUICK" ]; then RUNS=3 REST=30 QN=20000 IN=24000; else RUNS=5 REST=600 QN=100000 IN=96000; fi
+if [ -n "$QUICK" ]; then
+	RUNS=3 REST=30 QN=20000 IN=24000 STORM=1000 SPLAY=20 FC=30 FM=10 FD=60 QR=20
+else
+	RUNS=5 REST=600 QN=100000 IN=96000 STORM=10000 SPLAY=60 FC=300 FM=67 FD=365 QR=100
+fi
 WORK=$(mktemp -d /tmp/mutu-bench.XXXXXX)
+SIM=$(mktemp -d /dev/shm/mutu-bench-sim.XXXXXX 2>/dev/null || mktemp -d /tmp/mutu-bench-sim.XXXXXX)
 PIDS=""
-cleanup() { for p in $PIDS; do kill -9 "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }
+cleanup() { for p in $PIDS; do kill -9 "$p" 2>/dev/null || true; done; rm -rf "$WORK" "$SIM"; }
 trap cleanup EXIT
 R="$WORK/rows.jsonl"
 : >"$R"
@@ -136,7 +141,7 @@ printf 'requests_per_minute = 0\nenrol_per_minute = 0\nbatches_per_second = 0\nm
 "$B/mutu-server" -c "$WORK/server.conf" -D "$WORK/ingest.db" -l 127.0.0.1:0 \
 	--tls-cert "$WORK/tls/server.pem" --tls-key "$WORK/tls/server.key" \
 	--port-file "$WORK/port" 2>"$WORK/server2.log" &
-PIDS="$!"
+PIDS="$!" SPID=$!
 waitfile "$WORK/port"
 raw=$(/usr/bin/python3 - "$IN" "$WORK/rawi.db" <<'PY'
 import sqlite3, sys, time
@@ -157,17 +162,23 @@ for k in range(0, n, 48):
 print(round(n / (time.time() - t)))
 PY
 )
+# The simulated agents' queues live on tmpfs (SIM): their disks are not
+# the server's, and their fsyncs must not slow the server's.
 for c in 8 64 512; do
-	rm -rf "$WORK/fleet$c"; mkdir "$WORK/fleet$c"
+	rm -rf "$SIM/fleet$c"; mkdir "$SIM/fleet$c"
 	"$B/mutu-fleetsim" herd --server "https://127.0.0.1:$(cat "$WORK/port")" \
 		--ca-file "$WORK/tls/ca.pem" --commune 29019 --secret-file "$WORK/secret2" \
-		--dir "$WORK/fleet$c" --agents "$c" --records $((IN / c)) --splay 0 \
-		--threads "$c" >"$WORK/herd$c.json" 2>"$WORK/herd$c.err" || true
+		--dir "$SIM/fleet$c" --agents "$c" --records $((IN / c)) --splay 0 \
+		--threads "$c" --server-pid "$SPID" >"$WORK/herd$c.json" 2>"$WORK/herd$c.err" || true
+	rm -rf "$SIM/fleet$c"
 	rs=$(/usr/bin/python3 -c "import json; j=json.load(open('$WORK/herd$c.json')); print(round(j['records_expected'] / j['seconds']), j['errors'])" 2>/dev/null || echo "0 1")
 	set -- $rs
 	r=$(calc "round($1 / $raw, 2)")
 	row "ingest HTTPS, $c agents, records/s (vs raw, errors $2)" "$1" "$raw" "$r" ">= 0.5" "$(calc "$r >= 0.5 and $2 == 0")"
+	cpu=$(/usr/bin/python3 -c "import json; j=json.load(open('$WORK/herd$c.json')); print(round(j['records_expected'] / max(j['server_cpu_s'], 0.01)))" 2>/dev/null || echo 0)
+	row "  same, records per server CPU second" "$cpu" "$raw" "$(calc "round($cpu / $raw, 2)")" "-" "-"
 done
+
 
 # 2. The agent at rest, default settings, sampled REST seconds.
 rm -rf "$WORK/rest"; sed "s#^state_dir = .*#state_dir = $WORK/rest#; s#^server = .*#server = https://127.0.0.1:$(cat "$WORK/port")#" "$WORK/agent.conf" >"$WORK/rest.conf"
@@ -190,6 +201,85 @@ per100=$(calc "round(1000.0 * ($t1 - $t0) / $hz / $samples / ($procs / 100.0), 2
 row "agent at rest: Private_Dirty KiB" "$pd" "-" "-" "<= 2048" "$(calc "$pd <= 2048")"
 row "agent at rest: CPU % of one core ($REST s)" "$cpu" "-" "-" "<= 0.05" "$(calc "$cpu <= 0.05")"
 row "one /proc sample: CPU ms per 100 processes" "$per100" "-" "-" "-" "-"
+
+# 5. Reconnection storm: STORM agents with a day of backlog (48 records)
+# come back within SPLAY seconds (60; 20 in QUICK mode); the server sheds with 429 + Retry-After at
+# its default batches_per_second.
+kill -9 $PIDS 2>/dev/null || true
+rm -f "$WORK/port"
+printf 'requests_per_minute = 0\nenrol_per_minute = 0\nmax_connections = 4096\n' >"$WORK/storm.conf"
+"$B/mutu-server" -D "$WORK/storm.db" commune add 29019 Brest >/dev/null
+"$B/mutu-server" -D "$WORK/storm.db" enrol-secret 29019 >"$WORK/secret3"
+"$B/mutu-server" -c "$WORK/storm.conf" -D "$WORK/storm.db" -l 127.0.0.1:0 \
+	--tls-cert "$WORK/tls/server.pem" --tls-key "$WORK/tls/server.key" \
+	--port-file "$WORK/port" 2>"$WORK/storm.log" &
+PIDS="$!" SPID=$!
+waitfile "$WORK/port"
+mkdir "$SIM/storm"
+"$B/mutu-fleetsim" herd --server "https://127.0.0.1:$(cat "$WORK/port")" \
+	--ca-file "$WORK/tls/ca.pem" --commune 29019 --secret-file "$WORK/secret3" \
+	--dir "$SIM/storm" --agents "$STORM" --records 48 --splay "$SPLAY" --threads 64 \
+	--server-pid "$SPID" >"$WORK/storm.json" 2>"$WORK/storm.err" || true
+rm -rf "$SIM/storm"
+set -- $(/usr/bin/python3 -c "
+import json; j = json.load(open('$WORK/storm.json'))
+print(j['drained'], j['errors'], j['refused_429'], j['seconds'], j['server_peak_rss_kib'], j['peak_rps'])" 2>/dev/null || echo "0 1 0 0 0 0")
+row "storm: $STORM agents in $SPLAY s, drained (errors $2)" "$1" "$STORM" "$(calc "round($1 / $STORM, 3)")" "all, 0 errors" "$(calc "$1 == $STORM and $2 == 0")"
+row "  same, seconds to drain / 429 answers" "$4" "$3" "-" "-" "-"
+row "  same, server peak RSS KiB / peak req/s" "$5" "$6" "-" "-" "-"
+
+# 6. A large fleet: FC communes x FM machines x FD days from the fleet
+# generator, over HTTPS; then the licence queries, one commune and all.
+kill -9 $PIDS 2>/dev/null || true
+rm -f "$WORK/port"
+FA="--seed 1 --communes $FC --machines $FM --days $FD"
+"$B/mutu-fleetsim" communes $FA | while read -r code name; do
+	"$B/mutu-server" -D "$WORK/fleet.db" commune add "$code" "$name" >/dev/null
+	echo "$code $("$B/mutu-server" -D "$WORK/fleet.db" enrol-secret "$code")"
+done >"$WORK/fsecrets"
+TOK=$("$B/mutu-server" -D "$WORK/fleet.db" admin-token)
+"$B/mutu-server" -c "$WORK/storm.conf" -D "$WORK/fleet.db" -l 127.0.0.1:0 \
+	--tls-cert "$WORK/tls/server.pem" --tls-key "$WORK/tls/server.key" \
+	--port-file "$WORK/port" 2>"$WORK/fleet.log" &
+PIDS="$!" SPID=$!
+waitfile "$WORK/port"
+mkdir "$SIM/fleet"
+"$B/mutu-fleetsim" fleet $FA --server "https://127.0.0.1:$(cat "$WORK/port")" \
+	--ca-file "$WORK/tls/ca.pem" --secrets "$WORK/fsecrets" --dir "$SIM/fleet" \
+	--threads 8 >"$WORK/fleet.json" 2>"$WORK/fleet.err" || true
+set -- $(/usr/bin/python3 -c "
+import json; j = json.load(open('$WORK/fleet.json'))
+print(j['machines'], j['records'], j['seconds'], round(j['records_per_second']), j['lost'])" 2>/dev/null || echo "0 0 0 0 1")
+row "fleet: $1 machines, $FD days: records ingested (lost $5)" "$2" "-" "-" "0 lost" "$(calc "$5 == 0 and $2 > 0")"
+row "  same, ingest seconds / records per second" "$3" "$4" "-" "-" "-"
+dbsize=$(du -ck "$WORK"/fleet.db* | awk 'END {print $1}')
+row "  same, database KiB / bytes per record" "$dbsize" "$(calc "round($dbsize * 1024 / max($2, 1))")" "-" "-" "-"
+/usr/bin/python3 - "https://127.0.0.1:$(cat "$WORK/port")" "$WORK/tls/ca.pem" "$TOK" "$QR" "$FD" >"$WORK/queries.jsonl" <<'PY'
+import http.client, json, ssl, statistics, sys, time, urllib.parse
+url, ca, tok, n, days = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
+u = urllib.parse.urlsplit(url)
+c = http.client.HTTPSConnection(u.hostname, u.port, context=ssl.create_default_context(cafile=ca))
+for path in ("/api/v1/licences", "/api/v1/reports/compliance", "/api/v1/reports/reclaim"):
+    for scope in ("10001", None):
+        q = "?days=" + days + ("&commune=" + scope if scope else "")
+        lat, bad, t0 = [], 0, time.time()
+        for i in range(n):  # n samples, or as many as 60 s allow (3 at least)
+            if i >= 3 and time.time() - t0 > 60:
+                break
+            t = time.perf_counter()
+            c.request("GET", path + q, headers={"Authorization": "Bearer " + tok})
+            r = c.getresponse(); r.read()
+            lat.append((time.perf_counter() - t) * 1000)
+            bad += r.status != 200
+        lat.sort()
+        print(json.dumps({"query": path.rsplit("/", 1)[1], "scope": scope or "all", "n": len(lat),
+                          "p50": round(statistics.median(lat), 1),
+                          "p99": round(lat[min(len(lat) - 1, int(len(lat) * 0.99))], 1), "errors": bad}))
+PY
+while read -r l; do
+	set -- $(echo "$l" | /usr/bin/python3 -c "import json,sys; j=json.load(sys.stdin); print(j['query'], j['scope'], j['p50'], j['p99'], j['errors'], j['n'])")
+	row "  query $1 ($2, $6 runs): p50 / p99 ms (errors $5)" "$3" "$4" "-" "p99 <= 100" "$(calc "$4 <= 100 and $5 == 0")"
+done <"$WORK/queries.jsonl"
 
 /usr/bin/python3 - "$R" "$QUICK" <<'PY'
 import json, sys, datetime, platform, os

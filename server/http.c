@@ -334,7 +334,9 @@ parse_addr(const char *addr, char *host, size_t hn, char *port, size_t pn)
 #define TLS_PRIORITIES                                                         \
 	"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:+AES-256-GCM:" \
 	"+AES-128-GCM:+CHACHA20-POLY1305:-MAC-ALL:+AEAD:-KX-ALL:+ECDHE-ECDSA:" \
-	"+ECDHE-RSA:-COMP-ALL:+COMP-NULL:%SERVER_PRECEDENCE"
+	"+ECDHE-RSA:-GROUP-ALL:+GROUP-X25519:+GROUP-SECP256R1:+GROUP-"         \
+	"SECP384R1:"                                                           \
+	"-COMP-ALL:+COMP-NULL:%SERVER_PRECEDENCE"
 
 static struct MHD_Daemon *
 start_daemon(struct http_server *s, const struct sockaddr *sa)
