@@ -56,8 +56,6 @@ httpc_new(const char *ca_file, long timeout_s, size_t max_body)
 
 	if ((h = calloc(1, sizeof(*h))) == NULL)
 		return NULL;
-	if ((h->curl = curl_easy_init()) == NULL)
-		goto fail;
 	if (ca_file != NULL && *ca_file != '\0' &&
 	    (h->ca_file = strdup(ca_file)) == NULL)
 		goto fail;
@@ -152,12 +150,17 @@ httpc_do(struct httpc *h, const struct httpc_req *req, struct httpc_resp *resp)
 {
 	char detail[CURL_ERROR_SIZE];
 	struct curl_slist *hdr;
-	CURL *c = h->curl;
+	CURL *c;
 	CURLcode rc;
 
 	memset(resp, 0, sizeof(*resp));
 	resp->retry_after = -1;
 	buf_init(&resp->body, h->max_body);
+	if (h->curl == NULL && (h->curl = curl_easy_init()) == NULL) {
+		snprintf(resp->err, sizeof(resp->err), "out of memory");
+		return -1;
+	}
+	c = h->curl;
 	if ((hdr = make_headers(req)) == NULL) {
 		snprintf(resp->err, sizeof(resp->err), "out of memory");
 		return -1;
@@ -212,13 +215,10 @@ httpc_do(struct httpc *h, const struct httpc_req *req, struct httpc_resp *resp)
 void
 httpc_disconnect(struct httpc *h)
 {
-	CURL *fresh;
-
-	if (h == NULL || (fresh = curl_easy_init()) == NULL)
-		return; /* the old handle stays: reuse is only an optimisation
-		         */
-	curl_easy_cleanup(h->curl);
-	h->curl = fresh;
+	if (h == NULL || h->curl == NULL)
+		return;
+	curl_easy_cleanup(h->curl); /* the next request makes a new one */
+	h->curl = NULL;
 }
 
 void

@@ -49,8 +49,8 @@ void httpc_set_abort(struct httpc *h, const volatile sig_atomic_t *flag);
 void httpc_set_tick(struct httpc *h, void (*tick)(void *), void *arg);
 /* Frees the client; NULL is a no-op. */
 void httpc_free(struct httpc *h);
-/* Closes the connection kept for reuse, if any (the next request opens a
- * new one). */
+/* Closes the connection kept for reuse, if any, and frees the libcurl
+ * handle until the next request (an agent at rest holds neither). */
 void httpc_disconnect(struct httpc *h);
 
 #endif
