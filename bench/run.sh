@@ -49,6 +49,17 @@ timed() {
 	done
 	echo "$(med $cpus) $(med $rss)"
 }
+# tls_server CONF DB LOG: (re)starts the HTTPS server on a fresh port;
+# its pid is SPID (and PIDS, which is killed first).
+tls_server() {
+	kill -9 $PIDS 2>/dev/null || true
+	rm -f "$WORK/port"
+	"$B/mutu-server" -c "$1" -D "$2" -l 127.0.0.1:0 \
+		--tls-cert "$WORK/tls/server.pem" --tls-key "$WORK/tls/server.key" \
+		--port-file "$WORK/port" 2>"$3" &
+	PIDS="$!" SPID=$!
+	waitfile "$WORK/port"
+}
 printf '%-46s %14s %14s %8s  %-14s %s\n' figure mutu baseline ratio target ok
 
 # 1. One full inventory of this machine.
@@ -133,16 +144,10 @@ row "queue: durable enqueue, records/s (vs raw SQLite)" "$1" "$2" "$3" ">= 0.5" 
 
 # 4. Server ingest, end to end over HTTPS, vs raw SQLite inserts.
 "$B/mutu-server" tls-init "$WORK/tls" localhost,127.0.0.1 >/dev/null 2>&1
-kill -9 $PIDS 2>/dev/null || true
-rm -f "$WORK/port"
 printf 'requests_per_minute = 0\nenrol_per_minute = 0\nbatches_per_second = 0\nmax_connections = 2048\n' >"$WORK/server.conf"
 "$B/mutu-server" -c "$WORK/server.conf" -D "$WORK/ingest.db" commune add 29019 Brest >/dev/null
 "$B/mutu-server" -D "$WORK/ingest.db" enrol-secret 29019 >"$WORK/secret2"
-"$B/mutu-server" -c "$WORK/server.conf" -D "$WORK/ingest.db" -l 127.0.0.1:0 \
-	--tls-cert "$WORK/tls/server.pem" --tls-key "$WORK/tls/server.key" \
-	--port-file "$WORK/port" 2>"$WORK/server2.log" &
-PIDS="$!" SPID=$!
-waitfile "$WORK/port"
+tls_server "$WORK/server.conf" "$WORK/ingest.db" "$WORK/server2.log"
 raw=$(/usr/bin/python3 - "$IN" "$WORK/rawi.db" <<'PY'
 import sqlite3, sys, time
 n = int(sys.argv[1])
@@ -205,16 +210,10 @@ row "one /proc sample: CPU ms per 100 processes" "$per100" "-" "-" "-" "-"
 # 5. Reconnection storm: STORM agents with a day of backlog (48 records)
 # come back within SPLAY seconds (60; 20 in QUICK mode); the server sheds with 429 + Retry-After at
 # its default batches_per_second.
-kill -9 $PIDS 2>/dev/null || true
-rm -f "$WORK/port"
 printf 'requests_per_minute = 0\nenrol_per_minute = 0\nmax_connections = 4096\n' >"$WORK/storm.conf"
 "$B/mutu-server" -D "$WORK/storm.db" commune add 29019 Brest >/dev/null
 "$B/mutu-server" -D "$WORK/storm.db" enrol-secret 29019 >"$WORK/secret3"
-"$B/mutu-server" -c "$WORK/storm.conf" -D "$WORK/storm.db" -l 127.0.0.1:0 \
-	--tls-cert "$WORK/tls/server.pem" --tls-key "$WORK/tls/server.key" \
-	--port-file "$WORK/port" 2>"$WORK/storm.log" &
-PIDS="$!" SPID=$!
-waitfile "$WORK/port"
+tls_server "$WORK/storm.conf" "$WORK/storm.db" "$WORK/storm.log"
 mkdir "$SIM/storm"
 "$B/mutu-fleetsim" herd --server "https://127.0.0.1:$(cat "$WORK/port")" \
 	--ca-file "$WORK/tls/ca.pem" --commune 29019 --secret-file "$WORK/secret3" \
@@ -230,19 +229,13 @@ row "  same, server peak RSS KiB / peak req/s" "$5" "$6" "-" "-" "-"
 
 # 6. A large fleet: FC communes x FM machines x FD days from the fleet
 # generator, over HTTPS; then the licence queries, one commune and all.
-kill -9 $PIDS 2>/dev/null || true
-rm -f "$WORK/port"
 FA="--seed 1 --communes $FC --machines $FM --days $FD"
 "$B/mutu-fleetsim" communes $FA | while read -r code name; do
 	"$B/mutu-server" -D "$WORK/fleet.db" commune add "$code" "$name" >/dev/null
 	echo "$code $("$B/mutu-server" -D "$WORK/fleet.db" enrol-secret "$code")"
 done >"$WORK/fsecrets"
 TOK=$("$B/mutu-server" -D "$WORK/fleet.db" admin-token)
-"$B/mutu-server" -c "$WORK/storm.conf" -D "$WORK/fleet.db" -l 127.0.0.1:0 \
-	--tls-cert "$WORK/tls/server.pem" --tls-key "$WORK/tls/server.key" \
-	--port-file "$WORK/port" 2>"$WORK/fleet.log" &
-PIDS="$!" SPID=$!
-waitfile "$WORK/port"
+tls_server "$WORK/storm.conf" "$WORK/fleet.db" "$WORK/fleet.log"
 mkdir "$SIM/fleet"
 "$B/mutu-fleetsim" fleet $FA --server "https://127.0.0.1:$(cat "$WORK/port")" \
 	--ca-file "$WORK/tls/ca.pem" --secrets "$WORK/fsecrets" --dir "$SIM/fleet" \

@@ -169,6 +169,21 @@ sq_prep(struct sq *q, const char *sql)
 	return st;
 }
 
+/* Steps a write once: STORE_OK, STORE_CONFLICT on a constraint, or
+ * STORE_ERR (logged). */
+static int
+step_rc(struct sq *q, sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+
+	if (rc == SQLITE_DONE)
+		return STORE_OK;
+	if (rc == SQLITE_CONSTRAINT)
+		return STORE_CONFLICT;
+	log_warnx("sqlite: %s", sqlite3_errmsg(q->db));
+	return STORE_ERR;
+}
+
 sqlite3_stmt *
 sq_get(struct sq *q, const char *sql)
 {
@@ -220,13 +235,9 @@ sq_step_put(struct sq *q, sqlite3_stmt *st)
 
 	if (st == NULL)
 		return STORE_ERR;
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_DONE && rc != SQLITE_CONSTRAINT)
-		log_warnx("sqlite: %s", sqlite3_errmsg(q->db));
+	rc = step_rc(q, st);
 	sq_put(q, st);
-	if (rc == SQLITE_DONE)
-		return STORE_OK;
-	return rc == SQLITE_CONSTRAINT ? STORE_CONFLICT : STORE_ERR;
+	return rc;
 }
 
 int
@@ -358,14 +369,9 @@ sq_step_done(struct sq *q, sqlite3_stmt *st)
 
 	if (st == NULL)
 		return STORE_ERR;
-	rc = sqlite3_step(st);
+	rc = step_rc(q, st);
 	sqlite3_finalize(st);
-	if (rc == SQLITE_DONE)
-		return STORE_OK;
-	if (rc == SQLITE_CONSTRAINT)
-		return STORE_CONFLICT;
-	log_warnx("sqlite: %s", sqlite3_errmsg(q->db));
-	return STORE_ERR;
+	return rc;
 }
 
 static int
