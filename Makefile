@@ -13,7 +13,7 @@ LDFLAGS   ?=
 PKG_CONFIG ?= pkg-config
 SANITIZE  ?=
 
-PKGS := libcurl sqlite3 zlib openssl jansson inih libmicrohttpd
+PKGS := libcurl sqlite3 zlib openssl jansson inih libmicrohttpd libpq
 TEST_PKGS := cmocka
 
 ifeq ($(SANITIZE),)

@@ -30,6 +30,7 @@
 struct opts {
 	const char *conffile;
 	const char *db;
+	const char *db_admin; /* PostgreSQL: the schema owner's URI */
 	const char *listen;
 	const char *port_file;
 	const char *commune; /* admin-token --commune */
@@ -60,7 +61,9 @@ usage_exit(int code)
 	    "  -c FILE    configuration file (mutu-server.conf(5)); the "
 	    "options\n"
 	    "             below override it; subcommands take it too\n"
-	    "  -D DB      database: a SQLite file path\n"
+	    "  -D DB      database: a SQLite file path or a postgresql:// URI\n"
+	    "  --db-admin URI  PostgreSQL: the schema owner's connection, to\n"
+	    "             create or migrate the schema at start\n"
 	    "  -l ADDR:PORT  listen (e.g. 127.0.0.1:8080, [::1]:8080; port 0 "
 	    "picks one)\n"
 	    "  -d         foreground, log to stderr   -v  verbose\n");
@@ -94,7 +97,7 @@ open_store(const struct opts *o)
 	if (o->db == NULL)
 		fatalx("no database: give -D FILE or 'database' in -c FILE");
 	become_owner_of(o->db);
-	if ((s = store_open(o->db, err, sizeof(err))) == NULL)
+	if ((s = store_open(o->db, o->db_admin, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
 	return s;
 }
@@ -353,6 +356,9 @@ sub_option(struct opts *o, int ch)
 	case 'L':
 		o->label = optarg;
 		break;
+	case 'A':
+		o->db_admin = optarg;
+		break;
 	default:
 		usage_exit(2);
 	}
@@ -370,6 +376,8 @@ apply_settings(struct opts *o)
 		fatalx("%s", err);
 	if (o->db == NULL && o->st.database[0])
 		o->db = o->st.database;
+	if (o->db_admin == NULL && o->st.database_admin[0])
+		o->db_admin = o->st.database_admin;
 	if (o->listen == NULL && o->st.listen[0])
 		o->listen = o->st.listen;
 	if (o->threads > 0)
@@ -388,6 +396,7 @@ main(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
 	    {"port-file", required_argument, NULL, 'P'},
+	    {"db-admin", required_argument, NULL, 'A'},
 	    {"tls-cert", required_argument, NULL, 'T'},
 	    {"expires-days", required_argument, NULL, 'E'},
 	    {"max-uses", required_argument, NULL, 'U'},
@@ -448,6 +457,7 @@ main(int argc, char *argv[])
 		case 'U':
 		case 'R':
 		case 'L':
+		case 'A':
 			sub_option(&o, ch);
 			break;
 		case 'V':

@@ -18,6 +18,7 @@
 
 static const struct conf_key keys[] = {
     STR(database),
+    STR(database_admin),
     STR(listen),
     INT(threads, 1, 256),
     INT(timeout, 1, 3600),

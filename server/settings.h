@@ -9,10 +9,11 @@
 #include <stddef.h>
 
 struct settings {
-	char database[PATH_MAX]; /* SQLite file path */
-	char listen[256];        /* ADDR:PORT */
-	int threads;             /* HTTP worker threads */
-	int timeout;             /* idle connection timeout, seconds */
+	char database[PATH_MAX]; /* SQLite file path or postgresql:// URI */
+	char database_admin[PATH_MAX]; /* PostgreSQL: the schema owner's URI */
+	char listen[256];              /* ADDR:PORT */
+	int threads;                   /* HTTP worker threads */
+	int timeout;                   /* idle connection timeout, seconds */
 	int max_connections;
 	int retention_days;   /* raw usage kept this long (summaries stay) */
 	int privacy_k;        /* user counts below k hidden outside a commune */

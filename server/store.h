@@ -2,7 +2,8 @@
  * store: the server's storage, behind one narrow interface so that ingest
  * and the API never see SQL. The backend is chosen by store_open()'s
  * argument: a file path selects SQLite (store_sqlite.c), the embedded
- * default; a postgresql:// URI will select PostgreSQL (store_pgsql.c).
+ * default; a postgresql:// URI selects PostgreSQL. Both run the same SQL
+ * (store_sql.c and its siblings) through db.h.
  *
  * Every call is safe from several threads. Secrets and tokens reach the
  * store only as SHA-256 hashes. Results for the API come back as jansson
@@ -159,9 +160,13 @@ struct store_query {
 
 struct store;
 
-/* Opens (creating and migrating as needed) the store named by uri.
- * NULL on failure with the reason in err. */
-struct store *store_open(const char *uri, char *err, size_t errlen);
+/* Opens (creating and migrating as needed) the store named by uri: a
+ * SQLite file path or a postgresql:// URI. For PostgreSQL, admin_uri
+ * (may be NULL) names the schema owner's connection, used once to create
+ * or migrate the schema and grant uri's role its rights on rows; without
+ * it the schema must be current. NULL on failure with the reason in err. */
+struct store *store_open(const char *uri, const char *admin_uri, char *err,
+                         size_t errlen);
 /* Closes it; NULL is a no-op. */
 void store_close(struct store *s);
 
@@ -228,7 +233,11 @@ int store_maintain(struct store *s, long long now, int retention_days);
 /* The backend interface; each store_*.c file provides one. */
 struct store_ops {
 	const char *name;
-	void *(*open)(const char *uri, char *err, size_t errlen);
+	void *(*open)(const char *uri, const char *admin_uri, char *err,
+	              size_t errlen);
+	/* The rows the next call may touch: commune's (NULL or "": all),
+	 * with its pool partners' when partners is set. */
+	int (*scope)(void *b, const char *commune, int partners);
 	void (*close)(void *b);
 	int (*commune_add)(void *b, const char *code, const char *name);
 	int (*secret_add)(void *b, const char *commune, const char *hash);
@@ -256,6 +265,6 @@ struct store_ops {
 	             const char *action, const char *detail);
 };
 
-extern const struct store_ops store_sqlite_ops;
+extern const struct store_ops store_sql_ops;
 
 #endif

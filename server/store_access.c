@@ -9,7 +9,7 @@
 #include <time.h>
 
 #include "crypto.h"
-#include "store_sqlite.h"
+#include "store_sql.h"
 #include "util.h"
 
 /* The commune a request may act on: its own for a commune's admin. */
@@ -43,8 +43,8 @@ secret_create(struct sq *q, const struct store_scope *sc, json_t *in,
 	const char *commune = target_commune(sc, in);
 	const char *label = json_string_value(json_object_get(in, "label"));
 	char secret[CRYPTO_HEX256_LEN + 1], hash[CRYPTO_HEX256_LEN + 1];
-	long long days, uses, now = time(NULL);
-	sqlite3_stmt *st;
+	long long days, uses, now = time(NULL), id;
+	struct db_stmt *st;
 	int rc;
 
 	if (sc->commune[0] &&
@@ -63,24 +63,24 @@ secret_create(struct sq *q, const struct store_scope *sc, json_t *in,
 		return STORE_ERR;
 	crypto_sha256_hex(secret, hash);
 	st = sq_prep(q, "INSERT INTO enrol_secrets(commune, hash, created,"
-	                " expires, max_uses, label) VALUES (?, ?, ?, ?, ?, ?)");
+	                " expires, max_uses, label) VALUES (?, ?, ?, ?, ?, ?)"
+	                " RETURNING id");
 	if (st == NULL)
 		return STORE_ERR;
-	sqlite3_bind_text(st, 1, commune, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, hash, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, now);
+	db_bind_text(st, 1, commune);
+	db_bind_text(st, 2, hash);
+	db_bind_int64(st, 3, now);
 	if (days)
-		sqlite3_bind_int64(st, 4, now + days * 86400);
+		db_bind_int64(st, 4, now + days * 86400);
 	if (uses)
-		sqlite3_bind_int64(st, 5, uses);
+		db_bind_int64(st, 5, uses);
 	sq_bind_opt(st, 6, label);
-	if ((rc = sq_step_done(q, st)) == STORE_CONFLICT)
+	if ((rc = sq_insert_id(q, st, &id)) == STORE_CONFLICT)
 		return sq_invalid(out, "%s", "commune: unknown commune");
 	if (rc != STORE_OK)
 		return rc;
-	*out = json_pack("{s:I, s:s, s:s}", "id",
-	                 (json_int_t)sqlite3_last_insert_rowid(q->db),
-	                 "commune", commune, "secret", secret);
+	*out = json_pack("{s:I, s:s, s:s}", "id", (json_int_t)id, "commune",
+	                 commune, "secret", secret);
 	crypto_wipe(secret, sizeof(secret));
 	return STORE_OK;
 }
@@ -93,7 +93,8 @@ token_create(struct sq *q, const struct store_scope *sc, json_t *in,
 	const char *label = json_string_value(json_object_get(in, "label"));
 	int ro = json_is_true(json_object_get(in, "read_only"));
 	char tok[CRYPTO_HEX256_LEN + 1], hash[CRYPTO_HEX256_LEN + 1];
-	sqlite3_stmt *st;
+	struct db_stmt *st;
+	long long id;
 	int rc;
 
 	/* A commune's admin makes tokens for its own commune only, never
@@ -103,21 +104,21 @@ token_create(struct sq *q, const struct store_scope *sc, json_t *in,
 	if (crypto_token(tok) == -1)
 		return STORE_ERR;
 	crypto_sha256_hex(tok, hash);
-	st = sq_prep(q, "INSERT INTO admin_tokens(hash, commune, created,"
-	                " read_only, label) VALUES (?, ?, ?, ?, ?)");
+	st = sq_prep(q,
+	             "INSERT INTO admin_tokens(hash, commune, created,"
+	             " read_only, label) VALUES (?, ?, ?, ?, ?) RETURNING id");
 	if (st == NULL)
 		return STORE_ERR;
-	sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
+	db_bind_text(st, 1, hash);
 	sq_bind_opt(st, 2, commune);
-	sqlite3_bind_int64(st, 3, time(NULL));
-	sqlite3_bind_int(st, 4, ro);
+	db_bind_int64(st, 3, time(NULL));
+	db_bind_int64(st, 4, ro);
 	sq_bind_opt(st, 5, label);
-	if ((rc = sq_step_done(q, st)) == STORE_CONFLICT)
+	if ((rc = sq_insert_id(q, st, &id)) == STORE_CONFLICT)
 		return sq_invalid(out, "%s", "commune: unknown commune");
 	if (rc != STORE_OK)
 		return rc;
-	*out = json_pack("{s:I, s:s?, s:b, s:s}", "id",
-	                 (json_int_t)sqlite3_last_insert_rowid(q->db),
+	*out = json_pack("{s:I, s:s?, s:b, s:s}", "id", (json_int_t)id,
 	                 "commune", commune, "read_only", ro, "token", tok);
 	crypto_wipe(tok, sizeof(tok));
 	return STORE_OK;
@@ -128,18 +129,18 @@ static int
 revoke(struct sq *q, const char *sql, json_t *in, const struct store_scope *sc)
 {
 	json_t *id = json_object_get(in, "id");
-	sqlite3_stmt *st = sq_prep(q, sql);
+	struct db_stmt *st = sq_prep(q, sql);
 	int rc;
 
 	if (st == NULL)
 		return STORE_ERR;
 	if (json_is_integer(id))
-		sqlite3_bind_int64(st, 1, json_integer_value(id));
+		db_bind_int64(st, 1, json_integer_value(id));
 	else
 		sq_bind_opt(st, 1, json_string_value(id));
-	sqlite3_bind_text(st, 2, sc->commune, -1, SQLITE_STATIC);
+	db_bind_text(st, 2, sc->commune);
 	rc = sq_step_done(q, st);
-	if (rc == STORE_OK && sqlite3_changes(q->db) == 0)
+	if (rc == STORE_OK && db_changes(q->db) == 0)
 		return STORE_NOTFOUND;
 	return rc;
 }
@@ -148,14 +149,14 @@ static int
 list(struct sq *q, const char *sql, const struct store_scope *sc,
      long long since, json_t **out)
 {
-	sqlite3_stmt *st = sq_prep(q, sql);
+	struct db_stmt *st = sq_prep(q, sql);
 
 	if (st == NULL)
 		return STORE_ERR;
-	sqlite3_bind_text(st, 1, sc->commune, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, since);
+	db_bind_text(st, 1, sc->commune);
+	db_bind_int64(st, 2, since);
 	*out = sq_rows(st);
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return STORE_OK;
 }
 
@@ -239,16 +240,16 @@ acc_audit(void *b, long long actor, const char *commune, const char *action,
           const char *detail)
 {
 	struct sq *q = b;
-	sqlite3_stmt *st =
+	struct db_stmt *st =
 	    sq_prep(q, "INSERT INTO audit(at, actor, commune,"
 	               " action, detail) VALUES (?, ?, ?, ?, ?)");
 
 	if (st == NULL)
 		return STORE_ERR;
-	sqlite3_bind_int64(st, 1, time(NULL));
-	sqlite3_bind_int64(st, 2, actor);
-	sqlite3_bind_text(st, 3, commune ? commune : "", -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, action, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, detail ? detail : "", -1, SQLITE_STATIC);
+	db_bind_int64(st, 1, time(NULL));
+	db_bind_int64(st, 2, actor);
+	db_bind_text(st, 3, commune ? commune : "");
+	db_bind_text(st, 4, action);
+	db_bind_text(st, 5, detail ? detail : "");
 	return sq_step_done(q, st);
 }

@@ -1,7 +1,10 @@
 /*
- * store_ingest: the SQLite backend's ingest. A batch is applied in one
- * transaction with its stream's high-water mark: records at or below the
- * mark were stored before and are only counted (docs/RELIABILITY.md).
+ * store_ingest: ingest. A batch is applied in one transaction with its
+ * stream's high-water mark: records at or below the mark were stored
+ * before and are only counted (docs/RELIABILITY.md). The transaction
+ * first claims the stream's row, so that two server instances given
+ * batches of one stream at once (PostgreSQL) apply them one after the
+ * other, the second reading the mark the first committed.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,24 +13,33 @@
 
 #include "digest.h"
 #include "log.h"
-#include "store_sqlite.h"
+#include "store_sql.h"
 
+#define INGEST_TRIES 5
+
+/* Claims the stream for this transaction and reads its mark: the upsert
+ * takes the row's lock (PostgreSQL: a concurrent claim waits for this
+ * transaction, then reads what it committed; SQLite: the write lock does
+ * the same). -1 on failure. */
 static long long
-stream_hwm(struct sq *q, const char *agent_id, const char *epoch)
+stream_claim(struct sq *q, const char *agent_id, const char *epoch)
 {
-	sqlite3_stmt *st = sq_get(q, "SELECT hwm FROM streams"
-	                             " WHERE agent_id = ? AND epoch = ?");
-	long long hwm = 0;
-	int r;
+	struct db_stmt *st;
+	long long hwm = -1;
 
+	st = sq_get(q, "INSERT INTO streams(agent_id, epoch, hwm, updated)"
+	               " VALUES (?1, ?2, 0, ?3) ON CONFLICT(agent_id, epoch)"
+	               " DO UPDATE SET updated = excluded.updated"
+	               " RETURNING hwm");
 	if (st == NULL)
 		return -1;
-	sqlite3_bind_text(st, 1, agent_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, epoch, -1, SQLITE_STATIC);
-	if ((r = sqlite3_step(st)) == SQLITE_ROW)
-		hwm = sqlite3_column_int64(st, 0);
-	else if (r != SQLITE_DONE)
-		hwm = -1;
+	db_bind_text(st, 1, agent_id);
+	db_bind_text(st, 2, epoch);
+	db_bind_int64(st, 3, time(NULL));
+	if (db_step(st) == DB_ROW)
+		hwm = db_column_int64(st, 0);
+	else
+		log_warnx("database: stream: %s", db_errmsg(q->db));
 	sq_put(q, st);
 	return hwm;
 }
@@ -36,42 +48,43 @@ static int
 replace_software(struct sq *q, const char *agent_id,
                  const struct store_software *sw, size_t n)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	size_t i;
 	int rc;
 
 	st = sq_prep(q, "DELETE FROM software WHERE agent_id = ?");
 	if (st)
-		sqlite3_bind_text(st, 1, agent_id, -1, SQLITE_STATIC);
+		db_bind_text(st, 1, agent_id);
 	if ((rc = sq_step_done(q, st)) != STORE_OK)
 		return rc;
-	st = sq_prep(q,
-	             "INSERT OR REPLACE INTO software(agent_id, name, version,"
-	             " arch, publisher, size) VALUES (?, ?, ?, ?, ?, ?)");
+	st =
+	    sq_prep(q, "INSERT INTO software(agent_id, name, version,"
+	               " arch, publisher, size) VALUES (?, ?, ?, ?, ?, ?)"
+	               " ON CONFLICT(agent_id, name, arch) DO UPDATE SET"
+	               " version = excluded.version,"
+	               " publisher = excluded.publisher, size = excluded.size");
 	if (st == NULL)
 		return STORE_ERR;
 	for (i = 0, rc = STORE_OK; i < n && rc == STORE_OK; i++) {
-		sqlite3_bind_text(st, 1, agent_id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, sw[i].name, -1, SQLITE_STATIC);
+		db_bind_text(st, 1, agent_id);
+		db_bind_text(st, 2, sw[i].name);
 		sq_bind_opt(st, 3, sw[i].version);
-		sqlite3_bind_text(st, 4, sw[i].arch ? sw[i].arch : "", -1,
-		                  SQLITE_STATIC);
+		db_bind_text(st, 4, sw[i].arch ? sw[i].arch : "");
 		sq_bind_opt(st, 5, sw[i].publisher);
 		if (sw[i].size >= 0)
-			sqlite3_bind_int64(st, 6, sw[i].size);
+			db_bind_int64(st, 6, sw[i].size);
 		else
-			sqlite3_bind_null(st, 6);
-		if (sqlite3_step(st) != SQLITE_DONE) {
-			log_warnx("sqlite: software: %s",
-			          sqlite3_errmsg(q->db));
+			db_bind_null(st, 6);
+		if (db_step(st) != DB_DONE) {
+			log_warnx("sqlite: software: %s", db_errmsg(q->db));
 			rc = STORE_ERR;
 		}
-		sqlite3_reset(st);
+		db_reset(st);
 		if (rc == STORE_OK &&
 		    lic_map_software(q, sw[i].name, sw[i].publisher) == -1)
 			rc = STORE_ERR;
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return rc;
 }
 
@@ -81,7 +94,7 @@ set_inventory(struct sq *q, const char *agent_id, const char *hostname,
               const char *os, const char *document, const char *digest,
               long long at)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 
 	st = sq_prep(q, "UPDATE agents SET hostname = coalesce(?, hostname),"
 	                " os = ?, inventory = ?, inventory_digest = ?,"
@@ -90,10 +103,10 @@ set_inventory(struct sq *q, const char *agent_id, const char *hostname,
 		return STORE_ERR;
 	sq_bind_opt(st, 1, hostname);
 	sq_bind_opt(st, 2, os);
-	sqlite3_bind_text(st, 3, document, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, digest, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 5, at);
-	sqlite3_bind_text(st, 6, agent_id, -1, SQLITE_STATIC);
+	db_bind_text(st, 3, document);
+	db_bind_text(st, 4, digest);
+	db_bind_int64(st, 5, at);
+	db_bind_text(st, 6, agent_id);
 	return sq_step_done(q, st);
 }
 
@@ -120,7 +133,7 @@ merge_delta(struct sq *q, const char *agent_id, const struct store_record *r,
 	char d[DIGEST_HEX_LEN + 1];
 	const char *name, *base;
 	json_t *content, *v;
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	size_t i;
 	int rc = STORE_CONFLICT;
 
@@ -129,13 +142,11 @@ merge_delta(struct sq *q, const char *agent_id, const struct store_record *r,
 	                " WHERE agent_id = ?");
 	if (st == NULL)
 		return STORE_ERR;
-	sqlite3_bind_text(st, 1, agent_id, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW &&
-	    (base = (const char *)sqlite3_column_text(st, 1)) != NULL &&
+	db_bind_text(st, 1, agent_id);
+	if (db_step(st) == DB_ROW && (base = db_column_text(st, 1)) != NULL &&
 	    strcmp(base, r->u.delta.base) == 0)
-		*doc = json_loads((const char *)sqlite3_column_text(st, 0), 0,
-		                  NULL);
-	sqlite3_finalize(st);
+		*doc = json_loads(db_column_text(st, 0), 0, NULL);
+	db_finalize(st);
 	content = json_object_get(*doc, "content");
 	if (!json_is_object(content))
 		goto fail;
@@ -192,30 +203,31 @@ static int
 add_daily(struct sq *q, const struct store_agent *a,
           const struct store_record *r, long long seconds, long long sessions)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	int rc;
 
 	st =
 	    sq_get(q, "INSERT INTO usage_daily(day, agent_id, commune, product,"
-	              " exe, user, seconds, sessions, last_end)"
+	              " exe, \"user\", seconds, sessions, last_end)"
 	              " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
-	              " ON CONFLICT DO UPDATE SET"
-	              " seconds = seconds + excluded.seconds,"
-	              " sessions = sessions + excluded.sessions,"
-	              " last_end = max(last_end, excluded.last_end)");
+	              " ON CONFLICT(day, agent_id, product, exe, \"user\")"
+	              " DO UPDATE SET"
+	              " seconds = usage_daily.seconds + excluded.seconds,"
+	              " sessions = usage_daily.sessions + excluded.sessions,"
+	              " last_end = CASE WHEN excluded.last_end >"
+	              "  usage_daily.last_end THEN excluded.last_end"
+	              "  ELSE usage_daily.last_end END");
 	if (st == NULL)
 		return STORE_ERR;
-	sqlite3_bind_int64(st, 1, (r->u.use.start + r->shift) / 86400);
-	sqlite3_bind_text(st, 2, a->agent_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, a->commune, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, r->u.use.product, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, r->u.use.exe ? r->u.use.exe : "", -1,
-	                  SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, r->u.use.user ? r->u.use.user : "", -1,
-	                  SQLITE_STATIC);
-	sqlite3_bind_int64(st, 7, seconds);
-	sqlite3_bind_int64(st, 8, sessions);
-	sqlite3_bind_int64(st, 9, r->u.use.end + r->shift);
+	db_bind_int64(st, 1, (r->u.use.start + r->shift) / 86400);
+	db_bind_text(st, 2, a->agent_id);
+	db_bind_text(st, 3, a->commune);
+	db_bind_text(st, 4, r->u.use.product);
+	db_bind_text(st, 5, r->u.use.exe ? r->u.use.exe : "");
+	db_bind_text(st, 6, r->u.use.user ? r->u.use.user : "");
+	db_bind_int64(st, 7, seconds);
+	db_bind_int64(st, 8, sessions);
+	db_bind_int64(st, 9, r->u.use.end + r->shift);
 	if ((rc = sq_step_put(q, st)) != STORE_OK)
 		return rc;
 	if (lic_map_usage(q, r->u.use.product,
@@ -229,37 +241,37 @@ add_daily(struct sq *q, const struct store_agent *a,
 static int
 add_agent_day(struct sq *q, const char *agent_id, long long t)
 {
-	sqlite3_stmt *st = sq_get(q, "INSERT OR IGNORE INTO agent_days"
-	                             "(agent_id, day) VALUES (?, ?)");
+	struct db_stmt *st = sq_get(q, "INSERT INTO agent_days(agent_id, day)"
+	                               " VALUES (?, ?) ON CONFLICT DO NOTHING");
 
 	if (st) {
-		sqlite3_bind_text(st, 1, agent_id, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, t / 86400);
+		db_bind_text(st, 1, agent_id);
+		db_bind_int64(st, 2, t / 86400);
 	}
 	return sq_step_put(q, st);
 }
 
 static int
-apply_usage(struct sq *q, sqlite3_stmt *st, const struct store_agent *a,
+apply_usage(struct sq *q, struct db_stmt *st, const struct store_agent *a,
             const char *epoch, const struct store_record *r)
 {
-	sqlite3_bind_text(st, 1, a->agent_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, a->commune, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, epoch, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, r->seq);
-	sqlite3_bind_text(st, 5, r->u.use.product, -1, SQLITE_STATIC);
+	db_bind_text(st, 1, a->agent_id);
+	db_bind_text(st, 2, a->commune);
+	db_bind_text(st, 3, epoch);
+	db_bind_int64(st, 4, r->seq);
+	db_bind_text(st, 5, r->u.use.product);
 	sq_bind_opt(st, 6, r->u.use.package);
 	sq_bind_opt(st, 7, r->u.use.exe);
 	sq_bind_opt(st, 8, r->u.use.user);
-	sqlite3_bind_int64(st, 9, r->u.use.start + r->shift);
-	sqlite3_bind_int64(st, 10, r->u.use.end + r->shift);
-	sqlite3_bind_int64(st, 11, r->shift);
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		log_warnx("sqlite: usage: %s", sqlite3_errmsg(q->db));
-		sqlite3_reset(st);
+	db_bind_int64(st, 9, r->u.use.start + r->shift);
+	db_bind_int64(st, 10, r->u.use.end + r->shift);
+	db_bind_int64(st, 11, r->shift);
+	if (db_step(st) != DB_DONE) {
+		log_warnx("sqlite: usage: %s", db_errmsg(q->db));
+		db_reset(st);
 		return STORE_ERR;
 	}
-	sqlite3_reset(st);
+	db_reset(st);
 	return add_daily(q, a, r, r->u.use.end - r->u.use.start, 1);
 }
 
@@ -267,32 +279,33 @@ static int
 apply_gap(struct sq *q, const struct store_agent *a, const char *epoch,
           const struct store_record *r)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 
-	st = sq_get(q, "INSERT OR IGNORE INTO gaps(agent_id, commune, epoch,"
+	st = sq_get(q, "INSERT INTO gaps(agent_id, commune, epoch,"
 	               " seq, reason, lost_epoch, first_seq, last_seq,"
 	               " records, from_t, to_t, detail, received)"
-	               " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+	               " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	               " ON CONFLICT DO NOTHING");
 	if (st == NULL)
 		return STORE_ERR;
-	sqlite3_bind_text(st, 1, a->agent_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, a->commune, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, epoch, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, r->seq);
-	sqlite3_bind_text(st, 5, r->u.gap.reason, -1, SQLITE_STATIC);
+	db_bind_text(st, 1, a->agent_id);
+	db_bind_text(st, 2, a->commune);
+	db_bind_text(st, 3, epoch);
+	db_bind_int64(st, 4, r->seq);
+	db_bind_text(st, 5, r->u.gap.reason);
 	sq_bind_opt(st, 6, r->u.gap.epoch);
-	sqlite3_bind_int64(st, 7, r->u.gap.first_seq);
-	sqlite3_bind_int64(st, 8, r->u.gap.last_seq);
-	sqlite3_bind_int64(st, 9, r->u.gap.records);
-	sqlite3_bind_int64(st, 10, r->u.gap.from);
-	sqlite3_bind_int64(st, 11, r->u.gap.to);
+	db_bind_int64(st, 7, r->u.gap.first_seq);
+	db_bind_int64(st, 8, r->u.gap.last_seq);
+	db_bind_int64(st, 9, r->u.gap.records);
+	db_bind_int64(st, 10, r->u.gap.from);
+	db_bind_int64(st, 11, r->u.gap.to);
 	sq_bind_opt(st, 12, r->u.gap.detail);
-	sqlite3_bind_int64(st, 13, time(NULL));
+	db_bind_int64(st, 13, time(NULL));
 	return sq_step_put(q, st);
 }
 
 static int
-apply(struct sq *q, sqlite3_stmt *use, const struct store_agent *a,
+apply(struct sq *q, struct db_stmt *use, const struct store_agent *a,
       const struct store_batch *b, const struct store_record *r,
       struct store_ingest_result *res)
 {
@@ -323,32 +336,31 @@ static int
 set_hwm(struct sq *q, const struct store_agent *a, const struct store_batch *b,
         const struct store_ingest_result *res)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	int rc;
 
-	st = sq_get(q, "INSERT INTO streams(agent_id, epoch, hwm, updated,"
-	               " dups) VALUES (?1, ?2, ?3, ?4, ?5)"
-	               " ON CONFLICT(agent_id, epoch) DO UPDATE SET"
-	               " hwm = max(hwm, ?3), updated = ?4, dups = dups + ?5");
+	st = sq_get(q, "UPDATE streams SET hwm = CASE WHEN ?3 > hwm THEN ?3"
+	               " ELSE hwm END, updated = ?4, dups = dups + ?5"
+	               " WHERE agent_id = ?1 AND epoch = ?2");
 	if (st == NULL)
 		return STORE_ERR;
-	sqlite3_bind_text(st, 1, a->agent_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, b->epoch, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, res->ack_seq);
-	sqlite3_bind_int64(st, 4, time(NULL));
-	sqlite3_bind_int(st, 5, res->duplicates);
+	db_bind_text(st, 1, a->agent_id);
+	db_bind_text(st, 2, b->epoch);
+	db_bind_int64(st, 3, res->ack_seq);
+	db_bind_int64(st, 4, time(NULL));
+	db_bind_int64(st, 5, res->duplicates);
 	if ((rc = sq_step_put(q, st)) != STORE_OK)
 		return rc;
 	st = sq_get(q, "UPDATE agents SET last_seen = ?1,"
-	               " clock_offset_ms = CASE WHEN ?2 THEN ?3"
+	               " clock_offset_ms = CASE WHEN ?2 <> 0 THEN ?3"
 	               "  ELSE clock_offset_ms END,"
-	               " clock_at = CASE WHEN ?2 THEN ?1 ELSE clock_at END"
+	               " clock_at = CASE WHEN ?2 <> 0 THEN ?1 ELSE clock_at END"
 	               " WHERE agent_id = ?4");
 	if (st) {
-		sqlite3_bind_int64(st, 1, time(NULL));
-		sqlite3_bind_int(st, 2, b->clock_known);
-		sqlite3_bind_int64(st, 3, b->clock_offset_ms);
-		sqlite3_bind_text(st, 4, a->agent_id, -1, SQLITE_STATIC);
+		db_bind_int64(st, 1, time(NULL));
+		db_bind_int64(st, 2, b->clock_known);
+		db_bind_int64(st, 3, b->clock_offset_ms);
+		db_bind_text(st, 4, a->agent_id);
 	}
 	return sq_step_put(q, st);
 }
@@ -357,15 +369,16 @@ static int
 ingest_tx(struct sq *q, const struct store_agent *a,
           const struct store_batch *b, struct store_ingest_result *res)
 {
-	sqlite3_stmt *use = NULL;
+	struct db_stmt *use = NULL;
 	long long hwm;
 	size_t i;
 	int rc = STORE_ERR;
 
-	if ((hwm = stream_hwm(q, a->agent_id, b->epoch)) < 0)
+	if ((hwm = stream_claim(q, a->agent_id, b->epoch)) < 0)
 		return STORE_ERR;
 	use = sq_get(q, "INSERT INTO usage(agent_id, commune, epoch, seq,"
-	                " product, package, exe, user, start, end, shift)"
+	                " product, package, exe, \"user\", start, \"end\","
+	                " shift)"
 	                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
 	if (use == NULL)
 		return STORE_ERR;
@@ -394,17 +407,28 @@ sq_ingest(void *b, const struct store_agent *a, const struct store_batch *batch,
 {
 	struct sq *q = b;
 	long long conflict;
-	int rc;
+	int rc, tries, class;
 
-	memset(res, 0, sizeof(*res));
-	if (sq_run(q, "BEGIN IMMEDIATE") == -1)
-		return STORE_ERR;
-	if ((rc = ingest_tx(q, a, batch, res)) != STORE_OK) {
-		sq_run(q, "ROLLBACK");
-		conflict = res->conflict_seq;
+	/* A deadlock or serialisation failure (PostgreSQL, several
+	 * instances) rolls back everything: run the batch again. */
+	for (tries = 0; tries < INGEST_TRIES; tries++) {
 		memset(res, 0, sizeof(*res));
-		res->conflict_seq = conflict;
-		return rc;
+		if (sq_run(q, "BEGIN IMMEDIATE") == -1)
+			return STORE_ERR;
+		if ((rc = ingest_tx(q, a, batch, res)) == STORE_OK) {
+			if (sq_run(q, "COMMIT") == 0)
+				return STORE_OK;
+			rc = STORE_ERR;
+		}
+		class = db_errclass(q->db);
+		sq_run(q, "ROLLBACK");
+		if (rc != STORE_ERR || class != DB_RETRY)
+			break;
+		log_debug("ingest: %s: conflict with another writer, again",
+		          a->agent_id);
 	}
-	return sq_run(q, "COMMIT") == 0 ? STORE_OK : STORE_ERR;
+	conflict = res->conflict_seq;
+	memset(res, 0, sizeof(*res));
+	res->conflict_seq = conflict;
+	return rc;
 }

@@ -12,7 +12,7 @@
 
 #include "log.h"
 #include "share.h"
-#include "store_sqlite.h"
+#include "store_sql.h"
 #include "util.h"
 
 extern const char catalogue_default_json[];
@@ -41,7 +41,7 @@ put_product(struct sq *q, json_t *p, const char *origin, json_t **out)
 {
 	const char *key = jstr(p, "key"), *name = jstr(p, "name");
 	json_t *sd = json_object_get(p, "seasonal_days");
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 
 	if (!valid_key(key))
 		return sq_invalid(out,
@@ -69,24 +69,19 @@ put_product(struct sq *q, json_t *p, const char *origin, json_t **out)
 	                " sill = ?10");
 	if (st == NULL)
 		return STORE_ERR;
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3,
-	                  jstr(p, "publisher") ? jstr(p, "publisher") : "", -1,
-	                  SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, jstr(p, "edition") ? jstr(p, "edition") : "",
-	                  -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, jstr(p, "family") ? jstr(p, "family") : "", -1,
-	                  SQLITE_STATIC);
-	sqlite3_bind_int(st, 6, json_is_true(json_object_get(p, "free")));
-	sqlite3_bind_text(st, 7, jstr(p, "category") ? jstr(p, "category") : "",
-	                  -1, SQLITE_STATIC);
+	db_bind_text(st, 1, key);
+	db_bind_text(st, 2, name);
+	db_bind_text(st, 3, jstr(p, "publisher") ? jstr(p, "publisher") : "");
+	db_bind_text(st, 4, jstr(p, "edition") ? jstr(p, "edition") : "");
+	db_bind_text(st, 5, jstr(p, "family") ? jstr(p, "family") : "");
+	db_bind_int64(st, 6, json_is_true(json_object_get(p, "free")));
+	db_bind_text(st, 7, jstr(p, "category") ? jstr(p, "category") : "");
 	if (json_is_integer(sd))
-		sqlite3_bind_int64(st, 8, json_integer_value(sd));
+		db_bind_int64(st, 8, json_integer_value(sd));
 	else
-		sqlite3_bind_null(st, 8);
-	sqlite3_bind_text(st, 9, origin, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 10, json_is_true(json_object_get(p, "sill")));
+		db_bind_null(st, 8);
+	db_bind_text(st, 9, origin);
+	db_bind_int64(st, 10, json_is_true(json_object_get(p, "sill")));
 	return sq_step_done(q, st);
 }
 
@@ -100,7 +95,7 @@ put_rule(struct sq *q, json_t *r, const char *origin, int priority,
 	int ignore = json_is_true(json_object_get(r, "ignore"));
 	json_t *prio = json_object_get(r, "priority");
 	char err[256];
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	int rc;
 
 	if ((glob == NULL) == (regex == NULL))
@@ -116,11 +111,11 @@ put_rule(struct sq *q, json_t *r, const char *origin, int priority,
 	                " pattern, product) VALUES (?, ?, ?, ?, ?, ?)");
 	if (st == NULL)
 		return STORE_ERR;
-	sqlite3_bind_text(st, 1, origin, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 2, priority);
-	sqlite3_bind_text(st, 3, field, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, glob ? "glob" : "regex", -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, glob ? glob : regex, -1, SQLITE_STATIC);
+	db_bind_text(st, 1, origin);
+	db_bind_int64(st, 2, priority);
+	db_bind_text(st, 3, field);
+	db_bind_text(st, 4, glob ? "glob" : "regex");
+	db_bind_text(st, 5, glob ? glob : regex);
 	sq_bind_opt(st, 6, product);
 	rc = sq_step_done(q, st);
 	if (rc == STORE_CONFLICT)
@@ -214,24 +209,23 @@ static struct catalogue *
 load_rules(struct sq *q)
 {
 	struct catalogue *c = catalogue_new();
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	char err[256];
 
 	st = sq_prep(q, "SELECT field, kind, pattern, product FROM rules"
 	                " ORDER BY origin = 'default', priority, id");
 	if (c == NULL || st == NULL) {
 		catalogue_free(c);
-		sqlite3_finalize(st);
+		db_finalize(st);
 		return NULL;
 	}
-	while (sqlite3_step(st) == SQLITE_ROW)
-		if (catalogue_add(c, (const char *)sqlite3_column_text(st, 0),
-		                  (const char *)sqlite3_column_text(st, 1),
-		                  (const char *)sqlite3_column_text(st, 2),
-		                  (const char *)sqlite3_column_text(st, 3), err,
+	while (db_step(st) == DB_ROW)
+		if (catalogue_add(c, db_column_text(st, 0),
+		                  db_column_text(st, 1), db_column_text(st, 2),
+		                  db_column_text(st, 3), err,
 		                  sizeof(err)) == -1)
 			log_warnx("catalogue: rule skipped: %s", err);
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return c;
 }
 
@@ -239,28 +233,28 @@ static int
 map_insert(struct sq *q, const char *sql, const char *a, const char *b,
            struct norm n)
 {
-	sqlite3_stmt *st = sq_get(q, sql);
+	struct db_stmt *st = sq_get(q, sql);
 
 	if (st == NULL)
 		return -1;
-	sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
+	db_bind_text(st, 1, a);
+	db_bind_text(st, 2, b);
 	sq_bind_opt(st, 3, n.ignored ? NULL : n.product);
-	sqlite3_bind_int(st, 4, n.ignored);
+	db_bind_int64(st, 4, n.ignored);
 	return sq_step_put(q, st) == STORE_OK ? 0 : -1;
 }
 
 static int
 map_exists(struct sq *q, const char *sql, const char *a, const char *b)
 {
-	sqlite3_stmt *st = sq_get(q, sql);
+	struct db_stmt *st = sq_get(q, sql);
 	int found;
 
 	if (st == NULL)
 		return -1;
-	sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
-	found = sqlite3_step(st) == SQLITE_ROW;
+	db_bind_text(st, 1, a);
+	db_bind_text(st, 2, b);
+	found = db_step(st) == DB_ROW;
 	sq_put(q, st);
 	return found;
 }
@@ -278,7 +272,8 @@ lic_map_software(struct sq *q, const char *name, const char *publisher)
 		return e == 1 ? 0 : -1;
 	return map_insert(q,
 	                  "INSERT INTO software_map(name, publisher,"
-	                  " product, ignored) VALUES (?, ?, ?, ?)",
+	                  " product, ignored) VALUES (?, ?, ?, ?)"
+	                  " ON CONFLICT DO NOTHING",
 	                  name, pub, catalogue_match(q->cat, name, pub, NULL));
 }
 
@@ -294,7 +289,8 @@ lic_map_usage(struct sq *q, const char *product, const char *exe)
 		return e == 1 ? 0 : -1;
 	return map_insert(q,
 	                  "INSERT INTO usage_map(product, exe, norm,"
-	                  " ignored) VALUES (?, ?, ?, ?)",
+	                  " ignored) VALUES (?, ?, ?, ?)"
+	                  " ON CONFLICT DO NOTHING",
 	                  product, exe,
 	                  catalogue_match(q->cat, product, NULL, exe));
 }
@@ -314,7 +310,7 @@ renormalise(struct sq *q)
 	    {"DELETE FROM usage_map",
 	     "SELECT DISTINCT product, exe FROM usage_daily", lic_map_usage},
 	};
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	size_t i;
 	int rc = 0;
 
@@ -322,11 +318,10 @@ renormalise(struct sq *q)
 		if (sq_exec(q, maps[i].clear) == -1 ||
 		    (st = sq_prep(q, maps[i].keys)) == NULL)
 			return -1;
-		while (rc == 0 && sqlite3_step(st) == SQLITE_ROW)
-			rc = maps[i].map(
-			    q, (const char *)sqlite3_column_text(st, 0),
-			    (const char *)sqlite3_column_text(st, 1));
-		sqlite3_finalize(st);
+		while (rc == 0 && db_step(st) == DB_ROW)
+			rc = maps[i].map(q, db_column_text(st, 0),
+			                 db_column_text(st, 1));
+		db_finalize(st);
 	}
 	return rc;
 }
@@ -352,13 +347,13 @@ lic_reload(struct sq *q, int renorm)
 static json_t *
 query_rows(struct sq *q, const char *sql)
 {
-	sqlite3_stmt *st = sq_prep(q, sql);
+	struct db_stmt *st = sq_prep(q, sql);
 	json_t *rows;
 
 	if (st == NULL)
 		return NULL;
 	rows = sq_rows(st);
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return rows;
 }
 
@@ -411,7 +406,7 @@ catalogue_export(struct sq *q, json_t **out)
 static int
 unmatched(struct sq *q, const struct store_scope *sc, json_t **out)
 {
-	sqlite3_stmt *st = sq_prep(
+	struct db_stmt *st = sq_prep(
 	    q, "SELECT s.name AS name, m.publisher AS publisher,"
 	       " count(DISTINCT s.agent_id) AS machines"
 	       " FROM software s JOIN software_map m"
@@ -423,9 +418,9 @@ unmatched(struct sq *q, const struct store_scope *sc, json_t **out)
 
 	if (st == NULL)
 		return STORE_ERR;
-	sqlite3_bind_text(st, 1, sc->commune, -1, SQLITE_STATIC);
+	db_bind_text(st, 1, sc->commune);
 	*out = sq_rows(st);
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return STORE_OK;
 }
 
@@ -434,7 +429,7 @@ static int
 catalogue_change(struct sq *q, enum store_admin_op op, json_t *in, json_t **out)
 {
 	json_t *id = json_object_get(in, "id");
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	int rc = STORE_ERR;
 
 	if (sq_exec(q, "BEGIN IMMEDIATE") == -1)
@@ -458,9 +453,9 @@ catalogue_change(struct sq *q, enum store_admin_op op, json_t *in, json_t **out)
 		}
 		if ((st = sq_prep(q, "DELETE FROM rules WHERE id = ?")) == NULL)
 			break;
-		sqlite3_bind_int64(st, 1, json_integer_value(id));
+		db_bind_int64(st, 1, json_integer_value(id));
 		rc = sq_step_done(q, st);
-		if (rc == STORE_OK && sqlite3_changes(q->db) == 0)
+		if (rc == STORE_OK && db_changes(q->db) == 0)
 			rc = STORE_NOTFOUND;
 		break;
 	default:
@@ -485,7 +480,7 @@ static int
 ent_list(struct sq *q, const struct store_scope *sc, json_t **out)
 {
 	char sql[512];
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 
 	snprintf(sql, sizeof(sql),
 	         "%s WHERE ?1 = '' OR e.commune = ?1 OR e.pool IN"
@@ -494,9 +489,9 @@ ent_list(struct sq *q, const struct store_scope *sc, json_t **out)
 	         ent_cols);
 	if ((st = sq_prep(q, sql)) == NULL)
 		return STORE_ERR;
-	sqlite3_bind_text(st, 1, sc->commune, -1, SQLITE_STATIC);
+	db_bind_text(st, 1, sc->commune);
 	*out = sq_rows(st);
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return STORE_OK;
 }
 
@@ -569,18 +564,18 @@ ent_check(json_t *e, const struct store_scope *sc, json_t **out)
 }
 
 static void
-bind_int_opt(sqlite3_stmt *st, int i, json_t *v)
+bind_int_opt(struct db_stmt *st, int i, json_t *v)
 {
 	if (json_is_integer(v))
-		sqlite3_bind_int64(st, i, json_integer_value(v));
+		db_bind_int64(st, i, json_integer_value(v));
 	else
-		sqlite3_bind_null(st, i);
+		db_bind_null(st, i);
 }
 
 static int
 ent_write(struct sq *q, json_t *e, long long id, json_t **out)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	int rc;
 
 	st = sq_prep(q, id > 0
@@ -597,10 +592,10 @@ ent_write(struct sq *q, json_t *e, long long id, json_t **out)
 	                      " ?10)");
 	if (st == NULL)
 		return STORE_ERR;
-	sqlite3_bind_text(st, 1, jstr(e, "product"), -1, SQLITE_STATIC);
+	db_bind_text(st, 1, jstr(e, "product"));
 	sq_bind_opt(st, 2, jstr(e, "commune"));
 	sq_bind_opt(st, 3, jstr(e, "pool"));
-	sqlite3_bind_text(st, 4, jstr(e, "metric"), -1, SQLITE_STATIC);
+	db_bind_text(st, 4, jstr(e, "metric"));
 	bind_int_opt(st, 5, json_object_get(e, "quantity"));
 	bind_int_opt(st, 6, json_object_get(e, "unit_cost_cents"));
 	bind_int_opt(st, 7, json_object_get(e, "total_cost_cents"));
@@ -608,14 +603,14 @@ ent_write(struct sq *q, json_t *e, long long id, json_t **out)
 	sq_bind_opt(st, 9, jstr(e, "end_date"));
 	sq_bind_opt(st, 10, jstr(e, "contract"));
 	if (id > 0)
-		sqlite3_bind_int64(st, 11, id);
+		db_bind_int64(st, 11, id);
 	rc = sq_step_done(q, st);
 	if (rc == STORE_CONFLICT)
 		return sq_invalid(out,
 		                  "unknown product, commune or pool in "
 		                  "entitlement for '%s'",
 		                  jstr(e, "product"));
-	if (rc == STORE_OK && id > 0 && sqlite3_changes(q->db) == 0)
+	if (rc == STORE_OK && id > 0 && db_changes(q->db) == 0)
 		return STORE_NOTFOUND;
 	return rc;
 }
@@ -624,20 +619,19 @@ ent_write(struct sq *q, json_t *e, long long id, json_t **out)
 static int
 ent_owned(struct sq *q, const struct store_scope *sc, long long id)
 {
-	sqlite3_stmt *st = sq_prep(q, "SELECT coalesce(commune, '')"
-	                              " FROM entitlements WHERE id = ?");
+	struct db_stmt *st = sq_prep(q, "SELECT coalesce(commune, '')"
+	                                " FROM entitlements WHERE id = ?");
 	int rc = STORE_NOTFOUND;
 
 	if (st == NULL)
 		return STORE_ERR;
-	sqlite3_bind_int64(st, 1, id);
-	if (sqlite3_step(st) == SQLITE_ROW)
+	db_bind_int64(st, 1, id);
+	if (db_step(st) == DB_ROW)
 		rc = sc->commune[0] == '\0' ||
-		             strcmp((const char *)sqlite3_column_text(st, 0),
-		                    sc->commune) == 0
+		             strcmp(db_column_text(st, 0), sc->commune) == 0
 		         ? STORE_OK
 		         : STORE_NOTFOUND; /* another commune's: not shown */
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return rc;
 }
 
@@ -661,10 +655,10 @@ ent_change(struct sq *q, enum store_admin_op op, const struct store_scope *sc,
 		return rc == STORE_OK ? STORE_ERR : rc;
 	}
 	if (op == ADM_ENT_DELETE) {
-		sqlite3_stmt *st = sq_prep(q, "DELETE FROM entitlements"
-		                              " WHERE id = ?");
+		struct db_stmt *st = sq_prep(q, "DELETE FROM entitlements"
+		                                " WHERE id = ?");
 		if (st)
-			sqlite3_bind_int64(st, 1, id);
+			db_bind_int64(st, 1, id);
 		rc = sq_step_done(q, st);
 	} else
 		json_array_foreach(list, i, e)
@@ -690,20 +684,20 @@ ent_change(struct sq *q, enum store_admin_op op, const struct store_scope *sc,
 static int
 pool_list(struct sq *q, const struct store_scope *sc, json_t **out)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 
 	st = sq_prep(q, "SELECT p.code, p.name, p.fixed_share, p.basis,"
 	                " (SELECT json_group_array(commune) FROM"
 	                "  (SELECT commune FROM pool_members m"
-	                "   WHERE m.pool = p.code ORDER BY commune))"
+	                "   WHERE m.pool = p.code ORDER BY commune) AS t)"
 	                " AS members FROM pools p"
 	                " WHERE ?1 = '' OR p.code IN (SELECT pool FROM"
 	                " pool_members WHERE commune = ?1) ORDER BY p.code");
 	if (st == NULL)
 		return STORE_ERR;
-	sqlite3_bind_text(st, 1, sc->commune, -1, SQLITE_STATIC);
+	db_bind_text(st, 1, sc->commune);
 	*out = sq_rows(st);
-	sqlite3_finalize(st);
+	db_finalize(st);
 	{
 		json_t *p;
 		size_t i;
@@ -721,7 +715,7 @@ pool_write(struct sq *q, json_t *in, json_t **out)
 	const char *basis = jstr(in, "basis");
 	json_t *members = json_object_get(in, "members"), *m;
 	json_t *fs = json_object_get(in, "fixed_share");
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	size_t i;
 	int rc;
 
@@ -744,16 +738,16 @@ pool_write(struct sq *q, json_t *in, json_t **out)
 	                " SET name = ?2, fixed_share = ?3, basis = ?4");
 	if (st == NULL)
 		return STORE_ERR;
-	sqlite3_bind_text(st, 1, code, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-	sqlite3_bind_double(st, 3, fs ? json_number_value(fs) : 0.0);
-	sqlite3_bind_text(st, 4, basis ? basis : "hours", -1, SQLITE_STATIC);
+	db_bind_text(st, 1, code);
+	db_bind_text(st, 2, name);
+	db_bind_double(st, 3, fs ? json_number_value(fs) : 0.0);
+	db_bind_text(st, 4, basis ? basis : "hours");
 	if ((rc = sq_step_done(q, st)) != STORE_OK)
 		return rc;
 	if ((st = sq_prep(q, "DELETE FROM pool_members WHERE pool = ?")) ==
 	    NULL)
 		return STORE_ERR;
-	sqlite3_bind_text(st, 1, code, -1, SQLITE_STATIC);
+	db_bind_text(st, 1, code);
 	if ((rc = sq_step_done(q, st)) != STORE_OK)
 		return rc;
 	json_array_foreach(members, i, m)
@@ -762,7 +756,7 @@ pool_write(struct sq *q, json_t *in, json_t **out)
 		                " VALUES (?, ?)");
 		if (st == NULL)
 			return STORE_ERR;
-		sqlite3_bind_text(st, 1, code, -1, SQLITE_STATIC);
+		db_bind_text(st, 1, code);
 		sq_bind_opt(st, 2, json_string_value(m));
 		if ((rc = sq_step_done(q, st)) == STORE_CONFLICT)
 			return sq_invalid(out, "members[%zu]: unknown commune",
@@ -839,7 +833,7 @@ static const char compliance_sql[] =
     "  UNION ALL SELECT 'pool', pool, commune FROM pool_members"
     "  UNION ALL SELECT 'all', '*', code FROM communes),"
     /* a report for one commune needs its rows and its pools' only */
-    " focus(commune) AS (SELECT ?6 UNION SELECT b.commune"
+    " focus(commune) AS (SELECT CAST(?6 AS TEXT) UNION SELECT b.commune"
     "  FROM pool_members a JOIN pool_members b ON b.pool = a.pool"
     "  WHERE a.commune = ?6),"
     " inst AS (SELECT DISTINCT a.commune, m.product, s.agent_id"
@@ -849,7 +843,7 @@ static const char compliance_sql[] =
     "  WHERE m.product IS NOT NULL AND (?5 IS NULL OR m.product = ?5)"
     "   AND (?6 = '' OR a.commune IN (SELECT commune FROM focus))),"
     " used AS (SELECT d.commune, m.norm AS product, d.agent_id,"
-    "   nullif(d.user, '') AS user, d.day, d.seconds"
+    "   nullif(d.\"user\", '') AS \"user\", d.day, d.seconds"
     "  FROM usage_daily d JOIN usage_map m"
     "   ON m.product = d.product AND m.exe = d.exe"
     "  WHERE m.norm IS NOT NULL AND d.day BETWEEN ?1 AND ?2"
@@ -867,7 +861,7 @@ static const char compliance_sql[] =
     "   SELECT pool AS holder, product, quantity AS n, metric FROM ent"
     "   WHERE pool IS NOT NULL"
     "   UNION ALL SELECT pm.pool, e.product, e.quantity, e.metric"
-    "   FROM ent e JOIN pool_members pm ON pm.commune = e.commune)"
+    "   FROM ent e JOIN pool_members pm ON pm.commune = e.commune) AS t"
     "  GROUP BY 2, 3"
     "  UNION ALL SELECT 'all', '*', product, sum(quantity), min(metric)"
     "  FROM ent GROUP BY 3),"
@@ -877,14 +871,14 @@ static const char compliance_sql[] =
     "  FROM inst i JOIN scopes s ON s.commune = i.commune GROUP BY 1, 2, 3),"
     " u2 AS (SELECT s.level, s.holder, u.product,"
     "   count(DISTINCT u.agent_id) AS machines,"
-    "   count(DISTINCT u.commune || '/' || u.user) AS users,"
+    "   count(DISTINCT u.commune || '/' || u.\"user\") AS users,"
     "   sum(u.seconds) AS secs"
     "  FROM used u JOIN scopes s ON s.commune = u.commune GROUP BY 1, 2, 3),"
     " p2 AS (SELECT level, holder, product, max(n) AS peak FROM ("
     "   SELECT s.level, s.holder, u.product, u.day,"
     "    count(DISTINCT u.agent_id) AS n"
     "   FROM used u JOIN scopes s ON s.commune = u.commune"
-    "   GROUP BY 1, 2, 3, 4) GROUP BY 1, 2, 3),"
+    "   GROUP BY 1, 2, 3, 4) AS t GROUP BY 1, 2, 3),"
     " keys AS (SELECT level, holder, product FROM i2"
     "  UNION SELECT level, holder, product FROM u2"
     "  UNION SELECT level, holder, product FROM owned)"
@@ -933,16 +927,16 @@ status_of(int free_sw, long long owned, long long need)
 
 /* Window bounds the reports share: days and ISO dates. */
 static void
-bind_window(sqlite3_stmt *st, const struct store_query *qu)
+bind_window(struct db_stmt *st, const struct store_query *qu)
 {
 	char d0[16], d1[16];
 
 	day_string(qu->from, d0, sizeof(d0));
 	day_string(qu->to, d1, sizeof(d1));
-	sqlite3_bind_int64(st, 1, qu->from / 86400);
-	sqlite3_bind_int64(st, 2, qu->to / 86400);
-	sqlite3_bind_text(st, 3, d0, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 4, d1, -1, SQLITE_TRANSIENT);
+	db_bind_int64(st, 1, qu->from / 86400);
+	db_bind_int64(st, 2, qu->to / 86400);
+	db_bind_text(st, 3, d0);
+	db_bind_text(st, 4, d1);
 }
 
 static const char *
@@ -954,47 +948,46 @@ focus(const struct store_query *qu)
 }
 
 static json_t *
-compliance_row(sqlite3_stmt *st, const struct store_query *qu)
+compliance_row(struct db_stmt *st, const struct store_query *qu)
 {
-	const char *level = (const char *)sqlite3_column_text(st, 0);
-	const char *holder = (const char *)sqlite3_column_text(st, 1);
-	const char *metric = (const char *)sqlite3_column_text(st, 6);
-	long long owned = sqlite3_column_int64(st, 5);
-	long long inst = sqlite3_column_int64(st, 7);
-	long long sites = sqlite3_column_int64(st, 8);
-	long long users = sqlite3_column_int64(st, 10);
-	long long peak = sqlite3_column_int64(st, 12);
+	const char *level = db_column_text(st, 0);
+	const char *holder = db_column_text(st, 1);
+	const char *metric = db_column_text(st, 6);
+	long long owned = db_column_int64(st, 5);
+	long long inst = db_column_int64(st, 7);
+	long long sites = db_column_int64(st, 8);
+	long long users = db_column_int64(st, 10);
+	long long peak = db_column_int64(st, 12);
 	long long need = need_of(metric, inst, sites, users, peak);
 	int own = strcmp(level, "commune") == 0 && qu->viewer &&
 	          strcmp(holder, qu->viewer) == 0;
 
 	return json_pack(
 	    "{s:s, s:s, s:s, s:s, s:I, s:s, s:I, s:I, s:o, s:f, s:I, s:I, s:s}",
-	    "product", (const char *)sqlite3_column_text(st, 2), "product_name",
-	    (const char *)sqlite3_column_text(st, 3), "level", level, "holder",
-	    holder, "owned", (json_int_t)owned, "metric", metric, "installed",
-	    (json_int_t)inst, "used_machines",
-	    (json_int_t)sqlite3_column_int64(st, 9), "used_users",
+	    "product", db_column_text(st, 2), "product_name",
+	    db_column_text(st, 3), "level", level, "holder", holder, "owned",
+	    (json_int_t)owned, "metric", metric, "installed", (json_int_t)inst,
+	    "used_machines", (json_int_t)db_column_int64(st, 9), "used_users",
 	    users_value(users, own, qu->k), "usage_hours",
-	    sqlite3_column_int64(st, 11) / 3600.0, "peak_concurrent",
+	    db_column_int64(st, 11) / 3600.0, "peak_concurrent",
 	    (json_int_t)peak, "need", (json_int_t)need, "status",
-	    status_of(sqlite3_column_int(st, 4), owned, need));
+	    status_of(db_column_int(st, 4), owned, need));
 }
 
 static int
 compliance(struct sq *q, const struct store_query *qu, json_t **out)
 {
-	sqlite3_stmt *st = sq_prep(q, compliance_sql);
+	struct db_stmt *st = sq_prep(q, compliance_sql);
 
 	if (st == NULL)
 		return STORE_ERR;
 	bind_window(st, qu);
 	sq_bind_opt(st, 5, qu->product);
-	sqlite3_bind_text(st, 6, focus(qu), -1, SQLITE_TRANSIENT);
+	db_bind_text(st, 6, focus(qu));
 	*out = json_array();
-	while (sqlite3_step(st) == SQLITE_ROW)
+	while (db_step(st) == DB_ROW)
 		json_array_append_new(*out, compliance_row(st, qu));
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return STORE_OK;
 }
 
@@ -1019,7 +1012,8 @@ static const char reclaim_sql[] =
     "  (SELECT count(*) FROM agent_days ad WHERE ad.agent_id = i.agent_id"
     "   AND ad.day > ?1 / 86400 - coalesce(p.seasonal_days, ?3)"
     "   AND ad.day <= ?1 / 86400) AS seen,"
-    "  (SELECT coalesce(e.unit_cost, e.total_cost / max(e.quantity, 1))"
+    "  (SELECT coalesce(e.unit_cost, e.total_cost /"
+    "    CASE WHEN e.quantity > 1 THEN e.quantity ELSE 1 END)"
     "   FROM entitlements e WHERE e.product = i.product"
     "   AND (e.commune = i.commune OR e.pool IN"
     "    (SELECT pool FROM pool_members WHERE commune = i.commune))"
@@ -1033,41 +1027,40 @@ static const char reclaim_sql[] =
 static int
 reclaim(struct sq *q, const struct store_query *qu, json_t **out)
 {
-	sqlite3_stmt *st = sq_prep(q, reclaim_sql);
+	struct db_stmt *st = sq_prep(q, reclaim_sql);
 	long long win, seen, saving_total = 0;
 	json_t *rows, *row;
 	double cov;
 
 	if (st == NULL)
 		return STORE_ERR;
-	sqlite3_bind_int64(st, 1, qu->to);
+	db_bind_int64(st, 1, qu->to);
 	sq_bind_opt(st, 2, qu->commune);
-	sqlite3_bind_int(st, 3, qu->days);
+	db_bind_int64(st, 3, qu->days);
 	rows = json_array();
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		win = sqlite3_column_int64(st, 6);
-		seen = sqlite3_column_int64(st, 7);
+	while (db_step(st) == DB_ROW) {
+		win = db_column_int64(st, 6);
+		seen = db_column_int64(st, 7);
 		cov = win > 0 ? (double)seen / (double)win : 0;
 		row = json_pack(
 		    "{s:s, s:s, s:s, s:s, s:s, s:o, s:I, s:f, s:s}", "agent_id",
-		    (const char *)sqlite3_column_text(st, 0), "hostname",
-		    (const char *)sqlite3_column_text(st, 1), "commune",
-		    (const char *)sqlite3_column_text(st, 2), "product",
-		    (const char *)sqlite3_column_text(st, 3), "product_name",
-		    (const char *)sqlite3_column_text(st, 4), "last_used",
-		    sq_iso(st, 5), "window_days", (json_int_t)win, "coverage",
+		    db_column_text(st, 0), "hostname", db_column_text(st, 1),
+		    "commune", db_column_text(st, 2), "product",
+		    db_column_text(st, 3), "product_name",
+		    db_column_text(st, 4), "last_used", sq_iso(st, 5),
+		    "window_days", (json_int_t)win, "coverage",
 		    floor(cov * 1000 + 0.5) / 1000, "status",
 		    cov >= qu->coverage ? "unused" : "unreported");
-		if (sqlite3_column_type(st, 8) != SQLITE_NULL) {
+		if (db_column_type(st, 8) != DB_NULL) {
 			json_object_set_new(
 			    row, "saving_cents",
-			    json_integer(sqlite3_column_int64(st, 8)));
+			    json_integer(db_column_int64(st, 8)));
 			if (cov >= qu->coverage)
-				saving_total += sqlite3_column_int64(st, 8);
+				saving_total += db_column_int64(st, 8);
 		}
 		json_array_append_new(rows, row);
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	*out = json_pack("{s:o, s:I, s:f, s:i}", "rows", rows, "saving_cents",
 	                 (json_int_t)saving_total, "coverage", qu->coverage,
 	                 "days", qu->days);
@@ -1088,7 +1081,7 @@ measure(struct sq *q, const char *basis, const char *product,
 	    "SELECT coalesce(max(n), 0) FROM (SELECT count(DISTINCT d.agent_id)"
 	    " AS n FROM usage_daily d JOIN usage_map m ON m.product = d.product"
 	    " AND m.exe = d.exe WHERE m.norm = ?3 AND d.commune = ?4"
-	    " AND d.day BETWEEN ?1 AND ?2 GROUP BY d.day)";
+	    " AND d.day BETWEEN ?1 AND ?2 GROUP BY d.day) AS t";
 	static const char installs[] =
 	    "SELECT count(DISTINCT s.agent_id) FROM software s"
 	    " JOIN agents a ON a.agent_id = s.agent_id"
@@ -1096,7 +1089,7 @@ measure(struct sq *q, const char *basis, const char *product,
 	    " AND m.publisher = coalesce(s.publisher, '')"
 	    " WHERE ?1 IS NOT NULL AND ?2 IS NOT NULL"
 	    " AND m.product = ?3 AND a.commune = ?4";
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	long long v = 0;
 
 	st = sq_prep(q, strcmp(basis, "peak") == 0       ? peak
@@ -1104,13 +1097,13 @@ measure(struct sq *q, const char *basis, const char *product,
 	                                                 : hours);
 	if (st == NULL)
 		return 0;
-	sqlite3_bind_int64(st, 1, qu->from / 86400);
-	sqlite3_bind_int64(st, 2, qu->to / 86400);
-	sqlite3_bind_text(st, 3, product, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, commune, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	db_bind_int64(st, 1, qu->from / 86400);
+	db_bind_int64(st, 2, qu->to / 86400);
+	db_bind_text(st, 3, product);
+	db_bind_text(st, 4, commune);
+	if (db_step(st) == DB_ROW)
+		v = db_column_int64(st, 0);
+	db_finalize(st);
 	return v;
 }
 
@@ -1158,7 +1151,7 @@ done:
 static int
 costs(struct sq *q, const struct store_query *qu, json_t **out)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	json_t *ents, *e;
 	size_t i;
 
@@ -1169,7 +1162,7 @@ costs(struct sq *q, const struct store_query *qu, json_t **out)
 	               " AS invoice_cents, e.contract,"
 	               " (SELECT json_group_array(commune) FROM (SELECT commune"
 	               "  FROM pool_members pm WHERE pm.pool = e.pool"
-	               "  ORDER BY commune)) AS members"
+	               "  ORDER BY commune) AS t) AS members"
 	               " FROM entitlements e JOIN pools po ON po.code = e.pool"
 	               " JOIN products p ON p.key = e.product"
 	               " WHERE (?1 IS NULL OR e.pool = ?1)"
@@ -1180,9 +1173,9 @@ costs(struct sq *q, const struct store_query *qu, json_t **out)
 	if (st == NULL)
 		return STORE_ERR;
 	sq_bind_opt(st, 1, qu->pool);
-	sqlite3_bind_text(st, 2, focus(qu), -1, SQLITE_TRANSIENT);
+	db_bind_text(st, 2, focus(qu));
 	ents = sq_rows(st);
-	sqlite3_finalize(st);
+	db_finalize(st);
 	json_array_foreach(ents, i, e)
 	{
 		json_object_set_new(e, "members",
@@ -1201,29 +1194,38 @@ costs(struct sq *q, const struct store_query *qu, json_t **out)
 static int
 usage_trend(struct sq *q, const struct store_query *qu, json_t **out)
 {
-	sqlite3_stmt *st;
+	/* The month of a day number, in each engine's spelling. */
+	static const char *const month[] = {
+	    "strftime('%Y-%m', d.day * 86400, 'unixepoch')",
+	    "to_char(to_timestamp(d.day * 86400) AT TIME ZONE 'UTC',"
+	    " 'YYYY-MM')",
+	};
+	char sql[1024];
+	struct db_stmt *st;
 	json_t *r;
 	size_t i;
 
-	st = sq_prep(q, "SELECT strftime('%Y-%m', d.day * 86400, 'unixepoch')"
-	                " AS month, m.norm AS product, d.commune,"
-	                " round(sum(d.seconds) / 3600.0, 2) AS usage_hours,"
-	                " count(DISTINCT d.agent_id) AS used_machines,"
-	                " count(DISTINCT nullif(d.user, '')) AS used_users"
-	                " FROM usage_daily d JOIN usage_map m"
-	                " ON m.product = d.product AND m.exe = d.exe"
-	                " WHERE m.norm IS NOT NULL AND d.day BETWEEN ?1 AND ?2"
-	                " AND (?3 = '' OR d.commune = ?3)"
-	                " AND (?4 IS NULL OR m.norm = ?4)"
-	                " GROUP BY 1, 2, 3 ORDER BY 2, 3, 1");
+	snprintf(sql, sizeof(sql),
+	         "SELECT %s AS month, m.norm AS product, d.commune,"
+	         " round(sum(d.seconds) / 3600.0, 2) AS usage_hours,"
+	         " count(DISTINCT d.agent_id) AS used_machines,"
+	         " count(DISTINCT nullif(d.\"user\", '')) AS used_users"
+	         " FROM usage_daily d JOIN usage_map m"
+	         " ON m.product = d.product AND m.exe = d.exe"
+	         " WHERE m.norm IS NOT NULL AND d.day BETWEEN ?1 AND ?2"
+	         " AND (?3 = '' OR d.commune = ?3)"
+	         " AND (?4 IS NULL OR m.norm = ?4)"
+	         " GROUP BY 1, 2, 3 ORDER BY 2, 3, 1",
+	         month[db_kind(q->db) == DB_PGSQL]);
+	st = sq_prep(q, sql);
 	if (st == NULL)
 		return STORE_ERR;
-	sqlite3_bind_int64(st, 1, qu->from / 86400);
-	sqlite3_bind_int64(st, 2, qu->to / 86400);
-	sqlite3_bind_text(st, 3, focus(qu), -1, SQLITE_TRANSIENT);
+	db_bind_int64(st, 1, qu->from / 86400);
+	db_bind_int64(st, 2, qu->to / 86400);
+	db_bind_text(st, 3, focus(qu));
 	sq_bind_opt(st, 4, qu->product);
 	*out = sq_rows(st);
-	sqlite3_finalize(st);
+	db_finalize(st);
 	json_array_foreach(*out, i, r)
 	{
 		int own =
@@ -1257,20 +1259,56 @@ lic_report(void *b, enum store_report kind, const struct store_query *qu,
 	return STORE_ERR;
 }
 
+/* PostgreSQL: makes next months' partitions, drops whole months of raw
+ * usage past the cutoff; the number of rows dropped, or -1. */
+static long long
+drop_partitions(struct sq *q, long long now, long long cutoff)
+{
+	struct db_stmt *st;
+	long long n = -1;
+
+	if ((st = sq_prep(q, "SELECT mutu_partitions(?1)")) == NULL)
+		return -1;
+	db_bind_int64(st, 1, now);
+	if (db_step(st) != DB_ROW) {
+		db_finalize(st);
+		log_warnx("database: partitions: %s", db_errmsg(q->db));
+		return -1;
+	}
+	db_finalize(st);
+	if ((st = sq_prep(q, "SELECT mutu_drop_usage(?1)")) == NULL)
+		return -1;
+	db_bind_int64(st, 1, cutoff);
+	if (db_step(st) == DB_ROW)
+		n = db_column_int64(st, 0);
+	else
+		log_warnx("database: retention: %s", db_errmsg(q->db));
+	db_finalize(st);
+	return n;
+}
+
 int
 lic_maintain(void *b, long long now, int retention_days)
 {
 	struct sq *q = b;
-	sqlite3_stmt *st = sq_prep(q, "DELETE FROM usage WHERE end < ?");
+	long long cutoff = now - (long long)retention_days * 86400, n = 0;
+	struct db_stmt *st;
 	int rc;
 
-	if (st == NULL)
+	if (db_kind(q->db) == DB_PGSQL &&
+	    (n = drop_partitions(q, now, cutoff)) < 0)
 		return STORE_ERR;
-	sqlite3_bind_int64(st, 1, now - (long long)retention_days * 86400);
+	/* What is left: rows of the month the cutoff falls in (and, on
+	 * SQLite, all of them). */
+	if ((st = sq_prep(q, "DELETE FROM usage WHERE \"end\" < ?")) == NULL)
+		return STORE_ERR;
+	db_bind_int64(st, 1, cutoff);
 	rc = sq_step_done(q, st);
-	if (rc == STORE_OK && sqlite3_changes(q->db) > 0)
-		log_info("retention: %d raw usage rows older than %d days "
+	if (rc == STORE_OK)
+		n += db_changes(q->db);
+	if (rc == STORE_OK && n > 0)
+		log_info("retention: %lld raw usage rows older than %d days "
 		         "dropped (daily summaries kept)",
-		         sqlite3_changes(q->db), retention_days);
+		         n, retention_days);
 	return rc;
 }

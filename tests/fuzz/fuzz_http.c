@@ -37,7 +37,7 @@ setup(void)
 	if (mkdtemp(path) == NULL)
 		abort();
 	snprintf(db, sizeof(db), "%s/s.db", path);
-	if ((api.store = store_open(db, err, sizeof(err))) == NULL)
+	if ((api.store = store_open(db, NULL, err, sizeof(err))) == NULL)
 		abort();
 	store_commune_add(api.store, "29019", "Brest");
 	crypto_sha256_hex("fuzz-secret", h);

@@ -37,7 +37,7 @@ setup(void **state)
 	if ((fd = mkstemp(f->path)) == -1)
 		return -1;
 	close(fd);
-	if ((f->s = store_open(f->path, err, sizeof(err))) == NULL)
+	if ((f->s = store_open(f->path, NULL, err, sizeof(err))) == NULL)
 		return -1;
 	store_commune_add(f->s, "29019", "Brest");
 	store_commune_add(f->s, "29075", "Guipavas");

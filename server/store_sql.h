@@ -1,12 +1,14 @@
 /*
- * store_sqlite: what the SQLite backend's files share (store_sqlite.c:
- * schema, credentials, ingest, licence counts; store_licence.c: catalogue,
- * entitlements and licence reports). Private to the backend.
+ * store_sql: what the SQL store's files share (store_sql.c: connection,
+ * credentials, licence counts; store_schema.c: migrations;
+ * store_ingest.c; store_licence.c: catalogue, entitlements and licence
+ * reports; store_access.c). One code path for SQLite and PostgreSQL,
+ * through db.h. Private to the store.
  */
-#ifndef MUTU_STORE_SQLITE_H
-#define MUTU_STORE_SQLITE_H
+#ifndef MUTU_STORE_SQL_H
+#define MUTU_STORE_SQL_H
 
-#include <sqlite3.h>
+#include "db.h"
 
 #include "catalogue.h"
 #include "store.h"
@@ -15,48 +17,64 @@
 
 /* A statement kept prepared for the hot paths (sq_get). */
 struct sq_cached {
-	sqlite3_stmt *st; /* keyed by its SQL text */
+	struct db_stmt *st; /* keyed by its SQL text */
 	int in_use;
 };
 
 struct sq {
-	sqlite3 *db;
+	struct db *db;
 	struct catalogue *cat; /* the rules in force, loaded from the db */
+	long long cat_version; /* PostgreSQL: mutu_catalogue when loaded */
 	struct sq_cached cache[SQ_CACHE_SLOTS];
+	char scope[1024]; /* PostgreSQL: mutu.scope as last set */
 };
 
+/* Schema (store_schema.c). Migrates db to the newest version in one
+ * transaction; role (PostgreSQL) is the server's role to grant rights on
+ * rows to. 0, or -1 with the reason in err. */
+int sq_migrate(struct db *db, const char *role, char *err, size_t errlen);
+/* 0 if db's schema is the newest, else -1 with the reason in err. */
+int sq_schema_check(struct db *db, char *err, size_t errlen);
+
+/* Sets the rows the connection may touch (PostgreSQL row-level
+ * security; a no-op on SQLite): commune's (NULL or "": all), with its
+ * pool partners' when partners is set. STORE_OK or STORE_ERR. */
+int sq_scope(struct sq *q, const char *commune, int partners);
 /* Runs SQL without results; logs and returns -1 on failure. */
 int sq_exec(struct sq *q, const char *sql);
 /* Prepares a statement; NULL (logged) on failure. */
-sqlite3_stmt *sq_prep(struct sq *q, const char *sql);
+struct db_stmt *sq_prep(struct sq *q, const char *sql);
 /* A statement for sql from the connection's cache (keyed by the text):
  * prepared once, reused by later calls. Give it back with sq_put(), never
  * finalize it. When the cached statement is in use (nested calls) or the cache
  * is full, a fresh one is prepared and sq_put() finalizes it. NULL (logged) on
  * failure. */
-sqlite3_stmt *sq_get(struct sq *q, const char *sql);
+struct db_stmt *sq_get(struct sq *q, const char *sql);
 /* Resets and unbinds a statement from sq_get(); NULL is a no-op. */
-void sq_put(struct sq *q, sqlite3_stmt *st);
+void sq_put(struct sq *q, struct db_stmt *st);
 /* sq_step_done() for a statement from sq_get(): steps it and puts it
  * back. */
-int sq_step_put(struct sq *q, sqlite3_stmt *st);
+int sq_step_put(struct sq *q, struct db_stmt *st);
 /* Runs a statement without parameters or results through the cache
  * (BEGIN, COMMIT): 0, or -1 (logged). */
 int sq_run(struct sq *q, const char *sql);
 /* Binds a string, or NULL when v is NULL. */
-void sq_bind_opt(sqlite3_stmt *st, int i, const char *v);
+void sq_bind_opt(struct db_stmt *st, int i, const char *v);
 /* Steps a write to completion and finalizes it: STORE_OK, STORE_CONFLICT
  * on a constraint, STORE_ERR. st may be NULL (prepare failed). */
-int sq_step_done(struct sq *q, sqlite3_stmt *st);
+int sq_step_done(struct sq *q, struct db_stmt *st);
+/* Steps an INSERT ... RETURNING id to completion and finalizes it:
+ * STORE_OK with the new row's id, STORE_CONFLICT, STORE_ERR. */
+int sq_insert_id(struct sq *q, struct db_stmt *st, long long *id);
 /* The rows of a prepared query as an array of objects keyed by column
  * name, integers, reals, text and nulls keeping their type. The caller
  * finalizes st. */
-json_t *sq_rows(sqlite3_stmt *st);
+json_t *sq_rows(struct db_stmt *st);
 /* Sets *out to {"error": message} and returns STORE_INVALID. */
 int sq_invalid(json_t **out, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Column col as an ISO 8601 UTC string, or JSON null. */
-json_t *sq_iso(sqlite3_stmt *st, int col);
+json_t *sq_iso(struct db_stmt *st, int col);
 
 /* Ingest (store_ingest.c): the backend's store_ops.ingest. */
 int sq_ingest(void *b, const struct store_agent *a,

@@ -1,0 +1,86 @@
+/*
+ * db: one connection to the server's database, SQLite or PostgreSQL,
+ * behind the small statement API the store is written against
+ * (prepare, bind, step, column, finalize: SQLite's shape).
+ *
+ * SQL is written once, in the subset both engines share: ?N or ?
+ * parameters, ON CONFLICT upserts, RETURNING, explicit aliases on every
+ * subquery in FROM, quoted "user" and "end" columns, CASE instead of
+ * two-argument max(). For PostgreSQL the parameters become $N, "BEGIN
+ * IMMEDIATE" becomes "BEGIN" and json_group_array( becomes json_agg(;
+ * nothing else is rewritten. Text is bound untyped (PostgreSQL infers it
+ * from the column, as for a literal), integers as bigint.
+ *
+ * A connection is used by one thread at a time. Bound text is copied.
+ */
+#ifndef MUTU_DB_H
+#define MUTU_DB_H
+
+#include <stddef.h>
+
+enum db_kind { DB_SQLITE, DB_PGSQL };
+
+/* db_step() answers. */
+enum {
+	DB_ROW = 100,
+	DB_DONE = 101,
+	DB_CONSTRAINT = 19, /* a unique, foreign key or check constraint */
+	DB_RETRY = 5,       /* busy, deadlock or serialisation: run the
+	                       transaction again */
+	DB_ERROR = 1,
+};
+
+/* db_column_type() answers. */
+enum db_type { DB_INTEGER = 1, DB_FLOAT = 2, DB_TEXT = 3, DB_NULL = 5 };
+
+struct db;
+struct db_stmt;
+
+/* True when uri names a PostgreSQL database (postgresql:// or
+ * postgres://); anything else is a SQLite file path. */
+int db_is_pgsql(const char *uri);
+/* Opens a connection; NULL with the reason in err. */
+struct db *db_open(const char *uri, char *err, size_t errlen);
+/* Closes it and every statement still prepared on it; NULL is a no-op. */
+void db_close(struct db *db);
+enum db_kind db_kind(const struct db *db);
+/* The last error's message, owned by the connection. */
+const char *db_errmsg(struct db *db);
+/* The last error's class: DB_CONSTRAINT, DB_RETRY or DB_ERROR. */
+int db_errclass(struct db *db);
+/* Runs one or more statements without parameters or results: 0, or -1
+ * (the message in db_errmsg()). */
+int db_exec(struct db *db, const char *sql);
+/* Rows changed by the last INSERT, UPDATE or DELETE. */
+long long db_changes(struct db *db);
+
+/* Prepares a statement; NULL (message in db_errmsg()) on failure.
+ * persistent: the statement will be reused many times. */
+struct db_stmt *db_prepare(struct db *db, const char *sql, int persistent);
+/* The SQL text the statement was prepared from (untranslated). */
+const char *db_sql(const struct db_stmt *st);
+void db_bind_text(struct db_stmt *st, int i, const char *v);
+void db_bind_int64(struct db_stmt *st, int i, long long v);
+void db_bind_double(struct db_stmt *st, int i, double v);
+void db_bind_null(struct db_stmt *st, int i);
+/* Runs the statement (first call) or moves to the next row: DB_ROW,
+ * DB_DONE, or an error class. */
+int db_step(struct db_stmt *st);
+/* Makes the statement runnable again; bindings stay. */
+void db_reset(struct db_stmt *st);
+void db_clear_bindings(struct db_stmt *st);
+/* NULL is a no-op. */
+void db_finalize(struct db_stmt *st);
+
+int db_column_count(struct db_stmt *st);
+const char *db_column_name(struct db_stmt *st, int i);
+/* DB_INTEGER (also booleans and whole numerics), DB_FLOAT, DB_TEXT or
+ * DB_NULL. */
+int db_column_type(struct db_stmt *st, int i);
+long long db_column_int64(struct db_stmt *st, int i);
+int db_column_int(struct db_stmt *st, int i);
+double db_column_double(struct db_stmt *st, int i);
+/* NULL for SQL NULL; valid until the next step, reset or finalize. */
+const char *db_column_text(struct db_stmt *st, int i);
+
+#endif
