@@ -49,16 +49,50 @@ timed() {
 	done
 	echo "$(med $cpus) $(med $rss)"
 }
-# tls_server CONF DB LOG: (re)starts the HTTPS server on a fresh port;
-# its pid is SPID (and PIDS, which is killed first).
+# tls_start CONF DB LOG PORTFILE: one more HTTPS server on a fresh port
+# (DB: a SQLite file, or "-D URI --db-admin URI"); its pid is LASTPID.
+tls_start() {
+	rm -f "$4"
+	case $2 in -*) db=$2 ;; *) db="-D $2" ;; esac
+	# shellcheck disable=SC2086
+	"$B/mutu-server" -c "$1" $db -l 127.0.0.1:0 \
+		--tls-cert "$WORK/tls/server.pem" --tls-key "$WORK/tls/server.key" \
+		--port-file "$4" 2>"$3" &
+	LASTPID=$!
+	waitfile "$4"
+}
+# tls_server CONF DB LOG: (re)starts the HTTPS server on a fresh port
+# ($WORK/port); its pid is SPID (and PIDS, which is killed first).
 tls_server() {
 	kill -9 $PIDS 2>/dev/null || true
-	rm -f "$WORK/port"
-	"$B/mutu-server" -c "$1" -D "$2" -l 127.0.0.1:0 \
-		--tls-cert "$WORK/tls/server.pem" --tls-key "$WORK/tls/server.key" \
-		--port-file "$WORK/port" 2>"$3" &
-	PIDS="$!" SPID=$!
-	waitfile "$WORK/port"
+	tls_start "$1" "$2" "$3" "$WORK/port"
+	PIDS="$LASTPID" SPID=$LASTPID
+}
+# queries PORT TOKEN: the licence queries (one commune and all), p50/p99
+# of QR runs or of as many as 60 s allow, one JSON line each.
+queries() {
+/usr/bin/python3 - "https://127.0.0.1:$1" "$WORK/tls/ca.pem" "$2" "$QR" "$FD" <<'PY'
+import http.client, json, ssl, statistics, sys, time, urllib.parse
+url, ca, tok, n, days = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
+u = urllib.parse.urlsplit(url)
+c = http.client.HTTPSConnection(u.hostname, u.port, context=ssl.create_default_context(cafile=ca))
+for path in ("/api/v1/licences", "/api/v1/reports/compliance", "/api/v1/reports/reclaim"):
+    for scope in ("10001", None):
+        q = "?days=" + days + ("&commune=" + scope if scope else "")
+        lat, bad, t0 = [], 0, time.time()
+        for i in range(n):  # n samples, or as many as 60 s allow (1 at least)
+            if i >= 1 and time.time() - t0 > 60:
+                break
+            t = time.perf_counter()
+            c.request("GET", path + q, headers={"Authorization": "Bearer " + tok})
+            r = c.getresponse(); r.read()
+            lat.append((time.perf_counter() - t) * 1000)
+            bad += r.status != 200
+        lat.sort()
+        print(json.dumps({"query": path.rsplit("/", 1)[1], "scope": scope or "all", "n": len(lat),
+                          "p50": round(statistics.median(lat), 1),
+                          "p99": round(lat[min(len(lat) - 1, int(len(lat) * 0.99))], 1), "errors": bad}))
+PY
 }
 printf '%-46s %14s %14s %8s  %-14s %s\n' figure mutu baseline ratio target ok
 
@@ -180,6 +214,7 @@ for c in 8 64 512; do
 	set -- $rs
 	r=$(calc "round($1 / $raw, 2)")
 	row "ingest HTTPS, $c agents, records/s (vs raw, errors $2)" "$1" "$raw" "$r" ">= 0.5" "$(calc "$r >= 0.5 and $2 == 0")"
+	[ "$c" != 64 ] || sq64=$1
 	cpu=$(/usr/bin/python3 -c "import json; j=json.load(open('$WORK/herd$c.json')); print(round(j['records_expected'] / max(j['server_cpu_s'], 0.01)))" 2>/dev/null || echo 0)
 	row "  same, records per server CPU second" "$cpu" "$raw" "$(calc "round($cpu / $raw, 2)")" "-" "-"
 done
@@ -240,6 +275,7 @@ mkdir "$SIM/fleet"
 "$B/mutu-fleetsim" fleet $FA --server "https://127.0.0.1:$(cat "$WORK/port")" \
 	--ca-file "$WORK/tls/ca.pem" --secrets "$WORK/fsecrets" --dir "$SIM/fleet" \
 	--threads 8 >"$WORK/fleet.json" 2>"$WORK/fleet.err" || true
+rm -rf "$SIM/fleet"
 set -- $(/usr/bin/python3 -c "
 import json; j = json.load(open('$WORK/fleet.json'))
 print(j['machines'], j['records'], j['seconds'], round(j['records_per_second']), j['lost'])" 2>/dev/null || echo "0 0 0 0 1")
@@ -247,32 +283,90 @@ row "fleet: $1 machines, $FD days: records ingested (lost $5)" "$2" "-" "-" "0 l
 row "  same, ingest seconds / records per second" "$3" "$4" "-" "-" "-"
 dbsize=$(du -ck "$WORK"/fleet.db* | awk 'END {print $1}')
 row "  same, database KiB / bytes per record" "$dbsize" "$(calc "round($dbsize * 1024 / max($2, 1))")" "-" "-" "-"
-/usr/bin/python3 - "https://127.0.0.1:$(cat "$WORK/port")" "$WORK/tls/ca.pem" "$TOK" "$QR" "$FD" >"$WORK/queries.jsonl" <<'PY'
-import http.client, json, ssl, statistics, sys, time, urllib.parse
-url, ca, tok, n, days = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
-u = urllib.parse.urlsplit(url)
-c = http.client.HTTPSConnection(u.hostname, u.port, context=ssl.create_default_context(cafile=ca))
-for path in ("/api/v1/licences", "/api/v1/reports/compliance", "/api/v1/reports/reclaim"):
-    for scope in ("10001", None):
-        q = "?days=" + days + ("&commune=" + scope if scope else "")
-        lat, bad, t0 = [], 0, time.time()
-        for i in range(n):  # n samples, or as many as 60 s allow (1 at least)
-            if i >= 1 and time.time() - t0 > 60:
-                break
-            t = time.perf_counter()
-            c.request("GET", path + q, headers={"Authorization": "Bearer " + tok})
-            r = c.getresponse(); r.read()
-            lat.append((time.perf_counter() - t) * 1000)
-            bad += r.status != 200
-        lat.sort()
-        print(json.dumps({"query": path.rsplit("/", 1)[1], "scope": scope or "all", "n": len(lat),
-                          "p50": round(statistics.median(lat), 1),
-                          "p99": round(lat[min(len(lat) - 1, int(len(lat) * 0.99))], 1), "errors": bad}))
-PY
+queries "$(cat "$WORK/port")" "$TOK" >"$WORK/queries.jsonl"
 while read -r l; do
 	set -- $(echo "$l" | /usr/bin/python3 -c "import json,sys; j=json.load(sys.stdin); print(j['query'], j['scope'], j['p50'], j['p99'], j['errors'], j['n'])")
 	row "  query $1 ($2, $6 runs): p50 / p99 ms (errors $5)" "$3" "$4" "-" "p99 <= 100" "$(calc "$4 <= 100 and $5 == 0")"
 done <"$WORK/queries.jsonl"
+
+# 8. PostgreSQL, in the same run: the ingest of benchmark 4 (64 agents)
+# with one and with two server instances on one database, and the fleet
+# of benchmark 6 with its queries. A throwaway cluster (tests/tools/pg.sh,
+# PG_BENCH: fsync on, asynchronous commit, the durability of the SQLite
+# server's WAL with synchronous=NORMAL; shared_buffers 512 MB).
+PGD="$WORK/pg"
+eval "$(PG_BENCH=1 sh tests/tools/pg.sh start "$PGD")"
+pg_stop() { sh tests/tools/pg.sh stop "$PGD"; }
+trap 'pg_stop; cleanup' EXIT
+pgdb() { # NAME: a new database; prints the server's arguments for it
+	psql -X -q -h "$PGD" -U "$MUTU_PG_SUPER" -d postgres \
+		-c "CREATE DATABASE $1 OWNER mutu_owner" >/dev/null
+	echo "-D postgresql:///$1?host=$PGD&user=mutu_app --db-admin postgresql:///$1?host=$PGD&user=mutu_owner"
+}
+# herd_pg N PORT SECRET OUT: N agents, IN/64 records each, to one instance
+herd_pg() {
+	rm -rf "$SIM/pg$2"; mkdir "$SIM/pg$2"
+	"$B/mutu-fleetsim" herd --server "https://127.0.0.1:$2" \
+		--ca-file "$WORK/tls/ca.pem" --commune 29019 --secret-file "$3" \
+		--dir "$SIM/pg$2" --agents "$1" --records $((IN / 64)) --splay 0 \
+		--threads "$1" >"$4" 2>"$4.err" || true
+	rm -rf "$SIM/pg$2"
+}
+for n in 1 2; do
+	P=$(pgdb "ingest$n")
+	# shellcheck disable=SC2086
+	"$B/mutu-server" $P commune add 29019 Brest >/dev/null
+	# shellcheck disable=SC2086
+	"$B/mutu-server" $P enrol-secret 29019 >"$WORK/pgsecret$n"
+	tls_server "$WORK/server.conf" "$P" "$WORK/pg$n.log"
+	if [ $n = 1 ]; then
+		herd_pg 64 "$(cat "$WORK/port")" "$WORK/pgsecret1" "$WORK/pgherd1.json"
+		files="$WORK/pgherd1.json"
+	else
+		tls_start "$WORK/server.conf" "$P" "$WORK/pg2b.log" "$WORK/port-b"
+		PIDS="$PIDS $LASTPID"
+		herd_pg 32 "$(cat "$WORK/port")" "$WORK/pgsecret2" "$WORK/pgherd2a.json" &
+		h=$!
+		herd_pg 32 "$(cat "$WORK/port-b")" "$WORK/pgsecret2" "$WORK/pgherd2b.json"
+		wait $h
+		files="$WORK/pgherd2a.json $WORK/pgherd2b.json"
+	fi
+	# shellcheck disable=SC2086
+	set -- $(/usr/bin/python3 -c "
+import json, sys
+js = [json.load(open(f)) for f in sys.argv[1:]]
+print(round(sum(j['records_expected'] for j in js) / max(j['seconds'] for j in js)),
+      sum(j['errors'] for j in js))" $files 2>/dev/null || echo "0 1")
+	r=$(calc "round($1 / max(${sq64:-0}, 1), 2)")
+	row "PostgreSQL ingest, 64 agents, $n instance(s), rec/s (vs SQLite, errors $2)" "$1" "${sq64:-0}" "$r" "-" "$(calc "$2 == 0")"
+done
+P=$(pgdb fleet)
+# shellcheck disable=SC2086
+"$B/mutu-fleetsim" communes $FA | while read -r code name; do
+	"$B/mutu-server" $P commune add "$code" "$name" >/dev/null
+	echo "$code $("$B/mutu-server" $P enrol-secret "$code")"
+done >"$WORK/pgsecrets"
+# shellcheck disable=SC2086
+TOK=$("$B/mutu-server" $P admin-token)
+tls_server "$WORK/storm.conf" "$P" "$WORK/pgfleet.log"
+mkdir "$SIM/pgfleet"
+"$B/mutu-fleetsim" fleet $FA --server "https://127.0.0.1:$(cat "$WORK/port")" \
+	--ca-file "$WORK/tls/ca.pem" --secrets "$WORK/pgsecrets" --dir "$SIM/pgfleet" \
+	--threads 8 >"$WORK/pgfleet.json" 2>"$WORK/pgfleet.err" || true
+rm -rf "$SIM/pgfleet"
+set -- $(/usr/bin/python3 -c "
+import json; j = json.load(open('$WORK/pgfleet.json'))
+print(j['machines'], j['records'], j['seconds'], round(j['records_per_second']), j['lost'])" 2>/dev/null || echo "0 0 0 0 1")
+row "PostgreSQL fleet: $1 machines, $FD days (lost $5)" "$2" "-" "-" "0 lost" "$(calc "$5 == 0 and $2 > 0")"
+row "  same, ingest seconds / records per second" "$3" "$4" "-" "-" "-"
+pgsize=$(psql -X -q -A -t -h "$PGD" -U "$MUTU_PG_SUPER" -d postgres -c "SELECT pg_database_size('fleet') / 1024")
+row "  same, database KiB / bytes per record" "$pgsize" "$(calc "round($pgsize * 1024 / max($2, 1))")" "-" "-" "-"
+queries "$(cat "$WORK/port")" "$TOK" >"$WORK/pgqueries.jsonl"
+while read -r l; do
+	set -- $(echo "$l" | /usr/bin/python3 -c "import json,sys; j=json.load(sys.stdin); print(j['query'], j['scope'], j['p50'], j['p99'], j['errors'], j['n'])")
+	row "  PostgreSQL query $1 ($2, $6 runs): p50 / p99 ms (errors $5)" "$3" "$4" "-" "p99 <= 100" "$(calc "$4 <= 100 and $5 == 0")"
+done <"$WORK/pgqueries.jsonl"
+kill -9 $PIDS 2>/dev/null || true
 
 /usr/bin/python3 - "$R" "$QUICK" <<'PY'
 import json, sys, datetime, platform, os

@@ -22,6 +22,7 @@
 #define OID_INT8    20
 #define OID_INT2    21
 #define OID_INT4    23
+#define OID_TEXT    25
 #define OID_OID     26
 #define OID_FLOAT4  700
 #define OID_FLOAT8  701
@@ -31,7 +32,8 @@ struct db {
 	enum db_kind kind;
 	sqlite3 *lite;
 	PGconn *pg;
-	long long changes; /* PostgreSQL: of the last command */
+	long long changes;  /* PostgreSQL: of the last command */
+	unsigned nprepared; /* PostgreSQL: names of prepared statements */
 	int errclass;
 	char err[512];
 };
@@ -52,6 +54,8 @@ struct db_stmt {
 	struct pg_param param[PG_MAX_PARAMS];
 	PGresult *res;
 	int row, nrows, ran;
+	int persistent; /* PostgreSQL: prepared on the server once */
+	char name[16];  /* its name there, "" until prepared */
 };
 
 int
@@ -336,6 +340,7 @@ db_prepare(struct db *db, const char *sql, int persistent)
 	if (db->kind == DB_PGSQL) {
 		if (prepare_pgsql(st, sql) == NULL)
 			goto fail;
+		st->persistent = persistent;
 		return st;
 	}
 	rc = sqlite3_prepare_v3(db->lite, sql, -1,
@@ -377,7 +382,7 @@ db_bind_text(struct db_stmt *st, int i, const char *v)
 		free(p->own);
 		p->own = v ? strdup(v) : NULL;
 		p->val = p->own;
-		p->type = 0;
+		p->type = OID_TEXT;
 	}
 }
 
@@ -416,24 +421,65 @@ db_bind_double(struct db_stmt *st, int i, double v)
 void
 db_bind_null(struct db_stmt *st, int i)
 {
-	db_bind_text(st, i, NULL);
+	struct pg_param *p;
+
+	if (st->lite)
+		sqlite3_bind_null(st->lite, i);
+	else if ((p = pg_param(st, i)) != NULL) {
+		free(p->own);
+		memset(p, 0, sizeof(*p));
+	}
 }
 
+/* A statement kept for reuse is prepared on the server at its first run,
+ * with the types of that run's parameters: later runs skip parsing and
+ * planning. -1 on failure. */
 static int
-step_pgsql(struct db_stmt *st)
+server_prepare(struct db_stmt *st, const Oid *types)
+{
+	PGresult *res;
+	int rc;
+
+	snprintf(st->name, sizeof(st->name), "s%u", ++st->db->nprepared);
+	res = PQprepare(st->db->pg, st->name, st->pgsql, st->nparams, types);
+	rc = pg_result(st->db, res);
+	PQclear(res);
+	if (rc == -1)
+		st->name[0] = '\0';
+	return rc;
+}
+
+static PGresult *
+run_pgsql(struct db_stmt *st)
 {
 	const char *vals[PG_MAX_PARAMS];
 	Oid types[PG_MAX_PARAMS];
 	int i;
 
+	for (i = 0; i < st->nparams; i++) {
+		vals[i] = st->param[i].val;
+		types[i] = st->param[i].type;
+	}
+	if (st->persistent && st->name[0] == '\0' &&
+	    server_prepare(st, types) == -1)
+		return NULL;
+	if (st->name[0])
+		return PQexecPrepared(st->db->pg, st->name, st->nparams, vals,
+		                      NULL, NULL, 0);
+	return PQexecParams(st->db->pg, st->pgsql, st->nparams, types, vals,
+	                    NULL, NULL, 0);
+}
+
+static int
+step_pgsql(struct db_stmt *st)
+{
 	if (!st->ran) {
-		for (i = 0; i < st->nparams; i++) {
-			vals[i] = st->param[i].val;
-			types[i] = st->param[i].type;
-		}
 		st->db->err[0] = '\0';
-		st->res = PQexecParams(st->db->pg, st->pgsql, st->nparams,
-		                       types, vals, NULL, NULL, 0);
+		st->res = run_pgsql(st);
+		if (st->res == NULL && st->db->err[0]) {
+			st->ran = 1;
+			return st->db->errclass;
+		}
 		st->ran = 1;
 		st->row = -1;
 		if (pg_result(st->db, st->res) == -1)
@@ -490,8 +536,16 @@ db_clear_bindings(struct db_stmt *st)
 void
 db_finalize(struct db_stmt *st)
 {
+	char sql[32];
+	PGresult *res;
+
 	if (st == NULL)
 		return;
+	if (st->name[0]) {
+		snprintf(sql, sizeof(sql), "DEALLOCATE %s", st->name);
+		res = PQexec(st->db->pg, sql);
+		PQclear(res);
+	}
 	db_clear_bindings(st);
 	sqlite3_finalize(st->lite);
 	PQclear(st->res);

@@ -8,8 +8,9 @@
  * subquery in FROM, quoted "user" and "end" columns, CASE instead of
  * two-argument max(). For PostgreSQL the parameters become $N, "BEGIN
  * IMMEDIATE" becomes "BEGIN" and json_group_array( becomes json_agg(;
- * nothing else is rewritten. Text is bound untyped (PostgreSQL infers it
- * from the column, as for a literal), integers as bigint.
+ * nothing else is rewritten. Text is bound as text (NULL too, so that
+ * "?1 IS NULL OR x = ?1" works), integers as bigint, db_bind_null()
+ * untyped (PostgreSQL infers the type from the column it goes to).
  *
  * A connection is used by one thread at a time. Bound text is copied.
  */
@@ -59,6 +60,7 @@ long long db_changes(struct db *db);
 struct db_stmt *db_prepare(struct db *db, const char *sql, int persistent);
 /* The SQL text the statement was prepared from (untranslated). */
 const char *db_sql(const struct db_stmt *st);
+/* v may be NULL: a NULL of type text. */
 void db_bind_text(struct db_stmt *st, int i, const char *v);
 void db_bind_int64(struct db_stmt *st, int i, long long v);
 void db_bind_double(struct db_stmt *st, int i, double v);

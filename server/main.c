@@ -30,7 +30,8 @@
 struct opts {
 	const char *conffile;
 	const char *db;
-	const char *db_admin; /* PostgreSQL: the schema owner's URI */
+	const char *db_admin;  /* PostgreSQL: the schema owner's URI */
+	const char *from, *to; /* migrate */
 	const char *listen;
 	const char *port_file;
 	const char *commune; /* admin-token --commune */
@@ -51,6 +52,8 @@ usage_exit(int code)
 	    "[-l ADDR:PORT] [--port-file FILE]\n"
 	    "                   [--tls-cert FILE --tls-key FILE]\n"
 	    "       mutu-server -D DB commune add CODE NAME\n"
+	    "       mutu-server migrate --from FILE.db --to postgresql://... "
+	    "[--db-admin URI]\n"
 	    "       mutu-server -D DB enrol-secret CODE [--expires-days N]\n"
 	    "                   [--max-uses N] [--label TEXT]\n"
 	    "       mutu-server -D DB admin-token [--commune CODE] "
@@ -122,6 +125,28 @@ cmd_commune(const struct opts *o, int argc, char **argv)
 	if (rc != STORE_OK)
 		fatalx("cannot add commune %s", argv[2]);
 	printf("commune %s (%s) added\n", argv[2], argv[3]);
+	return 0;
+}
+
+/* migrate --from FILE.db --to postgresql://... [--db-admin URI]: moves a
+ * deployment; the server must be stopped meanwhile. */
+static int
+cmd_migrate(const struct opts *o)
+{
+	struct store *from, *to;
+	char err[512];
+
+	if (o->from == NULL || o->to == NULL)
+		fatalx("migrate: give --from DB and --to DB");
+	if ((from = store_open(o->from, NULL, err, sizeof(err))) == NULL)
+		fatalx("migrate: %s", err);
+	if ((to = store_open(o->to, o->db_admin, err, sizeof(err))) == NULL)
+		fatalx("migrate: %s", err);
+	if (store_copy(from, to, stdout, err, sizeof(err)) == -1)
+		fatalx("migrate: nothing copied: %s", err);
+	store_close(to);
+	store_close(from);
+	printf("migrated %s to %s\n", o->from, o->to);
 	return 0;
 }
 
@@ -359,6 +384,12 @@ sub_option(struct opts *o, int ch)
 	case 'A':
 		o->db_admin = optarg;
 		break;
+	case 'F':
+		o->from = optarg;
+		break;
+	case 'O':
+		o->to = optarg;
+		break;
 	default:
 		usage_exit(2);
 	}
@@ -397,6 +428,8 @@ main(int argc, char *argv[])
 	static const struct option longopts[] = {
 	    {"port-file", required_argument, NULL, 'P'},
 	    {"db-admin", required_argument, NULL, 'A'},
+	    {"from", required_argument, NULL, 'F'},
+	    {"to", required_argument, NULL, 'O'},
 	    {"tls-cert", required_argument, NULL, 'T'},
 	    {"expires-days", required_argument, NULL, 'E'},
 	    {"max-uses", required_argument, NULL, 'U'},
@@ -458,6 +491,8 @@ main(int argc, char *argv[])
 		case 'R':
 		case 'L':
 		case 'A':
+		case 'F':
+		case 'O':
 			sub_option(&o, ch);
 			break;
 		case 'V':
@@ -487,6 +522,8 @@ main(int argc, char *argv[])
 		return cmd_tls_init(argc, argv);
 	if (strcmp(argv[0], "commune") == 0)
 		return cmd_commune(&o, argc, argv);
+	if (strcmp(argv[0], "migrate") == 0)
+		return cmd_migrate(&o);
 	if (strcmp(argv[0], "enrol-secret") == 0)
 		return cmd_secret(&o, argc - optind + 1, argv + optind - 1, 0);
 	if (strcmp(argv[0], "admin-token") == 0)

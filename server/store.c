@@ -38,6 +38,12 @@ store_open(const char *uri, const char *admin_uri, char *err, size_t errlen)
 	return s;
 }
 
+void *
+store_backend(struct store *s)
+{
+	return s->b;
+}
+
 void
 store_close(struct store *s)
 {

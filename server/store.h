@@ -13,6 +13,7 @@
 #define MUTU_STORE_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include <jansson.h>
 
@@ -169,6 +170,12 @@ struct store *store_open(const char *uri, const char *admin_uri, char *err,
                          size_t errlen);
 /* Closes it; NULL is a no-op. */
 void store_close(struct store *s);
+/* Copies every row of from into to, which must hold no commune or agent
+ * yet (its default catalogue is replaced by from's), in one transaction
+ * on to; prints each table's row count to out. 0, or -1 with the reason
+ * in err (to is unchanged). */
+int store_copy(struct store *from, struct store *to, FILE *out, char *err,
+               size_t errlen);
 
 /* Adds a commune (INSEE code, name). STORE_CONFLICT if it exists. */
 int store_commune_add(struct store *s, const char *code, const char *name);
@@ -266,5 +273,9 @@ struct store_ops {
 };
 
 extern const struct store_ops store_sql_ops;
+
+/* The backend's state behind a store, for the store's own files
+ * (store_copy.c). */
+void *store_backend(struct store *s);
 
 #endif

@@ -224,7 +224,7 @@ acc_admin(void *b, enum store_admin_op op, const struct store_scope *sc,
 		    q,
 		    "SELECT g.agent_id, a.hostname, g.commune, g.reason,"
 		    " g.epoch, g.first_seq, g.last_seq, g.records,"
-		    " g.from_t AS 'from', g.to_t AS 'to', g.detail,"
+		    " g.from_t AS \"from\", g.to_t AS \"to\", g.detail,"
 		    " datetime(g.received, 'unixepoch') AS received"
 		    " FROM gaps g JOIN agents a USING (agent_id)"
 		    " WHERE (?1 = '' OR g.commune = ?1)"

@@ -14,6 +14,7 @@
 #include "digest.h"
 #include "log.h"
 #include "store_sql.h"
+#include "util.h"
 
 #define INGEST_TRIES 5
 
@@ -241,6 +242,11 @@ add_daily(struct sq *q, const struct store_agent *a,
 static int
 add_agent_day(struct sq *q, const char *agent_id, long long t)
 {
+	/* Records of a batch mostly share their day: once is enough. */
+	if (t / 86400 == q->day && strcmp(agent_id, q->day_agent) == 0)
+		return STORE_OK;
+	q->day = t / 86400;
+	util_strlcpy(q->day_agent, agent_id, sizeof(q->day_agent));
 	struct db_stmt *st = sq_get(q, "INSERT INTO agent_days(agent_id, day)"
 	                               " VALUES (?, ?) ON CONFLICT DO NOTHING");
 
@@ -374,6 +380,7 @@ ingest_tx(struct sq *q, const struct store_agent *a,
 	size_t i;
 	int rc = STORE_ERR;
 
+	q->day_agent[0] = '\0'; /* nothing recorded in this transaction */
 	if ((hwm = stream_claim(q, a->agent_id, b->epoch)) < 0)
 		return STORE_ERR;
 	use = sq_get(q, "INSERT INTO usage(agent_id, commune, epoch, seq,"
@@ -409,6 +416,8 @@ sq_ingest(void *b, const struct store_agent *a, const struct store_batch *batch,
 	long long conflict;
 	int rc, tries, class;
 
+	if (lic_fresh(q) == -1)
+		return STORE_ERR;
 	/* A deadlock or serialisation failure (PostgreSQL, several
 	 * instances) rolls back everything: run the batch again. */
 	for (tries = 0; tries < INGEST_TRIES; tries++) {
@@ -422,6 +431,7 @@ sq_ingest(void *b, const struct store_agent *a, const struct store_batch *batch,
 		}
 		class = db_errclass(q->db);
 		sq_run(q, "ROLLBACK");
+		lic_forget(q); /* keys mapped in the transaction are gone */
 		if (rc != STORE_ERR || class != DB_RETRY)
 			break;
 		log_debug("ingest: %s: conflict with another writer, again",

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "crypto.h"
 #include "log.h"
 #include "share.h"
 #include "store_sql.h"
@@ -175,9 +176,40 @@ end_tx(struct sq *q, int rc)
 	return rc;
 }
 
+/* Reads a meta value; -1 if absent. */
+static int
+meta_get(struct sq *q, const char *key, char *out, size_t n)
+{
+	struct db_stmt *st = sq_get(q, "SELECT value FROM meta WHERE key = ?1");
+	int rc = -1;
+
+	if (st == NULL)
+		return -1;
+	db_bind_text(st, 1, key);
+	if (db_step(st) == DB_ROW)
+		rc = util_strlcpy(out, db_column_text(st, 0), n);
+	sq_put(q, st);
+	return rc;
+}
+
+static int
+meta_set(struct sq *q, const char *key, const char *value)
+{
+	struct db_stmt *st = sq_get(q, "INSERT INTO meta(key, value)"
+	                               " VALUES (?1, ?2) ON CONFLICT(key)"
+	                               " DO UPDATE SET value = excluded.value");
+
+	if (st == NULL)
+		return -1;
+	db_bind_text(st, 1, key);
+	db_bind_text(st, 2, value);
+	return sq_step_put(q, st) == STORE_OK ? 0 : -1;
+}
+
 int
 lic_install_defaults(struct sq *q)
 {
+	char digest[CRYPTO_HEX256_LEN + 1], have[CRYPTO_HEX256_LEN + 1];
 	json_t *doc, *out = NULL;
 	json_error_t jerr;
 	int rc;
@@ -188,6 +220,12 @@ lic_install_defaults(struct sq *q)
 		          jerr.line);
 		return -1;
 	}
+	crypto_sha256_hex(catalogue_default_json, digest);
+	if (meta_get(q, "default_catalogue", have, sizeof(have)) == 0 &&
+	    strcmp(have, digest) == 0) {
+		json_decref(doc);
+		return lic_reload(q, 0); /* installed already */
+	}
 	if (sq_exec(q, "BEGIN IMMEDIATE") == -1) {
 		json_decref(doc);
 		return -1;
@@ -195,6 +233,8 @@ lic_install_defaults(struct sq *q)
 	rc = sq_exec(q, "DELETE FROM rules WHERE origin = 'default'") == 0
 	         ? put_catalogue(q, doc, "default", &out)
 	         : STORE_ERR;
+	if (rc == STORE_OK && meta_set(q, "default_catalogue", digest) == -1)
+		rc = STORE_ERR;
 	if (rc == STORE_INVALID)
 		log_warnx("default catalogue: %s", jstr(out, "error"));
 	json_decref(out);
@@ -259,40 +299,98 @@ map_exists(struct sq *q, const char *sql, const char *a, const char *b)
 	return found;
 }
 
+/* FNV-1a over the map's name and the two parts of a key. */
+static unsigned long long
+key_hash(const char *map, const char *a, const char *b)
+{
+	const char *parts[] = {map, a, b};
+	unsigned long long h = 1469598103934665603ULL;
+	size_t i;
+	const char *p;
+
+	for (i = 0; i < 3; i++) {
+		for (p = parts[i]; *p; p++)
+			h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+		h = (h ^ 0xff) * 1099511628211ULL;
+	}
+	return h ? h : 1;
+}
+
+/* Whether h is among the known keys; with add, makes it known. */
+static int
+seen(struct sq *q, unsigned long long h, int add)
+{
+	size_t i, k;
+
+	for (k = 0; k < 8; k++) {
+		i = (size_t)((h + k) % SQ_SEEN_SLOTS);
+		if (q->seen[i] == h)
+			return 1;
+		if (q->seen[i] == 0)
+			break;
+	}
+	if (add)
+		q->seen[k < 8 ? i : (size_t)(h % SQ_SEEN_SLOTS)] = h;
+	return 0;
+}
+
+void
+lic_forget(struct sq *q)
+{
+	memset(q->seen, 0, sizeof(q->seen));
+}
+
+/* Checks a map for the key (a, b): 1 if mapped already, or known mapped
+ * (no query then), 0 if not, -1 on failure. */
+static int
+mapped(struct sq *q, const char *map, const char *exists, const char *a,
+       const char *b)
+{
+	if (seen(q, key_hash(map, a, b), 0))
+		return 1;
+	return map_exists(q, exists, a, b);
+}
+
 int
 lic_map_software(struct sq *q, const char *name, const char *publisher)
 {
 	const char *pub = publisher ? publisher : "";
-	int e = map_exists(q,
-	                   "SELECT 1 FROM software_map WHERE name = ?"
-	                   " AND publisher = ?",
-	                   name, pub);
+	int e = mapped(q, "s",
+	               "SELECT 1 FROM software_map WHERE name = ?"
+	               " AND publisher = ?",
+	               name, pub);
 
-	if (e != 0)
-		return e == 1 ? 0 : -1;
-	return map_insert(q,
-	                  "INSERT INTO software_map(name, publisher,"
-	                  " product, ignored) VALUES (?, ?, ?, ?)"
-	                  " ON CONFLICT DO NOTHING",
-	                  name, pub, catalogue_match(q->cat, name, pub, NULL));
+	if (e == 0 && map_insert(q,
+	                         "INSERT INTO software_map(name, publisher,"
+	                         " product, ignored) VALUES (?, ?, ?, ?)"
+	                         " ON CONFLICT DO NOTHING",
+	                         name, pub,
+	                         catalogue_match(q->cat, name, pub, NULL)) == 0)
+		e = 1;
+	if (e == 1)
+		seen(q, key_hash("s", name, pub), 1);
+	return e == 1 ? 0 : -1;
 }
 
 int
 lic_map_usage(struct sq *q, const char *product, const char *exe)
 {
-	int e = map_exists(q,
-	                   "SELECT 1 FROM usage_map WHERE product = ?"
-	                   " AND exe = ?",
-	                   product, exe);
+	int e = mapped(q, "u",
+	               "SELECT 1 FROM usage_map WHERE product = ?"
+	               " AND exe = ?",
+	               product, exe);
 
-	if (e != 0)
-		return e == 1 ? 0 : -1;
-	return map_insert(q,
-	                  "INSERT INTO usage_map(product, exe, norm,"
-	                  " ignored) VALUES (?, ?, ?, ?)"
-	                  " ON CONFLICT DO NOTHING",
-	                  product, exe,
-	                  catalogue_match(q->cat, product, NULL, exe));
+	if (e == 0 &&
+	    map_insert(q,
+	               "INSERT INTO usage_map(product, exe, norm,"
+	               " ignored) VALUES (?, ?, ?, ?)"
+	               " ON CONFLICT DO NOTHING",
+	               product, exe,
+	               catalogue_match(q->cat, product, NULL, exe)) == 0)
+		e = 1;
+	if (e == 1)
+		seen(q, key_hash("u", product, exe), 1);
+	return e == 1 ? 0 : -1;
 }
 
 /* Recomputes a whole map from the distinct raw keys: a rule change needs
@@ -326,6 +424,17 @@ renormalise(struct sq *q)
 	return rc;
 }
 
+/* The catalogue version: bumped at every change of the rules. */
+static long long
+catalogue_version(struct sq *q)
+{
+	char v[32];
+
+	if (meta_get(q, "catalogue_version", v, sizeof(v)) == -1)
+		return -1;
+	return strtoll(v, NULL, 10);
+}
+
 int
 lic_reload(struct sq *q, int renorm)
 {
@@ -336,12 +445,32 @@ lic_reload(struct sq *q, int renorm)
 		return -1;
 	catalogue_free(q->cat);
 	q->cat = c;
-	if (!renorm)
+	lic_forget(q);
+	if (!renorm) {
+		q->cat_version = catalogue_version(q);
 		return 0;
+	}
 	if (sq_exec(q, "BEGIN IMMEDIATE") == -1)
 		return -1;
 	rc = renormalise(q);
-	return end_tx(q, rc == 0 ? STORE_OK : STORE_ERR) == STORE_OK ? 0 : -1;
+	if (rc == 0 && sq_exec(q, "UPDATE meta SET value ="
+	                          " CAST(CAST(value AS INTEGER) + 1 AS TEXT)"
+	                          " WHERE key = 'catalogue_version'") == -1)
+		rc = -1;
+	if (end_tx(q, rc == 0 ? STORE_OK : STORE_ERR) != STORE_OK)
+		return -1;
+	q->cat_version = catalogue_version(q);
+	return 0;
+}
+
+int
+lic_fresh(struct sq *q)
+{
+	long long v = catalogue_version(q);
+
+	if (v < 0)
+		return -1;
+	return v == q->cat_version ? 0 : lic_reload(q, 0);
 }
 
 static json_t *
@@ -1191,6 +1320,18 @@ costs(struct sq *q, const struct store_query *qu, json_t **out)
 	return STORE_OK;
 }
 
+static const char trend_sql[] =
+    "SELECT %s AS month, m.norm AS product, d.commune,"
+    " round(sum(d.seconds) / 3600.0, 2) AS usage_hours,"
+    " count(DISTINCT d.agent_id) AS used_machines,"
+    " count(DISTINCT nullif(d.\"user\", '')) AS used_users"
+    " FROM usage_daily d JOIN usage_map m"
+    " ON m.product = d.product AND m.exe = d.exe"
+    " WHERE m.norm IS NOT NULL AND d.day BETWEEN ?1 AND ?2"
+    " AND (?3 = '' OR d.commune = ?3)"
+    " AND (?4 IS NULL OR m.norm = ?4)"
+    " GROUP BY 1, 2, 3 ORDER BY 2, 3, 1";
+
 static int
 usage_trend(struct sq *q, const struct store_query *qu, json_t **out)
 {
@@ -1205,17 +1346,7 @@ usage_trend(struct sq *q, const struct store_query *qu, json_t **out)
 	json_t *r;
 	size_t i;
 
-	snprintf(sql, sizeof(sql),
-	         "SELECT %s AS month, m.norm AS product, d.commune,"
-	         " round(sum(d.seconds) / 3600.0, 2) AS usage_hours,"
-	         " count(DISTINCT d.agent_id) AS used_machines,"
-	         " count(DISTINCT nullif(d.\"user\", '')) AS used_users"
-	         " FROM usage_daily d JOIN usage_map m"
-	         " ON m.product = d.product AND m.exe = d.exe"
-	         " WHERE m.norm IS NOT NULL AND d.day BETWEEN ?1 AND ?2"
-	         " AND (?3 = '' OR d.commune = ?3)"
-	         " AND (?4 IS NULL OR m.norm = ?4)"
-	         " GROUP BY 1, 2, 3 ORDER BY 2, 3, 1",
+	snprintf(sql, sizeof(sql), trend_sql,
 	         month[db_kind(q->db) == DB_PGSQL]);
 	st = sq_prep(q, sql);
 	if (st == NULL)

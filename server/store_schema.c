@@ -131,6 +131,11 @@ static const char *const lite_migrations[] = {
      * index alone (with the key columns it holds, it covers them). */
     "CREATE INDEX usage_daily_commune"
     "  ON usage_daily(commune, day, seconds, last_end);",
+    /* 6: the digest of the default catalogue installed, and a version
+     * bumped at every rule change, which other server instances (on
+     * PostgreSQL) watch to reload their rules. */
+    "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+    "INSERT INTO meta VALUES ('catalogue_version', '0');",
 };
 #define LITE_VERSION (int)(sizeof(lite_migrations) / sizeof(lite_migrations[0]))
 
@@ -142,6 +147,10 @@ static const char *const pg_migrations[] = {
     "CREATE FUNCTION mutu_scope() RETURNS text[] LANGUAGE sql STABLE"
     "  AS $$ SELECT string_to_array("
     "    coalesce(current_setting('mutu.scope', true), ''), ',') $$;"
+    /* SQLite's datetime(t, 'unixepoch'), which the lists use. */
+    "CREATE FUNCTION datetime(t bigint, unixepoch text) RETURNS text"
+    "  LANGUAGE sql IMMUTABLE AS $$ SELECT to_char(to_timestamp(t)"
+    "    AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') $$;"
     "CREATE FUNCTION mutu_sees(c text) RETURNS boolean LANGUAGE sql STABLE"
     "  AS $$ SELECT c = ANY (mutu_scope()) OR '*' = ANY (mutu_scope()) $$;"
     "CREATE TABLE communes(code text PRIMARY KEY, name text NOT NULL,"
@@ -243,6 +252,16 @@ static const char *const pg_migrations[] = {
     "  detail text, received bigint NOT NULL,"
     "  UNIQUE (agent_id, epoch, seq));"
     "CREATE INDEX gaps_commune ON gaps(commune, received);"
+    /* A partition is read through its parent, whose policies apply:
+     * read directly, it shows nothing (RLS forced, no policy), and the
+     * server's role has no right on it anyway. */
+    "CREATE FUNCTION mutu_lock_partition(t text) RETURNS void"
+    "  LANGUAGE plpgsql AS $$ BEGIN"
+    "  EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);"
+    "  EXECUTE format('ALTER TABLE %I FORCE ROW LEVEL SECURITY', t);"
+    "  END $$;"
+    "SELECT mutu_lock_partition('usage_default');"
+    "SELECT mutu_lock_partition('usage_daily_default');"
     /* Monthly partitions from a month before 'now' to three after; rows
      * outside (clocks years off) stay in the default partitions. Runs
      * as the owner: the server's role may not create tables. */
@@ -261,6 +280,9 @@ static const char *const pg_migrations[] = {
     "      EXECUTE format('CREATE TABLE IF NOT EXISTS %I PARTITION OF"
     "        usage_daily FOR VALUES FROM (%s) TO (%s)',"
     "        'usage_daily_' || to_char(m, 'YYYYMM'), lo / 86400, hi / 86400);"
+    "      PERFORM mutu_lock_partition('usage_' || to_char(m, 'YYYYMM'));"
+    "      PERFORM mutu_lock_partition("
+    "        'usage_daily_' || to_char(m, 'YYYYMM'));"
     "    EXCEPTION WHEN check_violation OR invalid_object_definition THEN"
     "      NULL; /* the default partition holds rows of that month */"
     "    END;"
@@ -283,8 +305,8 @@ static const char *const pg_migrations[] = {
     "      n := n + k;"
     "    END IF;"
     "  END LOOP; RETURN n; END $$;"
-    "CREATE TABLE mutu_catalogue(version bigint NOT NULL);"
-    "INSERT INTO mutu_catalogue VALUES (0);",
+    "CREATE TABLE meta(key text PRIMARY KEY, value text NOT NULL);"
+    "INSERT INTO meta VALUES ('catalogue_version', '0');",
 };
 #define PG_VERSION (int)(sizeof(pg_migrations) / sizeof(pg_migrations[0]))
 
@@ -383,6 +405,16 @@ pg_policies(struct db *db)
 
 /* The server's role may read and write rows, never change the schema,
  * never rewrite the audit log. */
+static const char grant_sql[] =
+    "GRANT USAGE ON SCHEMA public TO %1$s;"
+    "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES"
+    " IN SCHEMA public TO %1$s;"
+    "REVOKE UPDATE, DELETE, TRUNCATE ON audit, mutu_schema FROM %1$s;"
+    "REVOKE ALL ON usage_default, usage_daily_default FROM %1$s;"
+    /* UPDATE: setval() after a migration copied ids. */
+    "GRANT USAGE, UPDATE ON ALL SEQUENCES IN SCHEMA public TO %1$s;"
+    "GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO %1$s";
+
 static int
 pg_grants(struct db *db, const char *role)
 {
@@ -397,17 +429,12 @@ pg_grants(struct db *db, const char *role)
 	}
 	quoted[o++] = '"';
 	quoted[o] = '\0';
-	snprintf(sql, sizeof(sql),
-	         "GRANT USAGE ON SCHEMA public TO %1$s;"
-	         "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES"
-	         " IN SCHEMA public TO %1$s;"
-	         "REVOKE UPDATE, DELETE, TRUNCATE ON audit, mutu_schema"
-	         " FROM %1$s;"
-	         "GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO %1$s;"
-	         "GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO %1$s",
-	         quoted);
+	snprintf(sql, sizeof(sql), grant_sql, quoted);
 	return db_exec(db, sql);
 }
+
+static const char version_sql[] =
+    "INSERT INTO mutu_schema VALUES (%d, extract(epoch FROM now())::bigint)";
 
 static int
 pg_migrate(struct db *db, int v, const char *role)
@@ -419,10 +446,7 @@ pg_migrate(struct db *db, int v, const char *role)
 	            "version integer PRIMARY KEY, at bigint NOT NULL)") == -1)
 		return -1;
 	for (; v < PG_VERSION; v++) {
-		snprintf(sql, sizeof(sql),
-		         "INSERT INTO mutu_schema VALUES (%d,"
-		         " extract(epoch FROM now())::bigint)",
-		         v + 1);
+		snprintf(sql, sizeof(sql), version_sql, v + 1);
 		if (db_exec(db, pg_migrations[v]) == -1 ||
 		    db_exec(db, sql) == -1)
 			return -1;

@@ -132,10 +132,7 @@ sq_cache_free(struct sq *q)
 void
 sq_bind_opt(struct db_stmt *st, int i, const char *v)
 {
-	if (v)
-		db_bind_text(st, i, v);
-	else
-		db_bind_null(st, i);
+	db_bind_text(st, i, v);
 }
 
 /* SQLite's settings for the server's file: WAL, a 64 MiB page cache,

@@ -14,6 +14,7 @@
 #include "store.h"
 
 #define SQ_CACHE_SLOTS 24
+#define SQ_SEEN_SLOTS  4096
 
 /* A statement kept prepared for the hot paths (sq_get). */
 struct sq_cached {
@@ -27,6 +28,12 @@ struct sq {
 	long long cat_version; /* PostgreSQL: mutu_catalogue when loaded */
 	struct sq_cached cache[SQ_CACHE_SLOTS];
 	char scope[1024]; /* PostgreSQL: mutu.scope as last set */
+	/* Hashes of normalisation keys known to be mapped (0: empty slot);
+	 * cleared when the rules change or a transaction rolls back. */
+	unsigned long long seen[SQ_SEEN_SLOTS];
+	/* The last agent day recorded in the current ingest transaction. */
+	char day_agent[STORE_ID_MAX];
+	long long day;
 };
 
 /* Schema (store_schema.c). Migrates db to the newest version in one
@@ -85,6 +92,11 @@ int sq_ingest(void *b, const struct store_agent *a,
 int lic_reload(struct sq *q, int renorm);
 /* Makes sure the default catalogue is in the database (at open). */
 int lic_install_defaults(struct sq *q);
+/* Forgets the normalisation keys known to be mapped (after a rollback). */
+void lic_forget(struct sq *q);
+/* Reloads the rules if another server instance changed them since they
+ * were loaded (ingest). 0, or -1. */
+int lic_fresh(struct sq *q);
 /* Normalises a software entry or a usage key not yet mapped (ingest). */
 int lic_map_software(struct sq *q, const char *name, const char *publisher);
 int lic_map_usage(struct sq *q, const char *product, const char *exe);

@@ -1,7 +1,9 @@
 #!/bin/sh
 # Runs the unit test binaries given as arguments, then every integration
-# test in tests/integration (unless UNIT_ONLY is set), and prints one
-# closing line "N passed, N failed, N skipped".
+# test in tests/integration (unless UNIT_ONLY is set) once per backend in
+# MUTU_BACKENDS ("sqlite pgsql" by default; for pgsql, in a throwaway
+# PostgreSQL cluster started here), and prints one closing line
+# "N passed, N failed, N skipped".
 # An integration test exits 0 (pass), 77 (skip, with a reason) or other.
 set -u
 BUILD=${BUILD:-build}
@@ -13,7 +15,7 @@ passed=0 failed=0 skipped=0 failures=""
 run_one() { # name, command...
 	name=$1
 	shift
-	log="$OUT/$(basename "$name").log"
+	log="$OUT/$(echo "$name" | tr / _).log"
 	start=$(date +%s)
 	if timeout 300 "$@" >"$log" 2>&1; then rc=0; else rc=$?; fi
 	secs=$(($(date +%s) - start))
@@ -29,11 +31,24 @@ run_one() { # name, command...
 for t in "$@"; do
 	run_one "unit/$(basename "$t")" "$t"
 done
-if [ -z "${UNIT_ONLY:-}" ]; then
+PG_DIR=""
+stop_pg() { [ -z "$PG_DIR" ] || { sh tests/tools/pg.sh stop "$PG_DIR"; rm -rf "$PG_DIR"; }; }
+trap stop_pg EXIT
+trap 'exit 130' INT TERM
+for backend in ${MUTU_BACKENDS:-sqlite pgsql}; do
+	export MUTU_BACKEND=$backend
+	[ -z "${UNIT_ONLY:-}" ] || break
+	if [ "$backend" = pgsql ]; then
+		PG_DIR=$(mktemp -d /tmp/mutu-pg.XXXXXX)
+		env=$(sh tests/tools/pg.sh start "$PG_DIR") || {
+			failed=$((failed + 1)); failures="$failures pgsql-cluster"
+			echo "FAIL  pgsql: cannot start a PostgreSQL cluster"; continue; }
+		eval "export $(echo "$env" | tr '\n' ' ')"
+	fi
 	for t in tests/integration/[0-9]*.sh; do
-		run_one "$t" sh "$t"
+		run_one "$backend/$(basename "$t")" sh "$t"
 	done
-fi
+done
 echo
 [ -n "$failures" ] && echo "failed:$failures"
 echo "$passed passed, $failed failed, $skipped skipped"

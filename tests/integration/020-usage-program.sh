@@ -23,7 +23,7 @@ hours=$(json '[r for r in j if r["commune"]=="29019"][0]["usage_hours"]' <"$WORK
 /usr/bin/python3 -c "import sys; h=float('$hours'); sys.exit(0 if 0.0005 <= h <= 0.003 else 1)" ||
 	fail "usage_hours $hours is not about 4 s"
 # User names never leave the machine in clear.
-if sqlite3 "$WORK/server.db" "SELECT DISTINCT user FROM usage" | grep -qx root; then
+if sdb 'SELECT DISTINCT "user" FROM usage' | grep -qx root; then
 	fail "a user name reached the server in clear"
 fi
 # SIGTERM stops the agent promptly and cleanly.

@@ -39,7 +39,7 @@ batch 6 15 >"$WORK/b2.json"
 post "$WORK/b2.json" >"$WORK/r3"
 expect_eq "overlap applied" "$(head -n 1 "$WORK/r3" | json 'j["applied"]')" 5
 expect_eq "hours after overlap" "$(hours)" 7.5
-expect_eq "rows stored" "$(sqlite3 "$WORK/server.db" "SELECT count(*) FROM usage WHERE product='replay-app'")" 15
+expect_eq "rows stored" "$(sdb "SELECT count(*) FROM usage WHERE product='replay-app'")" 15
 # The same records survive a server restart, and a replay after it is
 # still recognised.
 stop_server

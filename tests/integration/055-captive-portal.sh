@@ -41,4 +41,4 @@ echo "ok: $n records kept"
 sed -i "s#^server = .*#server = $URL#" "$WORK/pc.conf"
 agent_once pc || fail "agent failed against the real server"
 expect_eq "queue after real sync" "$(queued pc)" 0
-expect_eq "inventories stored" "$(sqlite3 "$WORK/server.db" "SELECT count(*) FROM agents WHERE inventory IS NOT NULL")" 1
+expect_eq "inventories stored" "$(sdb "SELECT count(*) FROM agents WHERE inventory IS NOT NULL")" 1

@@ -7,7 +7,7 @@ agent_conf pc 29019
 agent_once pc || fail "agent failed"
 tok=$(cat "$WORK/pc/token")
 id=$(cat "$WORK/pc/agent-id")
-before=$(sqlite3 "$WORK/server.db" "SELECT count(*) FROM software")
+before=$(sdb "SELECT count(*) FROM software")
 # status METHOD PATH [curl args...]: prints the HTTP status, body to $WORK/body
 status() {
 	m=$1 p=$2
@@ -54,7 +54,7 @@ expect_eq "too many headers" "$(status GET /healthz -H @"$WORK/manyhdr")" 431
 /usr/bin/python3 -c "print('[' * 5000 + ']' * 5000)" >"$WORK/deep.json"
 check 400 "invalid JSON" POST /api/v1/batches -H "$A" -H "$J" --data-binary @"$WORK/deep.json"
 check 200 '"ok"' GET /healthz
-expect_eq "accepted data intact" "$(sqlite3 "$WORK/server.db" "SELECT count(*) FROM software")" "$before"
+expect_eq "accepted data intact" "$(sdb "SELECT count(*) FROM software")" "$before"
 # mutuctl exit codes a person can act on.
 set +e
 "$B/mutuctl" --server "$URL" --token wrong machines 2>"$WORK/e1"; r1=$?

@@ -27,7 +27,6 @@ set +e
 set -e
 expect_eq "bad commune exit" "$rc" 1
 grep -q "not an INSEE commune code" "$WORK/err" || fail "message: $(cat "$WORK/err")"
-srv() { "$B/mutu-server" -D "$WORK/s.db" "$@"; }
 srv commune add 29019 Brest >/dev/null
 set +e
 srv commune add 29019 Brest 2>"$WORK/err"; rc=$?
@@ -40,7 +39,7 @@ grep -q "no commune 99999" "$WORK/err" || fail "message: $(cat "$WORK/err")"
 # Secrets and tokens are stored hashed, never in clear.
 s=$(srv enrol-secret 29019)
 t=$(srv admin-token)
-if sqlite3 "$WORK/s.db" .dump | grep -q -e "$s" -e "$t"; then fail "secret stored in clear"; fi
+if sdb_dump | grep -q -e "$s" -e "$t"; then fail "secret stored in clear"; fi
 echo "ok: secrets stored hashed"
 # The agent refuses files others could change.
 agent_conf pc 29019

@@ -43,7 +43,7 @@ listen_notify server
 srv commune add 29019 Brest >/dev/null
 SECRET_29019=$(srv enrol-secret 29019)
 NOTIFY_SOCKET="$WORK/server.sock" WATCHDOG_USEC=400000 \
-	"$B/mutu-server" -D "$WORK/server.db" -d -l 127.0.0.1:0 \
+	"$B/mutu-server" $DB_ARGS -d -l 127.0.0.1:0 \
 	--port-file "$WORK/port" >>"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
 wait_for 10 got server READY=1 || fail "server sent no READY=1"
@@ -70,6 +70,6 @@ wait_for 5 got server STOPPING=1 || fail "server sent no STOPPING=1"
 echo "ok: STOPPING=1 from both"
 # Under systemd (JOURNAL_STREAM set) log lines carry journal priorities.
 JOURNAL_STREAM=8:1 "$B/mutu-agent" -c "$WORK/pc.conf" -n >/dev/null
-JOURNAL_STREAM=8:1 "$B/mutu-server" -D "$WORK/server.db" -l 127.0.0.1:bad 2>"$WORK/prio" || true
+JOURNAL_STREAM=8:1 "$B/mutu-server" $DB_ARGS -l 127.0.0.1:bad 2>"$WORK/prio" || true
 grep -q '^<2>' "$WORK/prio" || fail "no journal priority prefix: $(cat "$WORK/prio")"
 echo "ok: journal priority prefixes"

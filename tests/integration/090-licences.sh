@@ -70,9 +70,9 @@ expect_eq "csv quoting" "$(ctl --format json entitlements list | json '[e["contr
 say "normalisation"
 ctl --format json catalogue export >"$WORK/cat.json"
 expect_eq "office entries of brest-1 map to one product" \
-	"$(sqlite3 "$WORK/server.db" "SELECT group_concat(DISTINCT product) FROM software_map WHERE name LIKE 'Microsoft Office%2019%'")" ms-office-2019
-expect_eq "libreoffice packages" "$(sqlite3 "$WORK/server.db" "SELECT group_concat(DISTINCT product) FROM software_map WHERE name LIKE 'libreoffice-%'")" libreoffice
-expect_eq "libc6 ignored" "$(sqlite3 "$WORK/server.db" "SELECT ignored FROM software_map WHERE name = 'libc6'")" 1
+	"$(sdb "SELECT DISTINCT product FROM software_map WHERE name LIKE 'Microsoft Office%2019%'")" ms-office-2019
+expect_eq "libreoffice packages" "$(sdb "SELECT DISTINCT product FROM software_map WHERE name LIKE 'libreoffice-%'")" libreoffice
+expect_eq "libc6 ignored" "$(sdb "SELECT ignored FROM software_map WHERE name = 'libc6'")" 1
 
 say "compliance (30 days)"
 ctl --format json compliance --product ms-office-2019 >"$WORK/c.json"
@@ -178,12 +178,12 @@ expect_eq "office hours this window" \
 
 say "retention: raw usage past 90 days dropped at start, reports unchanged"
 before=$(ctl --format json reclaim | json 'sorted((r["hostname"], r["product"], r["last_used"]) for r in j["rows"])')
-old=$(sqlite3 "$WORK/server.db" "SELECT count(*) FROM usage WHERE end < strftime('%s','now') - 90 * 86400")
+old=$(sdb "SELECT count(*) FROM usage WHERE \"end\" < $(date +%s) - 90 * 86400")
 [ "$old" -ge 2 ] || fail "expected old raw usage rows, found $old"
 stop_server
 start_server "127.0.0.1:$PORT"
 expect_eq "old raw rows after restart" \
-	"$(sqlite3 "$WORK/server.db" "SELECT count(*) FROM usage WHERE end < strftime('%s','now') - 90 * 86400")" 0
+	"$(sdb "SELECT count(*) FROM usage WHERE \"end\" < $(date +%s) - 90 * 86400")" 0
 grep -q "retention: $old raw usage rows" "$WORK/server.log" || fail "no retention log line"
 expect_eq "reclaim unchanged" \
 	"$(ctl --format json reclaim | json 'sorted((r["hostname"], r["product"], r["last_used"]) for r in j["rows"])')" "$before"

@@ -6,7 +6,7 @@
 "$B/mutu-server" tls-init "$WORK/other" localhost >/dev/null
 [ "$(stat -c %a "$WORK/pki/server.key")" = 600 ] || fail "server.key not 0600"
 rm -f "$WORK/port"
-"$B/mutu-server" -D "$WORK/server.db" -d -l 127.0.0.1:0 --port-file "$WORK/port" \
+"$B/mutu-server" $DB_ARGS -d -l 127.0.0.1:0 --port-file "$WORK/port" \
 	--tls-cert "$WORK/pki/server.pem" --tls-key "$WORK/pki/server.key" \
 	>>"$WORK/server.log" 2>&1 &
 SERVER_PID=$!

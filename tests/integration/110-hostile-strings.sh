@@ -21,7 +21,7 @@ json.dump(evil, open(sys.argv[3], "w"))
 PY
 /usr/bin/python3 "$WORK/gen.py" "$SECRET_29019" "$WORK/spec.json" "$WORK/evil.json"
 /usr/bin/python3 tests/integration/fleet.py "$URL" "$WORK/spec.json" "$WORK/fleet.json"
-expect_eq "tables intact" "$(sqlite3 "$WORK/server.db" "SELECT count(*) FROM agents")" 1
+expect_eq "tables intact" "$(sdb "SELECT count(*) FROM agents")" 1
 id=$(json 'list(j.values())[0]["agent_id"]' <"$WORK/fleet.json")
 ctl --format json inventory "$id" >"$WORK/inv.json"
 /usr/bin/python3 - "$WORK/inv.json" "$WORK/evil.json" <<'PY'

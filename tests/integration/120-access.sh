@@ -22,7 +22,7 @@ grep -q "used-up" "$WORK/enrol.out" || fail "message: $(cat "$WORK/enrol.out")"
 
 say "expiry"
 EXP=$(srv enrol-secret 29019 --expires-days 1)
-sqlite3 "$WORK/server.db" "UPDATE enrol_secrets SET expires = strftime('%s','now') - 1 WHERE label IS NULL AND expires IS NOT NULL"
+sdb "UPDATE enrol_secrets SET expires = $(date +%s) - 1 WHERE label IS NULL AND expires IS NOT NULL"
 expect_eq "expired secret refused" "$(enrol "$EXP")" 401
 
 say "rotation and revocation"
@@ -58,7 +58,7 @@ expect_eq "revoked agent cannot deliver nor re-enrol" "$rc" 1
 grep -q "401" "$WORK/err" || fail "$(cat "$WORK/err")"
 
 say "read-only and communal tokens"
-RO=$("$B/mutu-server" -D "$WORK/server.db" admin-token --read-only)
+RO=$(srv admin-token --read-only)
 ro() { "$B/mutuctl" --server "$URL" --token "$RO" "$@"; }
 ro machines >/dev/null || fail "read-only cannot read"
 set +e
@@ -92,7 +92,7 @@ json 'any(a["action"] == "refused" and a["commune"] == "29075" for a in j)' <"$W
 expect_eq "Brest's admin sees Brest's entries only" \
 	"$(br --format json audit | json 'sorted(set(a["commune"] for a in j))')" "['29019']"
 set +e
-sqlite3 "$WORK/server.db" "DELETE FROM audit" 2>"$WORK/err"; rc=$?
+sdb "DELETE FROM audit" 2>"$WORK/err"; rc=$?
 set -e
 [ "$rc" != 0 ] && grep -q "append-only" "$WORK/err" || fail "audit rows could be deleted"
 echo "ok: the audit log is append-only"

@@ -25,9 +25,9 @@ for i in range(first, first + n):
 PY
 	N=$((N + $1))
 }
-stored() { sqlite3 "$WORK/server.db" "SELECT count(*) FROM usage WHERE product = 'answers'"; }
-distinct() { sqlite3 "$WORK/server.db" "SELECT count(DISTINCT exe) FROM usage WHERE product = 'answers'"; }
-wire_dups() { sqlite3 "$WORK/server.db" "SELECT coalesce(sum(dups), 0) FROM streams"; }
+stored() { sdb "SELECT count(*) FROM usage WHERE product = 'answers'"; }
+distinct() { sdb "SELECT count(DISTINCT exe) FROM usage WHERE product = 'answers'"; }
+wire_dups() { sdb "SELECT coalesce(sum(dups), 0) FROM streams"; }
 once_fails() { # WHAT: --once must fail and keep the queue
 	if agent_once pc 2>"$WORK/err"; then fail "$1: --once succeeded"; fi
 	[ "$(queued pc)" -ge 1 ] || fail "$1: queue emptied"
@@ -50,7 +50,7 @@ agent_once pc 2>"$WORK/err" || { cat "$WORK/err"; fail "422: --once failed"; }
 QUAR=1
 expect_eq "422: stored" "$(stored)" $((N - 1))
 expect_eq "422: quarantined at the agent" "$(sqlite3 "$WORK/pc/queue.db" "SELECT count(*) FROM quarantine WHERE seq = $bad")" 1
-expect_eq "422: gap reported" "$(sqlite3 "$WORK/server.db" "SELECT records || ' ' || first_seq FROM gaps WHERE reason = 'quarantine'")" "1 $bad"
+expect_eq "422: gap reported" "$(sdb "SELECT records || ' ' || first_seq FROM gaps WHERE reason = 'quarantine'")" "1 $bad"
 ctl gaps | grep -q quarantine || fail "mutuctl gaps does not show it"
 
 say "400 from something else (an HTML page): nothing set aside"

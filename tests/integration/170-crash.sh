@@ -82,7 +82,7 @@ done
 row server.committed "$ITER" "$crashes"
 [ "$crashes" -gt 0 ] || fail "server.committed: never reached"
 agent_once pc 2>>"$WORK/once.err" || agent_once pc || fail "final sync failed"
-/usr/bin/python3 tests/tools/oracle.py "$WORK/acked" "$WORK/server.db" \
+/usr/bin/python3 tests/tools/oracle.py "$WORK/acked" "$SDB" \
 	"crash points" || fail "oracle (crash points)"
 
 rnd() { od -An -N2 -tu2 /dev/urandom | tr -d ' '; }
@@ -115,7 +115,7 @@ integrity "kills"
 echo
 printf '%-22s %6s %7s\n' "fault" "runs" "crashes"
 cat "$WORK/table"
-/usr/bin/python3 tests/tools/oracle.py "$WORK/acked" "$WORK/server.db" \
+/usr/bin/python3 tests/tools/oracle.py "$WORK/acked" "$SDB" \
 	"all faults" || fail "oracle (all faults)"
-wire=$(sqlite3 "$WORK/server.db" "SELECT sum(dups) FROM streams")
+wire=$(sdb "SELECT sum(dups) FROM streams")
 [ "$wire" -gt 0 ] || fail "no duplicates on the wire: ambiguous cases not exercised"

@@ -42,7 +42,7 @@ proxied | /usr/bin/python3 -c "
 import collections, json, sys
 c = collections.Counter(json.loads(l)['do'] for l in sys.stdin)
 for k, v in sorted(c.items()): print('  %-22s %6d' % (k, v))"
-/usr/bin/python3 tests/tools/oracle.py "$WORK/acked" "$WORK/server.db" "random faults" ||
+/usr/bin/python3 tests/tools/oracle.py "$WORK/acked" "$SDB" "random faults" ||
 	fail "oracle"
-[ "$(sqlite3 "$WORK/server.db" "SELECT sum(dups) FROM streams")" -gt 0 ] ||
+[ "$(sdb "SELECT sum(dups) FROM streams")" -gt 0 ] ||
 	fail "no duplicates on the wire"

@@ -47,13 +47,13 @@ while [ "$(queued pc)" -gt 0 ] && [ $i -lt 20 ]; do
 	i=$((i + 1))
 done
 expect_eq "queue drained" "$(queued pc)" 0
-sqlite3 "$WORK/server.db" "SELECT first_seq, last_seq, records FROM gaps WHERE reason = 'budget' ORDER BY first_seq" >"$WORK/server-ranges"
+sdb "SELECT first_seq, last_seq, records FROM gaps WHERE reason = 'budget' ORDER BY first_seq" >"$WORK/server-ranges"
 cmp "$WORK/agent-ranges" "$WORK/server-ranges" || fail "the server's gap report differs from the agent's drops"
 echo "ok: the server's gap report equals the agent's $(wc -l <"$WORK/server-ranges") dropped ranges"
 lost=$(ctl --format json machines | json "[m['records_lost'] for m in j][0]")
 expect_eq "records lost shown by mutuctl machines" "$lost" "$(sqlite3 "$WORK/pc/queue.db" "SELECT sum(records) FROM dropped")"
 # What survived as daily totals still counts: sessions > raw rows.
-s=$(sqlite3 "$WORK/server.db" "SELECT sum(sessions) FROM usage_daily WHERE product LIKE 'budget-%'")
-r=$(sqlite3 "$WORK/server.db" "SELECT count(*) FROM usage WHERE product LIKE 'budget-%'")
+s=$(sdb "SELECT sum(sessions) FROM usage_daily WHERE product LIKE 'budget-%'")
+r=$(sdb "SELECT count(*) FROM usage WHERE product LIKE 'budget-%'")
 [ "$s" -gt "$r" ] || fail "no compacted sessions reached the server ($s sessions, $r rows)"
 echo "ok: $s sessions counted at the server from $r raw rows and daily totals"

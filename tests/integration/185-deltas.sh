@@ -12,7 +12,7 @@ sed -i "0,/^server = /{/^server = http:\/\/127.0.0.1:$PORT$/d}" "$WORK/pc.conf"
 sizes() { proxied | /usr/bin/python3 -c "
 import json, sys
 print(' '.join(str(r['bytes']) for r in map(json.loads, sys.stdin) if r['path'] == '/api/v1/batches'))"; }
-software() { sqlite3 "$WORK/server.db" "SELECT count(*) FROM software"; }
+software() { sdb "SELECT count(*) FROM software"; }
 agent_once pc 2>/dev/null || fail "first sync"
 full=$(sizes)
 n=$(software)
@@ -23,12 +23,12 @@ agent_once pc 2>/dev/null || fail "second sync"
 delta=$(sizes)
 [ "$delta" -le 1024 ] || fail "unchanged inventory sent $delta bytes"
 expect_eq "software unchanged after the delta" \
-	"$(sqlite3 "$WORK/server.db" "SELECT count(*) FROM software")" "$n"
+	"$(sdb "SELECT count(*) FROM software")" "$n"
 echo "ok: unchanged inventory: $delta bytes on the wire (full: $full)"
 
 say "the server loses the baseline: 409, then a full inventory"
 stop_server
-sqlite3 "$WORK/server.db" "UPDATE agents SET inventory = NULL, inventory_digest = NULL; DELETE FROM software"
+sdb "UPDATE agents SET inventory = NULL, inventory_digest = NULL; DELETE FROM software"
 start_server "127.0.0.1:$PORT"
 : >"$WORK/proxy.log"
 agent_once pc 2>"$WORK/err" || { cat "$WORK/err"; fail "sync after the loss"; }

@@ -30,7 +30,7 @@ print(json.dumps({'type': 'usage', 'time': 0, 'data': {'product': 'clock-$1',
 	echo "$true_start"
 }
 check() { # NAME OFFSET_SECONDS TRUE_START [SEND_OFFSET_SECONDS]
-	row=$(sqlite3 "$WORK/server.db" "SELECT start, start - shift FROM usage WHERE product = 'clock-$1'")
+	row=$(sdb "SELECT start, start - shift FROM usage WHERE product = 'clock-$1'")
 	start=${row%|*} raw=${row#*|}
 	err=$((start - $3))
 	[ "$err" -ge -2 ] && [ "$err" -le 2 ] ||

@@ -42,9 +42,9 @@ wait_for 60 sh -c "[ \$(sqlite3 '$WORK/pc/queue.db' 'SELECT count(*) FROM record
 	fail "backlog not drained after restart"
 kill -TERM "$LAST_AGENT"
 wait "$LAST_AGENT" || true
-/usr/bin/python3 tests/tools/oracle.py "$WORK/acked" "$WORK/server.db" "sigterm" ||
+/usr/bin/python3 tests/tools/oracle.py "$WORK/acked" "$SDB" "sigterm" ||
 	fail "records lost or doubled across the stop"
-[ "$(sqlite3 "$WORK/server.db" "SELECT sum(dups) FROM streams")" -gt 0 ] ||
+[ "$(sdb "SELECT sum(dups) FROM streams")" -gt 0 ] ||
 	fail "the in-flight batch was not resent"
 echo "ok: the in-flight batch was resent and counted once"
 
@@ -81,8 +81,8 @@ plan '{}'
 wait_for 30 sh -c "grep -q 'accepts records again' '$WORK/full.log'" || fail "no recovery"
 wait_for 30 sh -c "[ \$(sqlite3 '$WORK/small/state/queue.db' 'SELECT count(*) FROM records') -eq 0 ]" ||
 	fail "not drained after recovery"
-/usr/bin/python3 tests/tools/oracle.py "$WORK/acked" "$WORK/server.db" "disk full" ||
+/usr/bin/python3 tests/tools/oracle.py "$WORK/acked" "$SDB" "disk full" ||
 	fail "records lost around the full disk"
-n=$(sqlite3 "$WORK/server.db" "SELECT sum(records) FROM gaps WHERE reason = 'enqueue_failed'")
+n=$(sdb "SELECT sum(records) FROM gaps WHERE reason = 'enqueue_failed'")
 [ "${n:-0}" -ge 1 ] || fail "failed enqueues not reported to the server"
 echo "ok: $n failed enqueues reported to the server"

@@ -26,7 +26,7 @@ expect_eq "errors other than 429" "$(r errors)" 0
 /usr/bin/python3 -c "import sys; sys.exit(0 if $(r peak_over_steady) <= 3 else 1)" ||
 	fail "request peak $(r peak_rps)/s is over 3x the steady $(r steady_rps)/s"
 echo "ok: request peak $(r peak_rps)/s, $(r peak_over_steady) x the steady $(r steady_rps) batches/s"
-expect_eq "records stored" "$(sqlite3 "$WORK/server.db" "SELECT count(*) FROM usage")" "$(r records_expected)"
+expect_eq "records stored" "$(sdb "SELECT count(*) FROM usage")" "$(r records_expected)"
 stop_server
 grep "batches:" "$WORK/server.log"
 early=$(sed -n 's/.* \([0-9]*\) retried before their Retry-After.*/\1/p' "$WORK/server.log")

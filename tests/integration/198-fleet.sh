@@ -30,7 +30,7 @@ done
 [ "$(g switched_off)" -gt 0 ] || fail "seed $SEED switches no machine off"
 expect_eq "machines lost" "$(g lost)" 0
 expect_eq "records refused by the server" "$(grep -c "server answered 4" "$WORK/fleet.err")" 0
-q() { sqlite3 "$WORK/server.db" "$1"; }
+q() { sdb "$1"; }
 expect_eq "machines" "$(q 'SELECT count(*) FROM agents')" "$(g machines)"
 expect_eq "installs" "$(q 'SELECT count(*) FROM software')" "$(g installs)"
 expect_eq "sessions" "$(q 'SELECT sum(sessions) FROM usage_daily')" "$(g sessions)"

@@ -1,18 +1,66 @@
 # Shared helpers of the integration tests: real processes on 127.0.0.1,
 # real SQLite files in a private temporary directory, all bounded in time.
+# MUTU_BACKEND=pgsql runs the server on PostgreSQL instead: a database of
+# its own in the cluster tests/run.sh started (MUTU_PG_DIR), or in one
+# started for this test alone.
 set -eu
 BUILD=${BUILD:-build}
 B=$(cd "$BUILD" && pwd)
 WORK=$(mktemp -d /tmp/mutu-it.XXXXXX)
+chmod 755 "$WORK"
 SERVER_PID=""
 AGENT_PIDS=""
+BACKEND=${MUTU_BACKEND:-sqlite}
+PG_OWN=""
 
 cleanup() {
 	for p in $AGENT_PIDS $SERVER_PID; do kill -9 "$p" 2>/dev/null || true; done
 	wait 2>/dev/null || true
+	if [ "$BACKEND" = pgsql ]; then
+		psql -X -q -h "$MUTU_PG_DIR" -U "$MUTU_PG_SUPER" -d postgres \
+			-c "DROP DATABASE IF EXISTS $PG_DB WITH (FORCE)" 2>/dev/null || true
+		[ -z "$PG_OWN" ] || sh tests/tools/pg.sh stop "$PG_OWN"
+	fi
 	if [ "${KEEP:-}" ]; then echo "kept $WORK"; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
+
+# The server's database arguments (DB_ARGS), and SDB, what sdb and the
+# oracle read it through: the file, or the superuser's URI.
+if [ "$BACKEND" = pgsql ]; then
+	if [ -z "${MUTU_PG_DIR:-}" ]; then
+		PG_OWN=$WORK/pg
+		eval "$(sh tests/tools/pg.sh start "$PG_OWN")" || exit $?
+	fi
+	PG_DB=mutu_it_$(basename "$WORK" | tr -dc 'a-zA-Z0-9' | tr 'A-Z' 'a-z')
+	psql -X -q -h "$MUTU_PG_DIR" -U "$MUTU_PG_SUPER" -d postgres \
+		-c "CREATE DATABASE $PG_DB OWNER mutu_owner" >/dev/null
+	pg_uri() { echo "postgresql:///$PG_DB?host=$MUTU_PG_DIR&user=$1"; }
+	DB_ARGS="-D $(pg_uri mutu_app) --db-admin $(pg_uri mutu_owner)"
+	SDB=$(pg_uri "$MUTU_PG_SUPER")
+else
+	DB_ARGS="-D $WORK/server.db"
+	SDB=$WORK/server.db
+fi
+
+# sdb SQL: runs SQL on the server's database (as its superuser on
+# PostgreSQL: row-level security does not hide rows from the test).
+# Rows come out as sqlite3 prints them: columns joined by |.
+sdb() {
+	if [ "$BACKEND" = pgsql ]; then
+		psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$SDB" -c "$1"
+	else
+		sqlite3 "$SDB" "$1"
+	fi
+}
+# sdb_dump: every row of the server's database as text.
+sdb_dump() {
+	if [ "$BACKEND" = pgsql ]; then
+		pg_dump -d "$SDB" --data-only
+	else
+		sqlite3 "$SDB" .dump
+	fi
+}
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 skip() { echo "$*"; exit 77; }
@@ -35,14 +83,14 @@ wait_for() {
 	done
 }
 
-# start_server [ADDR:PORT]: a server on loopback with $WORK/server.db
+# start_server [ADDR:PORT]: a server on loopback with the test's database
 # (and $WORK/server.conf when a test wrote one, see server_conf).
 start_server() {
 	rm -f "$WORK/port"
 	conf=""
 	[ -f "$WORK/server.conf" ] && conf="-c $WORK/server.conf"
 	# shellcheck disable=SC2086
-	"$B/mutu-server" $conf -D "$WORK/server.db" -d -v -l "${1:-127.0.0.1:0}" \
+	"$B/mutu-server" $conf $DB_ARGS -d -v -l "${1:-127.0.0.1:0}" \
 		--port-file "$WORK/port" >>"$WORK/server.log" 2>&1 &
 	SERVER_PID=$!
 	wait_for 10 test -s "$WORK/port" || fail "server did not start: $(cat "$WORK/server.log")"
@@ -59,7 +107,8 @@ stop_server() {
 	SERVER_PID=""
 }
 
-srv() { "$B/mutu-server" -D "$WORK/server.db" "$@"; }
+# shellcheck disable=SC2086
+srv() { "$B/mutu-server" $DB_ARGS "$@"; }
 
 # bootstrap: communes 29019 Brest and 29075 Guipavas, their secrets, and
 # an intercommunal admin token in $TOKEN.
@@ -103,7 +152,7 @@ json() { /usr/bin/python3 -c "import json,sys; j=json.load(sys.stdin); print($1)
 
 queued() { sqlite3 "$WORK/$1/queue.db" "SELECT count(*) FROM records"; }
 
-# start_proxy: the fault-injecting proxy (tests/tools/faultproxy.py) in
+# start_proxy [TARGETS]: the fault-injecting proxy (tests/tools/faultproxy.py) in
 # front of the server; agents given $PROXY_URL go through it. plan JSON
 # sets what it does next (a new plan starts its script over); proxied
 # prints its log, one JSON line per request.
@@ -111,7 +160,7 @@ start_proxy() {
 	echo '{}' >"$WORK/plan.json"
 	rm -f "$WORK/proxy-port"
 	/usr/bin/python3 tests/tools/faultproxy.py "$WORK/proxy-port" \
-		"127.0.0.1:$PORT" "$WORK/plan.json" "$WORK/proxy.log" \
+		"${1:-127.0.0.1:$PORT}" "$WORK/plan.json" "$WORK/proxy.log" \
 		2>>"$WORK/proxy.err" &
 	AGENT_PIDS="$AGENT_PIDS $!"
 	wait_for 10 test -s "$WORK/proxy-port" || fail "proxy did not start"

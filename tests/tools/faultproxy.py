@@ -4,13 +4,17 @@
     faultproxy.py PORT_FILE TARGET_HOST:PORT PLAN_FILE LOG_FILE
 
 Listens on 127.0.0.1 (a free port, written to PORT_FILE) and forwards each
-HTTP/1.1 request to TARGET on a fresh connection. PLAN_FILE (JSON, re-read
+HTTP/1.1 request to TARGET on a fresh connection. TARGET may list several
+servers separated by commas: requests go to each in turn (round robin),
+so that an agent's retry lands on another server than its first try. PLAN_FILE (JSON, re-read
 for every request) says what to do:
 
   {"script": [ACTION, ...],        consumed one per request, in order
    "default": ACTION,              then this (default "pass")
-   "random": {"seed": N, "p": {ACTION_NAME: probability, ...}}}
+   "random": {"seed": N, "p": {ACTION_NAME: probability, ...},
+              "args": {ACTION_NAME: {...}}}}
                                    or, if present, a seeded random choice
+                                   (with args, e.g. {"delay": {"s": 3}})
 
 An ACTION is a name or an object {"do": NAME, ...}:
 
@@ -46,10 +50,18 @@ import threading
 import time
 
 PORT_FILE, TARGET, PLAN_FILE, LOG_FILE = sys.argv[1:5]
-THOST, TPORT = TARGET.rsplit(":", 1)
-TPORT = int(TPORT)
+TARGETS = [(h, int(p)) for h, p in (t.rsplit(":", 1)
+                                     for t in TARGET.split(","))]
 lock = threading.Lock()
-state = {"n": 0, "rng": None, "mtime": None}
+state = {"n": 0, "rng": None, "mtime": None, "next": 0}
+
+
+def next_target():
+    """The server for the next forwarded request, in turn."""
+    with lock:
+        t = TARGETS[state["next"] % len(TARGETS)]
+        state["next"] += 1
+    return t
 
 
 def plan_action():
@@ -75,7 +87,7 @@ def plan_action():
             x, a = state["rng"].random(), "pass"
             for name, p in sorted(r["p"].items()):
                 if x < p:
-                    a = name
+                    a = dict(r.get("args", {}).get(name, {}), do=name)
                     break
                 x -= p
         else:
@@ -114,19 +126,22 @@ def reset(sock):
 
 
 def forward(head, body):
-    up = socket.create_connection((THOST, TPORT), timeout=30)
+    """The server's answer (re-framed), its status, and which server."""
+    target = next_target()
+    up = socket.create_connection(target, timeout=30)
     lines = head.split(b"\r\n")
     lines = [l for l in lines if not l.lower().startswith(b"connection:")]
     up.sendall(b"\r\n".join(lines) + b"\r\nConnection: close\r\n\r\n" + body)
     rhead, rbody, _ = read_message(up)
     up.close()
+    where = "%s:%d" % target
     if rhead is None:
-        return b"", 0
+        return b"", 0, where
     status = int(rhead.split(b" ", 2)[1])
     # Re-frame the answer for a kept-alive client connection.
     lines = [l for l in rhead.split(b"\r\n")
              if not l.lower().startswith(b"connection:")]
-    return b"\r\n".join(lines) + b"\r\n\r\n" + rbody, status
+    return b"\r\n".join(lines) + b"\r\n\r\n" + rbody, status, where
 
 
 def canned(a):
@@ -145,11 +160,13 @@ def canned(a):
     return (out + "\r\n").encode() + body, code
 
 
-def log(action, head, body, status, answer=b""):
+def log(action, head, body, status, answer=b"", upstream=None):
     first = head.split(b"\r\n", 1)[0].decode(errors="replace").split(" ")
     rec = {"t": round(time.time(), 3), "do": action, "method": first[0],
            "path": first[1] if len(first) > 1 else "", "bytes": len(body),
            "status": status, "head": len(head) + 4, "answer": len(answer)}
+    if upstream:
+        rec["upstream"] = upstream
     with lock, open(LOG_FILE, "a") as f:
         f.write(json.dumps(rec) + "\n")
 
@@ -206,9 +223,9 @@ class Handler(socketserver.BaseRequestHandler):
             return False
         if do == "delay":
             time.sleep(a.get("s", 1))
-        out, status = forward(head, body)
+        out, status, where = forward(head, body)
         log(do, head, body, status if do not in
-            ("cut_after_request",) else 0, out)
+            ("cut_after_request",) else 0, out, where)
         if do == "cut_after_request" or not out:
             reset(c)
             return False
