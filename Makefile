@@ -68,7 +68,7 @@ FLEETSIM := $(BUILD)/mutu-fleetsim
 
 .PHONY: all deps demo check check-run unit integration install uninstall \
 	clean fmt lint deb package-test package-test-systemd fuzz security-scan \
-	soak bench
+	soak bench bench-scale
 .DEFAULT_GOAL := all
 .SECONDARY:
 
@@ -156,6 +156,12 @@ check-run: all $(UNIT_BIN) $(BUILD)/tests/libpowerloss.so $(FLEETSIM)
 bench: deps
 	@$(MAKE) --no-print-directory all $(FLEETSIM)
 	@BUILD=$(BUILD) QUICK=$(QUICK) sh bench/run.sh
+
+# What one server holds, SQLite against PostgreSQL with one and two
+# instances (docs/SCALING.md); SCALE_COMMUNES, SCALE_MACHINES, SCALE_DAYS.
+bench-scale: deps
+	@$(MAKE) --no-print-directory all $(FLEETSIM)
+	@BUILD=$(BUILD) sh bench/scale.sh
 
 # The long delivery tests (crash points x 500, kill -9 x 5,000, ...);
 # SOAK_SCALE=0.1 runs a tenth of each.

@@ -98,6 +98,22 @@ drain(struct fleet *f, struct sync *sy, struct queue *q)
 	return acked;
 }
 
+/* Machine i's server: the i-th of a comma-separated list, in turn (as
+ * a load balancer would spread agents over server instances). */
+static void
+pick_server(const char *list, int i, char *out, size_t n)
+{
+	const char *p = list, *c;
+	int k = 0, count = 1;
+
+	for (c = list; *c; c++)
+		count += *c == ',';
+	for (i %= count; k < i; k++)
+		p = strchr(p, ',') + 1;
+	c = strchr(p, ',');
+	snprintf(out, n, "%.*s", (int)(c ? (size_t)(c - p) : strlen(p)), p);
+}
+
 static int
 deliver(struct fleet *f, struct fleetgen_machine *m, int i,
         struct fleetgen_totals *t)
@@ -109,6 +125,7 @@ deliver(struct fleet *f, struct fleetgen_machine *m, int i,
 	char path[PATH_MAX + 16], err[256], id[CRYPTO_UUID_LEN + 1];
 	long long acked = -1;
 
+	pick_server(f->base.server, i, cfg.server, sizeof(cfg.server));
 	snprintf(cfg.state_dir, sizeof(cfg.state_dir), "%s/m%06d", f->dir, i);
 	util_strlcpy(cfg.commune, m->code, sizeof(cfg.commune));
 	util_strlcpy(cfg.enrol_secret, f->secret[m->commune],
@@ -242,7 +259,8 @@ usage(void)
 	fprintf(stderr,
 	        "usage: mutu-fleetsim fleet [--seed 1] [--communes 3] "
 	        "[--machines 4] [--days 30]\n"
-	        "         (--dry-run | --server URL --secrets FILE --dir DIR"
+	        "         (--dry-run | --server URL[,URL...] --secrets FILE"
+	        " --dir DIR"
 	        " [--ca-file F] [--threads 8])\n"
 	        "       mutu-fleetsim communes [--communes 3]\n");
 	exit(2);

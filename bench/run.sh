@@ -20,21 +20,7 @@ cleanup() { for p in $PIDS; do kill -9 "$p" 2>/dev/null || true; done; rm -rf "$
 trap cleanup EXIT
 R="$WORK/rows.jsonl"
 : >"$R"
-# row FIGURE MUTU BASELINE RATIO TARGET OK: one line of the table
-row() {
-	/usr/bin/python3 -c "import json,sys; print(json.dumps(dict(zip(
-	  ['figure','mutu','baseline','ratio','target','ok'], sys.argv[1:]))))" "$@" >>"$R"
-	printf '%-46s %14s %14s %8s  %-14s %s\n' "$@"
-}
-med() { /usr/bin/python3 -c "import statistics,sys; print(statistics.median(float(x) for x in sys.argv[1:]))" "$@"; }
-calc() { /usr/bin/python3 -c "print($1)"; }
-waitfile() { # FILE: waits up to 10 s for a port file
-	i=0
-	while [ ! -s "$1" ]; do
-		i=$((i + 1)); [ $i -lt 100 ] || { echo "bench: $1 never came" >&2; exit 1; }
-		sleep 0.1
-	done
-}
+. bench/lib.sh
 # timed OUT CMD...: runs CMD RUNS times; prints median CPU s and peak RSS KiB
 timed() {
 	out=$1; shift
@@ -49,50 +35,12 @@ timed() {
 	done
 	echo "$(med $cpus) $(med $rss)"
 }
-# tls_start CONF DB LOG PORTFILE: one more HTTPS server on a fresh port
-# (DB: a SQLite file, or "-D URI --db-admin URI"); its pid is LASTPID.
-tls_start() {
-	rm -f "$4"
-	case $2 in -*) db=$2 ;; *) db="-D $2" ;; esac
-	# shellcheck disable=SC2086
-	"$B/mutu-server" -c "$1" $db -l 127.0.0.1:0 \
-		--tls-cert "$WORK/tls/server.pem" --tls-key "$WORK/tls/server.key" \
-		--port-file "$4" 2>"$3" &
-	LASTPID=$!
-	waitfile "$4"
-}
 # tls_server CONF DB LOG: (re)starts the HTTPS server on a fresh port
 # ($WORK/port); its pid is SPID (and PIDS, which is killed first).
 tls_server() {
 	kill -9 $PIDS 2>/dev/null || true
 	tls_start "$1" "$2" "$3" "$WORK/port"
 	PIDS="$LASTPID" SPID=$LASTPID
-}
-# queries PORT TOKEN: the licence queries (one commune and all), p50/p99
-# of QR runs or of as many as 60 s allow, one JSON line each.
-queries() {
-/usr/bin/python3 - "https://127.0.0.1:$1" "$WORK/tls/ca.pem" "$2" "$QR" "$FD" <<'PY'
-import http.client, json, ssl, statistics, sys, time, urllib.parse
-url, ca, tok, n, days = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
-u = urllib.parse.urlsplit(url)
-c = http.client.HTTPSConnection(u.hostname, u.port, context=ssl.create_default_context(cafile=ca))
-for path in ("/api/v1/licences", "/api/v1/reports/compliance", "/api/v1/reports/reclaim"):
-    for scope in ("10001", None):
-        q = "?days=" + days + ("&commune=" + scope if scope else "")
-        lat, bad, t0 = [], 0, time.time()
-        for i in range(n):  # n samples, or as many as 60 s allow (1 at least)
-            if i >= 1 and time.time() - t0 > 60:
-                break
-            t = time.perf_counter()
-            c.request("GET", path + q, headers={"Authorization": "Bearer " + tok})
-            r = c.getresponse(); r.read()
-            lat.append((time.perf_counter() - t) * 1000)
-            bad += r.status != 200
-        lat.sort()
-        print(json.dumps({"query": path.rsplit("/", 1)[1], "scope": scope or "all", "n": len(lat),
-                          "p50": round(statistics.median(lat), 1),
-                          "p99": round(lat[min(len(lat) - 1, int(len(lat) * 0.99))], 1), "errors": bad}))
-PY
 }
 printf '%-46s %14s %14s %8s  %-14s %s\n' figure mutu baseline ratio target ok
 
@@ -291,18 +239,9 @@ done <"$WORK/queries.jsonl"
 
 # 8. PostgreSQL, in the same run: the ingest of benchmark 4 (64 agents)
 # with one and with two server instances on one database, and the fleet
-# of benchmark 6 with its queries. A throwaway cluster (tests/tools/pg.sh,
-# PG_BENCH: fsync on, asynchronous commit, the durability of the SQLite
-# server's WAL with synchronous=NORMAL; shared_buffers 512 MB).
+# of benchmark 6 with its queries, on a throwaway cluster (pg_start).
 PGD="$WORK/pg"
-eval "$(PG_BENCH=1 sh tests/tools/pg.sh start "$PGD")"
-pg_stop() { sh tests/tools/pg.sh stop "$PGD"; }
-trap 'pg_stop; cleanup' EXIT
-pgdb() { # NAME: a new database; prints the server's arguments for it
-	psql -X -q -h "$PGD" -U "$MUTU_PG_SUPER" -d postgres \
-		-c "CREATE DATABASE $1 OWNER mutu_owner" >/dev/null
-	echo "-D postgresql:///$1?host=$PGD&user=mutu_app --db-admin postgresql:///$1?host=$PGD&user=mutu_owner"
-}
+pg_start
 # herd_pg N PORT SECRET OUT: N agents, IN/64 records each, to one instance
 herd_pg() {
 	rm -rf "$SIM/pg$2"; mkdir "$SIM/pg$2"
