@@ -21,9 +21,9 @@ waitfile() { # FILE: waits up to 10 s for a port file
 # (DB: a SQLite file, or "-D URI --db-admin URI"); its pid is LASTPID.
 tls_start() {
 	rm -f "$4"
-	case $2 in -*) db=$2 ;; *) db="-D $2" ;; esac
+	case $2 in -*) dbargs=$2 ;; *) dbargs="-D $2" ;; esac
 	# shellcheck disable=SC2086
-	"$B/mutu-server" -c "$1" $db -l 127.0.0.1:0 \
+	"$B/mutu-server" -c "$1" $dbargs -l 127.0.0.1:0 \
 		--tls-cert "$WORK/tls/server.pem" --tls-key "$WORK/tls/server.key" \
 		--port-file "$4" 2>"$3" &
 	LASTPID=$!
@@ -55,13 +55,14 @@ for path in ("/api/v1/licences", "/api/v1/reports/compliance", "/api/v1/reports/
                           "p99": round(lat[min(len(lat) - 1, int(len(lat) * 0.99))], 1), "errors": bad}))
 PY
 }
-# pg_start: a throwaway PostgreSQL cluster in $PGD (tests/tools/pg.sh,
-# PG_BENCH: fsync on, asynchronous commit, the durability of the SQLite
-# server's WAL with synchronous=NORMAL; shared_buffers 512 MB), stopped
-# on exit.
+# pg_start: a throwaway PostgreSQL cluster in a new directory PGD
+# (tests/tools/pg.sh, PG_BENCH: fsync on, asynchronous commit, the
+# durability of the SQLite server's WAL with synchronous=NORMAL;
+# shared_buffers 512 MB), stopped and removed on exit.
 pg_start() {
+	PGD=$(mktemp -d /tmp/mutu-bench-pg.XXXXXX)
 	eval "$(PG_BENCH=1 sh tests/tools/pg.sh start "$PGD")"
-	trap 'sh tests/tools/pg.sh stop "$PGD"; cleanup' EXIT
+	trap 'sh tests/tools/pg.sh stop "$PGD"; rm -rf "$PGD"; cleanup' EXIT
 }
 # pgdb NAME: a new database in the cluster at PGD; prints the server's
 # database arguments for it.

@@ -1,8 +1,9 @@
 #!/bin/sh
 # make bench: mutu against its peers and against raw SQLite, side by side
 # in one run (docs/PERFORMANCE.md). Prints one table and writes it to
-# bench/results.md and bench/results.json. QUICK=1: fewer runs, shorter
-# sampling (under 3 minutes).
+# bench/results.md and bench/results.json (QUICK=1: fewer runs, shorter
+# sampling, a few minutes; written to bench/results-quick.*, so that a
+# quick run never replaces the full results).
 set -eu
 BUILD=${BUILD:-build}
 B=$(cd "$BUILD" && pwd)
@@ -240,7 +241,6 @@ done <"$WORK/queries.jsonl"
 # 8. PostgreSQL, in the same run: the ingest of benchmark 4 (64 agents)
 # with one and with two server instances on one database, and the fleet
 # of benchmark 6 with its queries, on a throwaway cluster (pg_start).
-PGD="$WORK/pg"
 pg_start
 # herd_pg N PORT SECRET OUT: N agents, IN/64 records each, to one instance
 herd_pg() {
@@ -312,8 +312,9 @@ import json, sys, datetime, platform, os
 rows = [json.loads(l) for l in open(sys.argv[1])]
 meta = {"date": datetime.datetime.utcnow().isoformat() + "Z", "quick": bool(sys.argv[2]),
         "machine": platform.node(), "cpus": os.cpu_count()}
-json.dump({"meta": meta, "rows": rows}, open("bench/results.json", "w"), indent=1)
-with open("bench/results.md", "w") as f:
+base = "bench/results-quick" if meta["quick"] else "bench/results"
+json.dump({"meta": meta, "rows": rows}, open(base + ".json", "w"), indent=1)
+with open(base + ".md", "w") as f:
     f.write("# Benchmark results\n\nProduced by `make bench%s` on %s (%d cores), %s. "
             "Method: docs/PERFORMANCE.md. Medians of several runs; ratios are "
             "baseline / mutu (higher is better) except where the target says otherwise.\n\n"
@@ -322,5 +323,5 @@ with open("bench/results.md", "w") as f:
     for r in rows:
         f.write("| %s | %s | %s | %s | %s | %s |\n" % (r["figure"], r["mutu"], r["baseline"],
                 r["ratio"], r["target"], {"True": "yes", "False": "**no**"}.get(r["ok"], r["ok"])))
-print("\nwritten: bench/results.md, bench/results.json")
+print("\nwritten: %s.md, %s.json" % (base, base))
 PY

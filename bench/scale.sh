@@ -12,6 +12,7 @@ BUILD=${BUILD:-build}
 B=$(cd "$BUILD" && pwd)
 FC=${SCALE_COMMUNES:-100} FM=${SCALE_MACHINES:-30} FD=${SCALE_DAYS:-365}
 QR=${SCALE_QUERIES:-20}
+PGD=""
 WORK=$(mktemp -d /tmp/mutu-scale.XXXXXX)
 SIM=$(mktemp -d /dev/shm/mutu-scale-sim.XXXXXX 2>/dev/null || mktemp -d /tmp/mutu-scale-sim.XXXXXX)
 PIDS=""
@@ -38,10 +39,11 @@ db_cpu() {
 	echo "$t"
 }
 
-# run_fleet LABEL DB INSTANCES: the fleet into a new database DB (a SQLite
-# file or server arguments) through INSTANCES servers.
+# run_fleet LABEL DB INSTANCES [PGNAME]: the fleet into a new database DB
+# (a SQLite file, or server arguments for PostgreSQL database PGNAME)
+# through INSTANCES servers.
 run_fleet() {
-	label=$1 db=$2 n=$3
+	label=$1 db=$2 n=$3 pgname=${4:-}
 	case $db in -*) dba=$db ;; *) dba="-D $db" ;; esac
 	# shellcheck disable=SC2086
 	"$B/mutu-fleetsim" communes $FA | while read -r code name; do
@@ -50,12 +52,12 @@ run_fleet() {
 	done >"$WORK/secrets"
 	# shellcheck disable=SC2086
 	tok=$("$B/mutu-server" $dba admin-token)
-	urls="" spids="" i=0
-	while [ $i -lt "$n" ]; do
-		tls_start "$WORK/server.conf" "$db" "$WORK/server$i.log" "$WORK/port$i"
+	urls="" spids="" k=0 # (waitfile uses i)
+	while [ $k -lt "$n" ]; do
+		tls_start "$WORK/server.conf" "$db" "$WORK/server$k.log" "$WORK/port$k"
 		PIDS="$PIDS $LASTPID" spids="$spids $LASTPID"
-		urls="$urls${urls:+,}https://127.0.0.1:$(cat "$WORK/port$i")"
-		i=$((i + 1))
+		urls="$urls${urls:+,}https://127.0.0.1:$(cat "$WORK/port$k")"
+		k=$((k + 1))
 	done
 	d0=$(db_cpu)
 	mkdir "$SIM/fleet"
@@ -72,11 +74,12 @@ print(j['machines'], j['records'], j['seconds'], round(j['records_per_second']),
 	row "$label: $1 machines x $FD days, records (lost $5)" "$2" "-" "-" "0 lost" "$(calc "$5 == 0 and $2 > 0")"
 	row "  ingest seconds / records per second" "$3" "$4" "-" "-" "-"
 	row "  CPU s: mutu-server(s) / database" "$(calc "round($scpu, 1)")" "$dcpu" "-" "-" "-"
-	case $db in
-	-*) kib=$(psql -X -q -A -t -h "$PGD" -U "$MUTU_PG_SUPER" -d postgres \
-		-c "SELECT pg_database_size('$(echo "$db" | sed 's#.*///\([a-z0-9_]*\)?.*#\1#')') / 1024") ;;
-	*) kib=$(du -ck "$db"* | awk 'END {print $1}') ;;
-	esac
+	if [ -n "$pgname" ]; then
+		kib=$(psql -X -q -A -t -h "$PGD" -U "$MUTU_PG_SUPER" -d postgres \
+			-c "SELECT pg_database_size('$pgname') / 1024")
+	else
+		kib=$(du -ck "$db"* | awk 'END {print $1}')
+	fi
 	row "  database KiB / bytes per record" "$kib" "$(calc "round($kib * 1024 / max($2, 1))")" "-" "-" "-"
 	queries "$(cat "$WORK/port0")" "$tok" >"$WORK/q.jsonl"
 	while read -r l; do
@@ -88,10 +91,9 @@ print(j['machines'], j['records'], j['seconds'], round(j['records_per_second']),
 
 printf '%-46s %14s %14s %8s  %-14s %s\n' figure value value2 ratio target ok
 run_fleet "SQLite" "$WORK/fleet.db" 1
-PGD="$WORK/pg"
 pg_start
-run_fleet "PostgreSQL, 1 instance" "$(pgdb fleet1)" 1
-run_fleet "PostgreSQL, 2 instances" "$(pgdb fleet2)" 2
+run_fleet "PostgreSQL, 1 instance" "$(pgdb fleet1)" 1 fleet1
+run_fleet "PostgreSQL, 2 instances" "$(pgdb fleet2)" 2 fleet2
 
 /usr/bin/python3 - "$R" "$FC" "$FM" "$FD" <<'PY'
 import datetime, json, os, platform, sys

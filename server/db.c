@@ -34,6 +34,7 @@ struct db {
 	PGconn *pg;
 	long long changes;  /* PostgreSQL: of the last command */
 	unsigned nprepared; /* PostgreSQL: names of prepared statements */
+	unsigned gen;       /* PostgreSQL: connections made (resets) */
 	int errclass;
 	char err[512];
 };
@@ -56,6 +57,7 @@ struct db_stmt {
 	int row, nrows, ran;
 	int persistent; /* PostgreSQL: prepared on the server once */
 	char name[16];  /* its name there, "" until prepared */
+	unsigned gen;   /* the connection it was prepared on */
 };
 
 int
@@ -76,6 +78,8 @@ set_err(struct db *db, int class, const char *msg)
 	while (n > 0 && (db->err[n - 1] == '\n' || db->err[n - 1] == ' '))
 		db->err[--n] = '\0';
 }
+
+static int pg_result(struct db *db, PGresult *res);
 
 static int
 lite_class(int rc)
@@ -124,24 +128,57 @@ open_sqlite(struct db *db, const char *path, char *err, size_t errlen)
 	return 0;
 }
 
+/* The session's settings, after each (re)connection. Times are Unix
+ * seconds computed by the server, never by the database's clock or zone. */
+static int
+pg_session(struct db *db)
+{
+	PGresult *res = PQexec(db->pg, "SET client_min_messages = warning;"
+	                               "SET TIME ZONE 'UTC'");
+	int rc = pg_result(db, res);
+
+	PQclear(res);
+	return rc;
+}
+
 static int
 open_pgsql(struct db *db, const char *uri, char *err, size_t errlen)
 {
 	db->pg = PQconnectdb(uri);
-	if (db->pg == NULL || PQstatus(db->pg) != CONNECTION_OK) {
-		set_err(db, DB_ERROR,
-		        db->pg ? PQerrorMessage(db->pg) : "out of memory");
+	if (db->pg == NULL || PQstatus(db->pg) != CONNECTION_OK ||
+	    pg_session(db) == -1) {
+		if (db->err[0] == '\0')
+			set_err(db, DB_ERROR,
+			        db->pg ? PQerrorMessage(db->pg)
+			               : "out of memory");
 		snprintf(err, errlen, "PostgreSQL: %s", db->err);
 		return -1;
 	}
-	/* Times are Unix seconds computed by the server, never by the
-	 * database's clock or time zone. */
-	if (db_exec(db, "SET client_min_messages = warning;"
-	                "SET TIME ZONE 'UTC'") == -1) {
-		snprintf(err, errlen, "PostgreSQL: %s", db->err);
-		return -1;
-	}
+	db->gen = 1;
 	return 0;
+}
+
+/* A connection the server closed (restart, failover, idle timeout) is
+ * made again before the next statement; the statement that found it
+ * broken has failed. 0 if the connection is usable. */
+static int
+pg_alive(struct db *db)
+{
+	if (PQstatus(db->pg) == CONNECTION_OK)
+		return 0;
+	PQreset(db->pg);
+	if (PQstatus(db->pg) != CONNECTION_OK || pg_session(db) == -1) {
+		set_err(db, DB_ERROR, PQerrorMessage(db->pg));
+		return -1;
+	}
+	db->gen++;
+	return 0;
+}
+
+unsigned
+db_generation(const struct db *db)
+{
+	return db->gen;
 }
 
 struct db *
@@ -287,6 +324,8 @@ db_exec(struct db *db, const char *sql)
 		sqlite3_free(msg);
 		return rc == SQLITE_OK ? 0 : -1;
 	}
+	if (pg_alive(db) == -1)
+		return -1;
 	len = strlen(sql) * 2 + 64;
 	if ((t = malloc(len)) == NULL)
 		return -1;
@@ -446,6 +485,7 @@ server_prepare(struct db_stmt *st, const Oid *types)
 	PQclear(res);
 	if (rc == -1)
 		st->name[0] = '\0';
+	st->gen = st->db->gen;
 	return rc;
 }
 
@@ -456,6 +496,10 @@ run_pgsql(struct db_stmt *st)
 	Oid types[PG_MAX_PARAMS];
 	int i;
 
+	if (pg_alive(st->db) == -1)
+		return NULL;
+	if (st->name[0] && st->gen != st->db->gen)
+		st->name[0] = '\0'; /* prepared on a connection now gone */
 	for (i = 0; i < st->nparams; i++) {
 		vals[i] = st->param[i].val;
 		types[i] = st->param[i].type;
@@ -541,7 +585,8 @@ db_finalize(struct db_stmt *st)
 
 	if (st == NULL)
 		return;
-	if (st->name[0]) {
+	if (st->name[0] && st->gen == st->db->gen &&
+	    PQstatus(st->db->pg) == CONNECTION_OK) {
 		snprintf(sql, sizeof(sql), "DEALLOCATE %s", st->name);
 		res = PQexec(st->db->pg, sql);
 		PQclear(res);

@@ -52,6 +52,10 @@ int db_errclass(struct db *db);
 /* Runs one or more statements without parameters or results: 0, or -1
  * (the message in db_errmsg()). */
 int db_exec(struct db *db, const char *sql);
+/* Counts the connections made: PostgreSQL reconnects before the next
+ * statement when the server closed the connection, and the session's
+ * settings (set_config) are then gone. Always 0 for SQLite. */
+unsigned db_generation(const struct db *db);
 /* Rows changed by the last INSERT, UPDATE or DELETE. */
 long long db_changes(struct db *db);
 

@@ -294,6 +294,9 @@ cmd_serve(const struct opts *o)
 		       "set tls_cert and tls_key (see mutu-server tls-init)",
 		       o->listen);
 	s = open_store(o);
+	/* One connection per HTTP thread and one for housekeeping. */
+	if (store_grow(s, o->st.threads + 1, err, sizeof(err)) == -1)
+		fatalx("%s", err);
 	api.store = s;
 	api.privacy_k = o->st.privacy_k;
 	api.crl = crl;

@@ -170,6 +170,10 @@ struct store *store_open(const char *uri, const char *admin_uri, char *err,
                          size_t errlen);
 /* Closes it; NULL is a no-op. */
 void store_close(struct store *s);
+/* PostgreSQL: opens more connections, up to n in all (64 at most), so
+ * that n calls run at once; a no-op for SQLite (one connection). 0, or
+ * -1 with the reason in err. */
+int store_grow(struct store *s, int n, char *err, size_t errlen);
 /* Copies every row of from into to, which must hold no commune or agent
  * yet (its default catalogue is replaced by from's), in one transaction
  * on to; prints each table's row count to out. 0, or -1 with the reason

@@ -255,7 +255,8 @@ set_scope(struct sq *q, const char *scope)
 	struct db_stmt *st;
 	int r;
 
-	if (strcmp(q->scope, scope) == 0)
+	if (strcmp(q->scope, scope) == 0 &&
+	    q->scope_gen == db_generation(q->db))
 		return STORE_OK;
 	st = sq_get(q, "SELECT set_config('mutu.scope', ?1, false)");
 	if (st == NULL)
@@ -268,6 +269,7 @@ set_scope(struct sq *q, const char *scope)
 		return STORE_ERR;
 	}
 	util_strlcpy(q->scope, scope, sizeof(q->scope));
+	q->scope_gen = db_generation(q->db);
 	return STORE_OK;
 }
 

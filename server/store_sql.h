@@ -27,7 +27,8 @@ struct sq {
 	struct catalogue *cat; /* the rules in force, loaded from the db */
 	long long cat_version; /* PostgreSQL: mutu_catalogue when loaded */
 	struct sq_cached cache[SQ_CACHE_SLOTS];
-	char scope[1024]; /* PostgreSQL: mutu.scope as last set */
+	char scope[1024];   /* PostgreSQL: mutu.scope as last set */
+	unsigned scope_gen; /* on this connection (db_generation) */
 	/* Hashes of normalisation keys known to be mapped (0: empty slot);
 	 * cleared when the rules change or a transaction rolls back. */
 	unsigned long long seen[SQ_SEEN_SLOTS];

@@ -6,7 +6,9 @@
 # the agent's timeout, which then reach one instance while the retry is
 # being applied by the other. Midway, one instance is killed (kill -9) and
 # restarted. Then: 0 lost, 0 stored twice, daily summaries equal to the
-# raw records. Runs in the PostgreSQL pass.
+# raw records. Last, PostgreSQL itself restarts under both instances:
+# they reconnect and the agents' next records arrive. Runs in the
+# PostgreSQL pass.
 . tests/integration/lib.sh
 [ "$BACKEND" = pgsql ] || skip "runs in the pgsql pass (MUTU_BACKEND=pgsql)"
 REQUESTS=${TWO_REQUESTS:-200}
@@ -86,3 +88,25 @@ for f in server.log server-b.log; do
 		grep "database: " "$WORK/$f" | head -5
 	fi
 done
+
+say "PostgreSQL restarts under both instances"
+plan '{}'
+sh tests/tools/pg.sh restart "$MUTU_PG_DIR"
+before=$(sdb "SELECT count(*) FROM usage WHERE product = 'two'")
+/usr/bin/python3 -c "
+import json, time
+now = int(time.time())
+for i in range(30):
+    print(json.dumps({'type': 'usage', 'time': now, 'data': {
+        'product': 'two', 'exe': '/o/after/%d' % i, 'start': now - 60, 'end': now}}))" >"$WORK/lines"
+enqueue_acked "$WORK/pc1.conf" 10
+wait_for 60 sh -c "[ \$(sqlite3 '$WORK/pc1/queue.db' 'SELECT count(*) FROM records') -eq 0 ]" ||
+	fail "not delivered after the PostgreSQL restart"
+expect_eq "records after the restart" \
+	"$(sdb "SELECT count(*) FROM usage WHERE product = 'two'")" "$((before + 30))"
+/usr/bin/python3 tests/tools/oracle.py "$WORK/acked" "$SDB" "after the restart" ||
+	fail "oracle"
+for pid in $PID_A $PID_B; do
+	kill -0 "$pid" 2>/dev/null || fail "an instance died with PostgreSQL"
+done
+echo "ok: both instances reconnected"

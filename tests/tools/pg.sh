@@ -4,6 +4,7 @@
 # authentication, roles mutu_owner (owns the test databases) and mutu_app
 # (the server's role: no superuser, no BYPASSRLS, owns nothing).
 #   pg.sh start DIR   prints "MUTU_PG_DIR=... MUTU_PG_SUPER=..." lines
+#   pg.sh restart DIR (every connection is cut)
 #   pg.sh stop DIR
 set -eu
 cmd=$1 dir=$2
@@ -37,6 +38,9 @@ start)
 	SQL
 	echo "MUTU_PG_DIR=$dir"
 	echo "MUTU_PG_SUPER=$super"
+	;;
+restart)
+	as "$bin/pg_ctl" -D "$dir/data" -m fast -w -t 60 restart >/dev/null
 	;;
 stop)
 	[ -d "$dir/data" ] && as "$bin/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null 2>&1 || true
