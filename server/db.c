@@ -316,6 +316,7 @@ db_exec(struct db *db, const char *sql)
 	int rc;
 
 	db->err[0] = '\0';
+	db->errclass = 0;
 	if (db->kind == DB_SQLITE) {
 		rc = sqlite3_exec(db->lite, sql, NULL, NULL, &msg);
 		if (rc != SQLITE_OK)
@@ -545,6 +546,7 @@ db_step(struct db_stmt *st)
 	if (st->db->kind == DB_PGSQL)
 		return step_pgsql(st);
 	st->db->err[0] = '\0';
+	st->db->errclass = 0;
 	rc = sqlite3_step(st->lite);
 	if (rc == SQLITE_ROW)
 		return DB_ROW;

@@ -457,8 +457,10 @@ lic_reload(struct sq *q, int renorm)
 	                          " CAST(CAST(value AS INTEGER) + 1 AS TEXT)"
 	                          " WHERE key = 'catalogue_version'") == -1)
 		rc = -1;
-	if (end_tx(q, rc == 0 ? STORE_OK : STORE_ERR) != STORE_OK)
+	if (end_tx(q, rc == 0 ? STORE_OK : STORE_ERR) != STORE_OK) {
+		lic_forget(q); /* the maps written are rolled back */
 		return -1;
+	}
 	q->cat_version = catalogue_version(q);
 	return 0;
 }

@@ -295,12 +295,17 @@ static const char *const pg_migrations[] = {
     "DECLARE r record; n bigint := 0; k bigint; BEGIN"
     "  FOR r IN SELECT c.relname,"
     "      (regexp_match(pg_get_expr(c.relpartbound, c.oid),"
+    "        'FROM \\(''?(-?[0-9]+)'))[1]::bigint AS lo,"
+    "      (regexp_match(pg_get_expr(c.relpartbound, c.oid),"
     "        'TO \\(''?(-?[0-9]+)'))[1]::bigint AS hi"
     "    FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
     "    WHERE i.inhparent = 'usage'::regclass"
     "      AND c.relname <> 'usage_default' LOOP"
     "    IF r.hi <= cutoff - 86400 THEN"
-    "      EXECUTE format('SELECT count(*) FROM %I', r.relname) INTO k;"
+    /* Counted through the parent, whose policies apply (the partition
+     * itself shows nothing, even to its owner). */
+    "      SELECT count(*) INTO k FROM usage"
+    "        WHERE start >= r.lo AND start < r.hi;"
     "      EXECUTE format('DROP TABLE %I', r.relname);"
     "      n := n + k;"
     "    END IF;"
