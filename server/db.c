@@ -70,6 +70,7 @@ db_is_pgsql(const char *uri)
 static void
 set_err(struct db *db, int class, const char *msg)
 {
+	char *p;
 	size_t n;
 
 	db->errclass = class;
@@ -77,6 +78,10 @@ set_err(struct db *db, int class, const char *msg)
 	n = strlen(db->err);
 	while (n > 0 && (db->err[n - 1] == '\n' || db->err[n - 1] == ' '))
 		db->err[--n] = '\0';
+	/* libpq's messages span lines ("ERROR: ...\nHINT: ..."): one line. */
+	for (p = db->err; *p; p++)
+		if (*p == '\n' || *p == '\t')
+			*p = ' ';
 }
 
 static int pg_result(struct db *db, PGresult *res);
