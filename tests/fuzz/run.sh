@@ -19,10 +19,11 @@ build dpkg agent/dpkg.c common/util.c
 build config agent/config.c common/conf.c common/util.c common/log.c
 build procstat agent/procstat.c
 make --no-print-directory build/server/catalogue_data.c >/dev/null
-LIBS="$LIBS $(pkg-config --libs libmicrohttpd sqlite3 openssl) -lpthread -lm"
-CFLAGS="$CFLAGS $(pkg-config --cflags libmicrohttpd sqlite3 openssl)"
+LIBS="$LIBS $(pkg-config --libs libmicrohttpd sqlite3 libpq openssl) -lpthread -lm"
+CFLAGS="$CFLAGS $(pkg-config --cflags libmicrohttpd sqlite3 libpq openssl)"
 build http server/http.c server/api.c server/ingest.c server/store.c \
-	server/store_sqlite.c server/store_ingest.c server/store_licence.c \
+	server/db.c server/store_sql.c server/store_schema.c server/store_copy.c \
+	server/store_ingest.c server/store_licence.c \
 	server/store_access.c server/catalogue.c server/share.c \
 	server/ratelimit.c server/shed.c build/server/catalogue_data.c \
 	common/buf.c common/codec.c common/crypto.c common/digest.c \
