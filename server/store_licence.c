@@ -340,13 +340,13 @@ lic_forget(struct sq *q)
 	memset(q->seen, 0, sizeof(q->seen));
 }
 
-/* Checks a map for the key (a, b): 1 if mapped already, or known mapped
- * (no query then), 0 if not, -1 on failure. */
+/* Checks a map for the key (a, b), whose key_hash() is h: 1 if mapped
+ * already, or known mapped (no query then), 0 if not, -1 on failure. */
 static int
-mapped(struct sq *q, const char *map, const char *exists, const char *a,
+mapped(struct sq *q, unsigned long long h, const char *exists, const char *a,
        const char *b)
 {
-	if (seen(q, key_hash(map, a, b), 0))
+	if (seen(q, h, 0))
 		return 1;
 	return map_exists(q, exists, a, b);
 }
@@ -355,7 +355,8 @@ int
 lic_map_software(struct sq *q, const char *name, const char *publisher)
 {
 	const char *pub = publisher ? publisher : "";
-	int e = mapped(q, "s",
+	unsigned long long h = key_hash("s", name, pub);
+	int e = mapped(q, h,
 	               "SELECT 1 FROM software_map WHERE name = ?"
 	               " AND publisher = ?",
 	               name, pub);
@@ -368,14 +369,15 @@ lic_map_software(struct sq *q, const char *name, const char *publisher)
 	                         catalogue_match(q->cat, name, pub, NULL)) == 0)
 		e = 1;
 	if (e == 1)
-		seen(q, key_hash("s", name, pub), 1);
+		seen(q, h, 1);
 	return e == 1 ? 0 : -1;
 }
 
 int
 lic_map_usage(struct sq *q, const char *product, const char *exe)
 {
-	int e = mapped(q, "u",
+	unsigned long long h = key_hash("u", product, exe);
+	int e = mapped(q, h,
 	               "SELECT 1 FROM usage_map WHERE product = ?"
 	               " AND exe = ?",
 	               product, exe);
@@ -389,7 +391,7 @@ lic_map_usage(struct sq *q, const char *product, const char *exe)
 	               catalogue_match(q->cat, product, NULL, exe)) == 0)
 		e = 1;
 	if (e == 1)
-		seen(q, key_hash("u", product, exe), 1);
+		seen(q, h, 1);
 	return e == 1 ? 0 : -1;
 }
 
@@ -468,9 +470,12 @@ lic_reload(struct sq *q, int renorm)
 int
 lic_fresh(struct sq *q)
 {
-	long long v = catalogue_version(q);
+	long long v;
 
-	if (v < 0)
+	/* SQLite has one connection, which made any change itself. */
+	if (db_kind(q->db) != DB_PGSQL)
+		return 0;
+	if ((v = catalogue_version(q)) < 0)
 		return -1;
 	return v == q->cat_version ? 0 : lic_reload(q, 0);
 }

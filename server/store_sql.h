@@ -95,8 +95,8 @@ int lic_reload(struct sq *q, int renorm);
 int lic_install_defaults(struct sq *q);
 /* Forgets the normalisation keys known to be mapped (after a rollback). */
 void lic_forget(struct sq *q);
-/* Reloads the rules if another server instance changed them since they
- * were loaded (ingest). 0, or -1. */
+/* PostgreSQL: reloads the rules if another connection or server
+ * instance changed them since they were loaded (ingest). 0, or -1. */
 int lic_fresh(struct sq *q);
 /* Normalises a software entry or a usage key not yet mapped (ingest). */
 int lic_map_software(struct sq *q, const char *name, const char *publisher);
