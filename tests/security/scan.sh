@@ -28,6 +28,30 @@ curl -sf --cacert "$WORK/pki/ca.pem" "https://127.0.0.1:$PORT/crl.pem" |
 	openssl crl -noout -CAfile "$WORK/pki/ca.pem" 2>&1 | grep -q "verify OK" ||
 	fail "the CRL named in the certificate is not served"
 echo "ok: CRL published where the certificate says"
+# Client-initiated renegotiation, checked directly: on a TLS 1.2
+# connection the client asks to renegotiate ("R"), then sends a request.
+# The server must refuse (close, or a no_renegotiation alert) rather
+# than renegotiate, so no answer may come back; the same request without
+# "R" must be answered (the check can see an answer). testssl.sh 3.0.8 races on this check:
+# its single "echo R" can reach end of input before the server's close
+# arrives, and its retry counts exit codes without looking for "closed".
+renego() { # renego "R" or "" -> prints the session's transcript
+	(if [ -n "$1" ]; then echo "$1"; fi; sleep 1
+	 printf 'GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'
+	 sleep 1) | timeout 10 openssl s_client -tls1_2 -CAfile "$WORK/pki/ca.pem" \
+		-connect "127.0.0.1:$PORT" 2>&1 || true
+}
+renego "" | grep -q '"ok"' || fail "no answer over TLS 1.2 without renegotiation"
+RENEGO_REFUSED=0
+for i in 1 2 3; do
+	out=$(renego R)
+	printf '%s\n' "$out" | grep -q RENEGOTIATING || fail "s_client did not ask to renegotiate"
+	if printf '%s\n' "$out" | grep -q '"ok"'; then fail "the server renegotiated and answered"; fi
+	RENEGO_REFUSED=$((RENEGO_REFUSED + 1))
+done
+echo "ok: client-initiated renegotiation refused, no answer after R ($RENEGO_REFUSED/3)"
+export RENEGO_REFUSED
+
 echo "=== testssl.sh"
 testssl --quiet --color 0 --warnings off --add-ca "$WORK/pki/ca.pem" \
 	--jsonfile "$WORK/testssl.json" "127.0.0.1:$PORT" >"$WORK/testssl.txt" 2>&1 || true
@@ -36,6 +60,15 @@ testssl --quiet --color 0 --warnings off --add-ca "$WORK/pki/ca.pem" \
 import json, sys
 findings = json.load(open(sys.argv[1]))
 bad = [f for f in findings if f.get("severity") in ("MEDIUM", "HIGH", "CRITICAL")]
+# Our own check above proved the server closes on renegotiation; a
+# testssl.sh finding to the contrary is its race, named, not hidden.
+import os
+if os.environ.get("RENEGO_REFUSED") == "3":
+    raced = [f for f in bad if f["id"] == "secure_client_renego"]
+    for f in raced:
+        print("  note: testssl.sh said %s %s; the direct check says refused 3/3"
+              % (f["severity"], f["finding"]))
+    bad = [f for f in bad if f not in raced]
 for f in findings:
     if f["id"] in ("protocols", "SSLv2", "SSLv3", "TLS1", "TLS1_1", "TLS1_2", "TLS1_3",
                    "secure_renego", "secure_client_renego", "CRIME_TLS", "cipherlist_NULL",
