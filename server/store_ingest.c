@@ -198,29 +198,29 @@ apply_delta(struct sq *q, const char *agent_id, const struct store_record *r,
 	return rc;
 }
 
-/* Adds usage to the daily summary the reports read: the day is the
- * (corrected) start day; agents cut records at midnight UTC. */
-static int
-add_daily(struct sq *q, const struct store_agent *a,
-          const struct store_record *r, long long seconds, long long sessions)
-{
-	struct db_stmt *st;
-	int rc;
+/* The summaries' upsert: %1$s is the table, %2$s its time column. */
+static const char summary_sql[] =
+    "INSERT INTO %1$s(%2$s, agent_id, commune, product, exe, \"user\","
+    " seconds, sessions, last_end)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+    " ON CONFLICT(%2$s, agent_id, product, exe, \"user\") DO UPDATE SET"
+    " seconds = %1$s.seconds + excluded.seconds,"
+    " sessions = %1$s.sessions + excluded.sessions,"
+    " last_end = CASE WHEN excluded.last_end > %1$s.last_end"
+    "  THEN excluded.last_end ELSE %1$s.last_end END";
 
-	st =
-	    sq_get(q, "INSERT INTO usage_daily(day, agent_id, commune, product,"
-	              " exe, \"user\", seconds, sessions, last_end)"
-	              " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
-	              " ON CONFLICT(day, agent_id, product, exe, \"user\")"
-	              " DO UPDATE SET"
-	              " seconds = usage_daily.seconds + excluded.seconds,"
-	              " sessions = usage_daily.sessions + excluded.sessions,"
-	              " last_end = CASE WHEN excluded.last_end >"
-	              "  usage_daily.last_end THEN excluded.last_end"
-	              "  ELSE usage_daily.last_end END");
-	if (st == NULL)
+static int
+add_summary(struct sq *q, const char *table, const char *col, long long when,
+            const struct store_agent *a, const struct store_record *r,
+            long long seconds, long long sessions)
+{
+	char sql[sizeof(summary_sql) + 128];
+	struct db_stmt *st;
+
+	snprintf(sql, sizeof(sql), summary_sql, table, col);
+	if ((st = sq_get(q, sql)) == NULL)
 		return STORE_ERR;
-	db_bind_int64(st, 1, (r->u.use.start + r->shift) / 86400);
+	db_bind_int64(st, 1, when);
 	db_bind_text(st, 2, a->agent_id);
 	db_bind_text(st, 3, a->commune);
 	db_bind_text(st, 4, r->u.use.product);
@@ -229,7 +229,22 @@ add_daily(struct sq *q, const struct store_agent *a,
 	db_bind_int64(st, 7, seconds);
 	db_bind_int64(st, 8, sessions);
 	db_bind_int64(st, 9, r->u.use.end + r->shift);
-	if ((rc = sq_step_put(q, st)) != STORE_OK)
+	return sq_step_put(q, st);
+}
+
+/* Adds usage to the summaries the reports read, by day and by month: the
+ * day is the (corrected) start day; agents cut records at midnight UTC. */
+static int
+add_daily(struct sq *q, const struct store_agent *a,
+          const struct store_record *r, long long seconds, long long sessions)
+{
+	long long day = (r->u.use.start + r->shift) / 86400;
+	int rc;
+
+	if ((rc = add_summary(q, "usage_daily", "day", day, a, r, seconds,
+	                      sessions)) != STORE_OK ||
+	    (rc = add_summary(q, "usage_monthly", "month", sq_month(day), a, r,
+	                      seconds, sessions)) != STORE_OK)
 		return rc;
 	if (lic_map_usage(q, r->u.use.product,
 	                  r->u.use.exe ? r->u.use.exe : "") == -1)

@@ -963,6 +963,17 @@ users_value(long long users, int own, int k)
 	return json_string(s);
 }
 
+/* Usage of normalised products: whole months of the window from the
+ * monthly rollup (?7, ?8: sq_window), the days at either end from the
+ * daily summaries. */
+#define COMPLIANCE_USE(table, when)                                            \
+	"SELECT d.commune, m.norm AS product, d.agent_id,"                     \
+	" nullif(d.\"user\", '') AS \"user\", d.seconds"                       \
+	" FROM " table " JOIN usage_map m"                                     \
+	" ON m.product = d.product AND m.exe = d.exe"                          \
+	" WHERE m.norm IS NOT NULL AND " when                                  \
+	" AND (?5 IS NULL OR m.norm = ?5) AND %2$s"
+/* clang-format off */
 static const char compliance_sql[] =
     "WITH scopes(level, holder, commune) AS ("
     "  SELECT 'commune', code, code FROM communes"
@@ -978,13 +989,13 @@ static const char compliance_sql[] =
     "   AND m.publisher = coalesce(s.publisher, '')"
     "  WHERE m.product IS NOT NULL AND (?5 IS NULL OR m.product = ?5)"
     "   AND %1$s),"
-    " used AS (SELECT d.commune, m.norm AS product, d.agent_id,"
-    "   nullif(d.\"user\", '') AS \"user\", d.day, d.seconds"
-    "  FROM usage_daily d JOIN usage_map m"
-    "   ON m.product = d.product AND m.exe = d.exe"
-    "  WHERE m.norm IS NOT NULL AND d.day BETWEEN ?1 AND ?2"
-    "   AND (?5 IS NULL OR m.norm = ?5)"
-    "   AND %2$s),"
+    " used AS ("
+    COMPLIANCE_USE("usage_monthly d", "d.month >= ?7 AND d.month < ?8")
+    "  UNION ALL "
+    COMPLIANCE_USE("usage_daily d", "d.day >= ?1 AND d.day < ?7")
+    "  UNION ALL "
+    COMPLIANCE_USE("usage_daily d", "d.day >= ?8 AND d.day <= ?2")
+    "),"
     " ent AS (SELECT product, commune, pool, metric, quantity"
     "  FROM entitlements WHERE (start_date IS NULL OR start_date <= ?4)"
     "   AND (end_date IS NULL OR end_date >= ?3)"
@@ -1001,19 +1012,29 @@ static const char compliance_sql[] =
     "  GROUP BY 2, 3"
     "  UNION ALL SELECT 'all', '*', product, sum(quantity), min(metric)"
     "  FROM ent GROUP BY 3),"
-    " i2 AS (SELECT s.level, s.holder, i.product,"
-    "   count(DISTINCT i.agent_id) AS installed,"
-    "   count(DISTINCT i.commune) AS sites"
-    "  FROM inst i JOIN scopes s ON s.commune = i.commune GROUP BY 1, 2, 3),"
-    " u2 AS (SELECT s.level, s.holder, u.product,"
-    "   count(DISTINCT u.agent_id) AS machines,"
-    "   count(DISTINCT u.commune || '/' || u.\"user\") AS users,"
-    "   sum(u.seconds) AS secs"
-    "  FROM used u JOIN scopes s ON s.commune = u.commune GROUP BY 1, 2, 3),"
+    /* Counted per commune, then added up per scope: an agent, and so its
+     * users, belong to one commune. */
+    " i1 AS (SELECT commune, product, count(DISTINCT agent_id) AS n"
+    "  FROM inst GROUP BY 1, 2),"
+    " i2 AS (SELECT s.level, s.holder, i.product, sum(i.n) AS installed,"
+    "   count(*) AS sites"
+    "  FROM i1 i JOIN scopes s ON s.commune = i.commune GROUP BY 1, 2, 3),"
+    " u1 AS (SELECT commune, product, count(DISTINCT agent_id) AS machines,"
+    "   count(DISTINCT \"user\") AS users, sum(seconds) AS secs"
+    "  FROM used GROUP BY 1, 2),"
+    " u2 AS (SELECT s.level, s.holder, u.product, sum(u.machines) AS machines,"
+    "   sum(u.users) AS users, sum(u.secs) AS secs"
+    "  FROM u1 u JOIN scopes s ON s.commune = u.commune GROUP BY 1, 2, 3),"
+    /* the peak needs days: the daily summaries of the whole window */
+    " d1 AS (SELECT d.commune, m.norm AS product, d.day,"
+    "   count(DISTINCT d.agent_id) AS n"
+    "  FROM usage_daily d JOIN usage_map m"
+    "   ON m.product = d.product AND m.exe = d.exe"
+    "  WHERE m.norm IS NOT NULL AND d.day BETWEEN ?1 AND ?2"
+    "   AND (?5 IS NULL OR m.norm = ?5) AND %2$s GROUP BY 1, 2, 3),"
     " p2 AS (SELECT level, holder, product, max(n) AS peak FROM ("
-    "   SELECT s.level, s.holder, u.product, u.day,"
-    "    count(DISTINCT u.agent_id) AS n"
-    "   FROM used u JOIN scopes s ON s.commune = u.commune"
+    "   SELECT s.level, s.holder, d.product, d.day, sum(d.n) AS n"
+    "   FROM d1 d JOIN scopes s ON s.commune = d.commune"
     "   GROUP BY 1, 2, 3, 4) AS t GROUP BY 1, 2, 3),"
     " keys AS (SELECT level, holder, product FROM i2"
     "  UNION SELECT level, holder, product FROM u2"
@@ -1036,6 +1057,7 @@ static const char compliance_sql[] =
     "  OR (k.level = 'pool' AND k.holder IN"
     "   (SELECT pool FROM pool_members WHERE commune = ?6))"
     " ORDER BY k.product, k.level = 'all', k.level = 'pool', k.holder";
+/* clang-format on */
 
 /* What the licences must cover, by the entitlement's metric. */
 static long long
@@ -1123,8 +1145,9 @@ static const char *const focus_sql[2][2] = {
 static int
 compliance(struct sq *q, const struct store_query *qu, json_t **out)
 {
-	char sql[sizeof(compliance_sql) + 128];
+	char sql[sizeof(compliance_sql) + 512];
 	int one = focus(qu)[0] != '\0';
+	long long months[2];
 	struct db_stmt *st;
 
 	snprintf(sql, sizeof(sql), compliance_sql, focus_sql[one][0],
@@ -1134,6 +1157,9 @@ compliance(struct sq *q, const struct store_query *qu, json_t **out)
 	bind_window(st, qu);
 	sq_bind_opt(st, 5, qu->product);
 	db_bind_text(st, 6, focus(qu));
+	sq_window(qu->from / 86400, qu->to / 86400, months);
+	db_bind_int64(st, 7, months[0]);
+	db_bind_int64(st, 8, months[1]);
 	*out = json_array();
 	while (db_step(st) == DB_ROW)
 		json_array_append_new(*out, compliance_row(st, qu));
@@ -1154,7 +1180,7 @@ static const char reclaim_sql[] =
     "   AND (?2 IS NULL OR a.commune = ?2)),"
     " last AS (SELECT d.agent_id, m.norm AS product,"
     "   max(d.last_end) AS last"
-    "  FROM usage_daily d JOIN usage_map m"
+    "  FROM usage_monthly d JOIN usage_map m"
     "   ON m.product = d.product AND m.exe = d.exe"
     "  WHERE m.norm IN (SELECT product FROM lic) GROUP BY 1, 2)"
     " SELECT i.agent_id, i.hostname, i.commune, i.product, p.name,"
@@ -1224,9 +1250,14 @@ measure(struct sq *q, const char *basis, const char *product,
         const char *commune, const struct store_query *qu)
 {
 	static const char hours[] =
-	    "SELECT coalesce(sum(d.seconds), 0) FROM usage_daily d"
-	    " JOIN usage_map m ON m.product = d.product AND m.exe = d.exe"
-	    " WHERE m.norm = ?3 AND d.commune = ?4 AND d.day BETWEEN ?1 AND ?2";
+	    "SELECT coalesce(sum(t.seconds), 0) FROM ("
+	    " SELECT d.seconds FROM usage_monthly d JOIN usage_map m"
+	    " ON m.product = d.product AND m.exe = d.exe WHERE m.norm = ?3"
+	    " AND d.commune = ?4 AND d.month >= ?5 AND d.month < ?6"
+	    " UNION ALL SELECT d.seconds FROM usage_daily d JOIN usage_map m"
+	    " ON m.product = d.product AND m.exe = d.exe WHERE m.norm = ?3"
+	    " AND d.commune = ?4 AND d.day BETWEEN ?1 AND ?2"
+	    " AND (d.day < ?5 OR d.day >= ?6)) AS t";
 	static const char peak[] =
 	    "SELECT coalesce(max(n), 0) FROM (SELECT count(DISTINCT d.agent_id)"
 	    " AS n FROM usage_daily d JOIN usage_map m ON m.product = d.product"
@@ -1239,18 +1270,26 @@ measure(struct sq *q, const char *basis, const char *product,
 	    " AND m.publisher = coalesce(s.publisher, '')"
 	    " WHERE ?1 IS NOT NULL AND ?2 IS NOT NULL"
 	    " AND m.product = ?3 AND a.commune = ?4";
+	int by_hours =
+	    strcmp(basis, "peak") != 0 && strcmp(basis, "installs") != 0;
+	const char *sql = by_hours                     ? hours
+	                  : strcmp(basis, "peak") == 0 ? peak
+	                                               : installs;
+	long long v = 0, months[2];
 	struct db_stmt *st;
-	long long v = 0;
 
-	st = sq_prep(q, strcmp(basis, "peak") == 0       ? peak
-	                : strcmp(basis, "installs") == 0 ? installs
-	                                                 : hours);
+	st = sq_prep(q, sql);
 	if (st == NULL)
 		return 0;
 	db_bind_int64(st, 1, qu->from / 86400);
 	db_bind_int64(st, 2, qu->to / 86400);
 	db_bind_text(st, 3, product);
 	db_bind_text(st, 4, commune);
+	if (by_hours) {
+		sq_window(qu->from / 86400, qu->to / 86400, months);
+		db_bind_int64(st, 5, months[0]);
+		db_bind_int64(st, 6, months[1]);
+	}
 	if (db_step(st) == DB_ROW)
 		v = db_column_int64(st, 0);
 	db_finalize(st);
@@ -1341,28 +1380,41 @@ costs(struct sq *q, const struct store_query *qu, json_t **out)
 	return STORE_OK;
 }
 
+/* The usage of a month: whole months from the monthly rollup, the days
+ * at either end of the window from the daily summaries (?5, ?6:
+ * sq_window); %1$s is the month of t.day in the engine's spelling. */
+#define TREND_USE(table, day, when)                                            \
+	"SELECT " day " AS day, m.norm AS product, d.commune, d.agent_id,"     \
+	" d.\"user\", d.seconds FROM " table " JOIN usage_map m"               \
+	" ON m.product = d.product AND m.exe = d.exe"                          \
+	" WHERE m.norm IS NOT NULL AND " when                                  \
+	" AND (?3 = '' OR d.commune = ?3) AND (?4 IS NULL OR m.norm = ?4)"
+/* clang-format off */
 static const char trend_sql[] =
-    "SELECT %s AS month, m.norm AS product, d.commune,"
-    " round(sum(d.seconds) / 3600.0, 2) AS usage_hours,"
-    " count(DISTINCT d.agent_id) AS used_machines,"
-    " count(DISTINCT nullif(d.\"user\", '')) AS used_users"
-    " FROM usage_daily d JOIN usage_map m"
-    " ON m.product = d.product AND m.exe = d.exe"
-    " WHERE m.norm IS NOT NULL AND d.day BETWEEN ?1 AND ?2"
-    " AND (?3 = '' OR d.commune = ?3)"
-    " AND (?4 IS NULL OR m.norm = ?4)"
-    " GROUP BY 1, 2, 3 ORDER BY 2, 3, 1";
+    "SELECT %1$s AS month, t.product, t.commune,"
+    " round(sum(t.seconds) / 3600.0, 2) AS usage_hours,"
+    " count(DISTINCT t.agent_id) AS used_machines,"
+    " count(DISTINCT nullif(t.\"user\", '')) AS used_users"
+    " FROM ("
+    TREND_USE("usage_monthly d", "d.month", "d.month >= ?5 AND d.month < ?6")
+    " UNION ALL "
+    TREND_USE("usage_daily d", "d.day", "d.day >= ?1 AND d.day < ?5")
+    " UNION ALL "
+    TREND_USE("usage_daily d", "d.day", "d.day >= ?6 AND d.day <= ?2")
+    ") AS t GROUP BY 1, 2, 3 ORDER BY 2, 3, 1";
+/* clang-format on */
 
 static int
 usage_trend(struct sq *q, const struct store_query *qu, json_t **out)
 {
 	/* The month of a day number, in each engine's spelling. */
 	static const char *const month[] = {
-	    "strftime('%Y-%m', d.day * 86400, 'unixepoch')",
-	    "to_char(to_timestamp(d.day * 86400) AT TIME ZONE 'UTC',"
+	    "strftime('%Y-%m', t.day * 86400, 'unixepoch')",
+	    "to_char(to_timestamp(t.day * 86400) AT TIME ZONE 'UTC',"
 	    " 'YYYY-MM')",
 	};
-	char sql[1024];
+	char sql[sizeof(trend_sql) + 128];
+	long long months[2];
 	struct db_stmt *st;
 	json_t *r;
 	size_t i;
@@ -1376,6 +1428,9 @@ usage_trend(struct sq *q, const struct store_query *qu, json_t **out)
 	db_bind_int64(st, 2, qu->to / 86400);
 	db_bind_text(st, 3, focus(qu));
 	sq_bind_opt(st, 4, qu->product);
+	sq_window(qu->from / 86400, qu->to / 86400, months);
+	db_bind_int64(st, 5, months[0]);
+	db_bind_int64(st, 6, months[1]);
 	*out = sq_rows(st);
 	db_finalize(st);
 	json_array_foreach(*out, i, r)

@@ -136,6 +136,21 @@ static const char *const lite_migrations[] = {
      * PostgreSQL) watch to reload their rules. */
     "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
     "INSERT INTO meta VALUES ('catalogue_version', '0');",
+    /* 7: the monthly rollup reports read for whole months of their
+     * window (usage_daily for the days at either end); filled from the
+     * daily summaries. */
+    "CREATE TABLE usage_monthly(month INTEGER NOT NULL,"
+    "  agent_id TEXT NOT NULL, commune TEXT NOT NULL, product TEXT NOT NULL,"
+    "  exe TEXT NOT NULL, user TEXT NOT NULL, seconds INTEGER NOT NULL,"
+    "  sessions INTEGER NOT NULL, last_end INTEGER NOT NULL,"
+    "  PRIMARY KEY (month, agent_id, product, exe, user)) WITHOUT ROWID;"
+    "CREATE INDEX usage_monthly_commune"
+    "  ON usage_monthly(commune, month, seconds, last_end);"
+    "CREATE INDEX usage_monthly_agent ON usage_monthly(agent_id, product);"
+    "INSERT INTO usage_monthly SELECT CAST(strftime('%s', day * 86400,"
+    "  'unixepoch', 'start of month') AS INTEGER) / 86400, agent_id,"
+    "  commune, product, exe, user, sum(seconds), sum(sessions),"
+    "  max(last_end) FROM usage_daily GROUP BY 1, 2, 3, 4, 5, 6;",
 };
 #define LITE_VERSION (int)(sizeof(lite_migrations) / sizeof(lite_migrations[0]))
 
@@ -312,6 +327,24 @@ static const char *const pg_migrations[] = {
     "  END LOOP; RETURN n; END $$;"
     "CREATE TABLE meta(key text PRIMARY KEY, value text NOT NULL);"
     "INSERT INTO meta VALUES ('catalogue_version', '0');",
+    /* 2: SQLite's 7, the monthly rollup. The owner reads the daily
+     * summaries through their policy: scope '*' for this transaction. */
+    "SELECT set_config('mutu.scope', '*', true);"
+    "CREATE FUNCTION mutu_month(day bigint) RETURNS bigint LANGUAGE sql"
+    "  IMMUTABLE AS $$ SELECT CAST(extract(epoch FROM date_trunc('month',"
+    "    to_timestamp(day * 86400) AT TIME ZONE 'UTC')) AS bigint) / 86400"
+    "  $$;"
+    "CREATE TABLE usage_monthly(month bigint NOT NULL,"
+    "  agent_id text NOT NULL, commune text NOT NULL, product text NOT NULL,"
+    "  exe text NOT NULL, \"user\" text NOT NULL, seconds bigint NOT NULL,"
+    "  sessions bigint NOT NULL, last_end bigint NOT NULL,"
+    "  PRIMARY KEY (month, agent_id, product, exe, \"user\"));"
+    "CREATE INDEX usage_monthly_commune"
+    "  ON usage_monthly(commune, month, seconds, last_end);"
+    "CREATE INDEX usage_monthly_agent ON usage_monthly(agent_id, product);"
+    "INSERT INTO usage_monthly SELECT mutu_month(day), agent_id, commune,"
+    "  product, exe, \"user\", sum(seconds), sum(sessions), max(last_end)"
+    "  FROM usage_daily GROUP BY 1, 2, 3, 4, 5, 6;",
 };
 #define PG_VERSION (int)(sizeof(pg_migrations) / sizeof(pg_migrations[0]))
 
@@ -335,6 +368,7 @@ static const struct {
     {"agents", SEES("commune")},
     {"usage", SEES("commune")},
     {"usage_daily", SEES("commune")},
+    {"usage_monthly", SEES("commune")},
     {"gaps", SEES("commune")},
     {"audit", SEES("commune")},
     {"pool_members", SEES("commune")},

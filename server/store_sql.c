@@ -531,7 +531,14 @@ sq_agent_auth(void *b, const char *hash, struct store_agent *out)
  * for per-commune rows, '*' for the totals across communes. %2$s filters
  * usage by commune: "a.commune = ?1" for one (the (commune, day) index
  * serves it; "?1 IS NULL OR ..." would keep the planner on the day range),
- * "?1 IS NULL" for all. Only these constant strings are substituted. */
+ * "?1 IS NULL" for all. Only these constant strings are substituted.
+ * Whole months of the window come from the monthly rollup, the days at
+ * either end (?6, ?7: sq_window) from the daily summaries. */
+#define LICENCE_USE(rows)                                                      \
+	"SELECT %1$s AS commune, product, agent_id,"                           \
+	" nullif(\"user\", '') AS \"user\", seconds, last_end"                 \
+	" FROM " rows " AND %2$s AND (?2 IS NULL OR product = ?2)"
+/* clang-format off */
 static const char licence_sql[] =
     "WITH inst AS ("
     "  SELECT %1$s AS commune, s.name AS product,"
@@ -541,23 +548,26 @@ static const char licence_sql[] =
     "    AND (?2 IS NULL OR s.name = ?2)"
     "  GROUP BY 1, 2),"
     " u AS ("
-    "  SELECT %1$s AS commune, product, agent_id,"
-    "    nullif(\"user\", '') AS \"user\","
-    "    day, seconds, last_end"
-    "  FROM usage_daily a"
-    "  WHERE day >= ?3 / 86400 AND day <= ?4 / 86400"
-    "    AND %2$s"
-    "    AND (?2 IS NULL OR product = ?2)),"
+    LICENCE_USE("usage_monthly a WHERE month >= ?6 AND month < ?7")
+    "  UNION ALL "
+    LICENCE_USE("usage_daily a WHERE day >= ?3 / 86400 AND day < ?6")
+    "  UNION ALL "
+    LICENCE_USE("usage_daily a WHERE day >= ?7 AND day <= ?4 / 86400")
+    "),"
     " used AS ("
     "  SELECT commune, product, count(DISTINCT agent_id) AS machines,"
     "    count(DISTINCT \"user\") AS users, sum(seconds) AS secs,"
     "    max(last_end) AS last"
     "  FROM u GROUP BY 1, 2),"
+    /* the peak needs days: the daily summaries of the whole window */
     " daily AS ("
     "  SELECT commune, product, max(n) AS peak FROM ("
-    "    SELECT commune, product, day,"
+    "    SELECT %1$s AS commune, product, day,"
     "      count(DISTINCT agent_id) AS n"
-    "    FROM u GROUP BY 1, 2, 3) AS t GROUP BY 1, 2),"
+    "    FROM usage_daily a"
+    "    WHERE day >= ?3 / 86400 AND day <= ?4 / 86400 AND %2$s"
+    "      AND (?2 IS NULL OR product = ?2)"
+    "    GROUP BY 1, 2, 3) AS t GROUP BY 1, 2),"
     " keys AS (SELECT commune, product FROM inst"
     "  UNION SELECT commune, product FROM used)"
     " SELECT k.product, k.commune, coalesce(i.n, 0),"
@@ -569,6 +579,29 @@ static const char licence_sql[] =
     " LEFT JOIN daily d ON d.commune = k.commune AND d.product = k.product"
     " ORDER BY 6 DESC, 3 DESC, 1, 2"
     " LIMIT ?5";
+/* clang-format on */
+
+long long
+sq_month(long long day)
+{
+	time_t t = (time_t)(day * 86400);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	return day - (tm.tm_mday - 1);
+}
+
+void
+sq_window(long long first, long long last, long long months[2])
+{
+	long long m = sq_month(first);
+
+	/* a month has 28 to 31 days: m + 31 falls in the next one */
+	months[0] = m == first ? m : sq_month(m + 31);
+	months[1] = sq_month(last + 1);
+	if (months[0] >= months[1])
+		months[0] = months[1] = last + 1;
+}
 
 /* Runs a query and returns its rows as an array of objects whose keys are
  * the column names; integer, real, text and null columns keep their type. */
@@ -631,7 +664,8 @@ static int
 licence_rows(struct sq *q, const struct store_query *qu, const char *col,
              json_t *out)
 {
-	char sql[sizeof(licence_sql) + 64];
+	char sql[sizeof(licence_sql) + 256];
+	long long months[2];
 	struct db_stmt *st;
 	json_t *row;
 	int r;
@@ -645,6 +679,9 @@ licence_rows(struct sq *q, const struct store_query *qu, const char *col,
 	db_bind_int64(st, 3, qu->from);
 	db_bind_int64(st, 4, qu->to);
 	db_bind_int64(st, 5, qu->limit > 0 ? qu->limit : LLONG_MAX);
+	sq_window(qu->from / 86400, qu->to / 86400, months);
+	db_bind_int64(st, 6, months[0]);
+	db_bind_int64(st, 7, months[1]);
 	while ((r = db_step(st)) == DB_ROW) {
 		row = json_pack(
 		    "{s:s, s:s, s:I, s:I, s:I, s:f, s:I, s:I, s:o}", "product",

@@ -84,6 +84,15 @@ int sq_invalid(json_t **out, const char *fmt, ...)
 /* Column col as an ISO 8601 UTC string, or JSON null. */
 json_t *sq_iso(struct db_stmt *st, int col);
 
+/* Usage rollups. The day number (days since 1970, UTC) of the first day
+ * of day's month: the key of usage_monthly. */
+long long sq_month(long long day);
+/* Splits the days [first, last] into whole months, read from
+ * usage_monthly (month >= months[0] AND month < months[1]), and the days
+ * at either end, read from usage_daily (day < months[0] or day >=
+ * months[1]). No whole month: months[0] = months[1] = last + 1. */
+void sq_window(long long first, long long last, long long months[2]);
+
 /* Ingest (store_ingest.c): the backend's store_ops.ingest. */
 int sq_ingest(void *b, const struct store_agent *a,
               const struct store_batch *batch, struct store_ingest_result *res);

@@ -1,0 +1,194 @@
+#!/bin/sh
+# Rollups: reports read whole months of their window from usage_monthly
+# and the days at either end from usage_daily. Checked against an oracle
+# that reads only the daily summaries: for windows whose ends fall on,
+# before and after month boundaries, every licence row and total, every
+# compliance row (commune, pool, all) and every month of the usage trend
+# must match. The monthly rollup must equal the daily summaries added up
+# by month, and the schema migration that fills it from them (dropped and
+# re-run here) must rebuild it row for row, with the same answers.
+. tests/integration/lib.sh
+ARGS="--seed 11 --communes 3 --machines 6 --days 100"
+server_conf "requests_per_minute = 0" "enrol_per_minute = 0" "privacy_k = 1"
+start_server
+"$B/mutu-fleetsim" communes $ARGS | while read -r code name; do
+	srv commune add "$code" "$name" >/dev/null
+	echo "$code $(srv enrol-secret "$code")"
+done >"$WORK/secrets"
+mkdir "$WORK/fleet"
+"$B/mutu-fleetsim" fleet $ARGS --server "$URL" --secrets "$WORK/secrets" \
+	--dir "$WORK/fleet" --threads 4 >"$WORK/fleet.json" 2>"$WORK/fleet.err" ||
+	{ tail -5 "$WORK/fleet.err"; fail "fleetsim fleet failed"; }
+TOKEN=$(srv admin-token)
+set -- $(cut -d' ' -f1 "$WORK/secrets")
+C1=$1 C2=$2
+ctl pools set p12 --name "Pool 1-2" --members "$C1,$C2" >/dev/null
+
+# What the oracle reads: the daily summaries, the usage map, the pools,
+# and the monthly rollup it checks.
+dump() {
+	sdb "SELECT day, agent_id, commune, product, exe, \"user\", seconds,
+		sessions, last_end FROM usage_daily" >"$WORK/daily.txt"
+	sdb "SELECT product, exe, coalesce(norm, '') FROM usage_map" >"$WORK/map.txt"
+	sdb "SELECT pool, commune FROM pool_members" >"$WORK/pools.txt"
+	sdb "SELECT month, agent_id, commune, product, exe, \"user\", seconds,
+		sessions, last_end FROM usage_monthly
+		ORDER BY month, agent_id, product, exe, \"user\"" >"$1"
+}
+dump "$WORK/monthly.txt"
+expect_eq "months in the data" "$(cut -d'|' -f1 "$WORK/monthly.txt" | sort -u | wc -l | awk '{print ($1 >= 4)}')" 1
+
+api() { curl -sf -H "Authorization: Bearer $TOKEN" "$URL/api/v1/$1"; }
+# answers DIR: every report the oracle checks, for every window.
+WINDOWS="1 2 6 7 27 28 29 30 31 32 45 59 60 61 62 89 90 91 100 130"
+answers() {
+	mkdir -p "$1"
+	for d in $WINDOWS; do
+		api "licences?days=$d" >"$1/lic-$d.json"
+		api "licences?days=$d&commune=$C2" >"$1/lic-$d-c.json"
+		ctl --format json compliance --days "$d" >"$1/comp-$d.json"
+		ctl --format json compliance --days "$d" --commune "$C1" >"$1/comp-$d-c.json"
+		ctl --format json usage --days "$d" >"$1/use-$d.json"
+		ctl --format json usage --days "$d" --commune "$C2" >"$1/use-$d-c.json"
+	done
+}
+answers "$WORK/a1"
+
+/usr/bin/python3 - "$WORK" "$C1" "$C2" "$WINDOWS" <<'PY'
+import collections, datetime, json, sys, time
+work, c1, c2, windows = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4].split()
+rows = lambda f: [l.rstrip("\n").split("|") for l in open(f"{work}/{f}") if l.strip()]
+daily = [(int(r[0]), r[1], r[2], r[3], r[4], r[5], int(r[6]), int(r[7]), int(r[8]))
+         for r in rows("daily.txt")]
+norm = {(r[0], r[1]): r[2] for r in rows("map.txt") if r[2]}
+pools = collections.defaultdict(set)
+for p, c in rows("pools.txt"):
+    pools[p].add(c)
+bad = []
+def check(what, got, want):
+    if isinstance(got, dict) and got != want:
+        diff = {k: (got.get(k), want.get(k)) for k in set(got) | set(want)
+                if got.get(k) != want.get(k)}
+        bad.append(f"{what}: {len(diff)} of {len(want)} differ (got, want): "
+                   + str(dict(list(diff.items())[:4])))
+    elif got != want:
+        bad.append(f"{what}: got {got}, want {want}")
+
+# 1. usage_monthly = usage_daily added up by month
+def month(day):
+    d = datetime.date(1970, 1, 1) + datetime.timedelta(days=day)
+    return (d.replace(day=1) - datetime.date(1970, 1, 1)).days
+agg = {}
+for day, ag, com, prod, exe, user, secs, sess, last in daily:
+    k = (month(day), ag, prod, exe, user)
+    s = agg.get(k, (com, 0, 0, 0))
+    agg[k] = (com, s[1] + secs, s[2] + sess, max(s[3], last))
+monthly = {(int(r[0]), r[1], r[3], r[4], r[5]): (r[2], int(r[6]), int(r[7]), int(r[8]))
+           for r in rows("monthly.txt")}
+check("monthly rows", len(monthly), len(agg))
+check("monthly rows that differ from the daily sums",
+      sum(1 for k in agg if monthly.get(k) != agg[k]), 0)
+
+# 2. reports against the daily summaries
+def usage(d1, d2, key, per_commune=True):
+    """{key: (machines, users, seconds, peak, last)} over days d1..d2; a
+    user is a pseudonym within a commune, or across (licence totals)"""
+    ag, us, sec, last = (collections.defaultdict(set), collections.defaultdict(set),
+                         collections.Counter(), {})
+    perday = collections.defaultdict(set)
+    for day, a, com, prod, exe, user, secs, sess, le in daily:
+        if d1 <= day <= d2:
+            for k in key(com, prod, exe):
+                ag[k].add(a)
+                if user:
+                    us[k].add((com, user) if per_commune else user)
+                sec[k] += secs
+                last[k] = max(last.get(k, 0), le)
+                perday[(k, day)].add(a)
+    peak = collections.Counter()
+    for (k, day), s in perday.items():
+        peak[k] = max(peak[k], len(s))
+    return {k: (len(ag[k]), len(us[k]), sec[k], peak[k], last[k]) for k in ag}
+def epoch(iso):
+    return int(datetime.datetime.strptime(iso, "%Y-%m-%dT%H:%M:%SZ")
+               .replace(tzinfo=datetime.timezone.utc).timestamp())
+def load(f):
+    return json.load(open(f"{work}/a1/{f}"))
+now = int(time.time())
+checked = 0
+for w in windows:
+    d2 = now // 86400
+    d1 = (now - int(w) * 86400) // 86400
+    for suffix, only in (("", None), ("-c", c2)):
+        lic = load(f"lic-{w}{suffix}.json")
+        for part, key in (("rows", lambda c, p, e: [(c, p)]),
+                          ("totals", lambda c, p, e: [("*", p)])):
+            want = usage(d1, d2, lambda c, p, e: key(c, p, e) if only in (None, c) else [],
+                         part == "rows")
+            got = {}
+            for r in lic[part]:
+                if r["used_machines"]:
+                    got[(r["commune"], r["product"])] = (
+                        r["used_machines"], r["used_users"], r["usage_seconds"],
+                        r["peak_concurrent"], epoch(r["last_used"]))
+            check(f"licences {part} {w} days{suffix}", got, want)
+            checked += len(got)
+        use = load(f"use-{w}{suffix}.json")
+        got, want = {}, {}
+        for r in use:
+            got[(r["month"], r["product"], r["commune"])] = (
+                r["used_machines"], r["used_users"], r["usage_hours"])
+        for m in sorted({month(d) for d in range(d1, d2 + 1)}):
+            m1, m2 = max(d1, m), min(d2, month(m + 31) - 1)
+            label = (datetime.date(1970, 1, 1) + datetime.timedelta(days=m)).strftime("%Y-%m")
+            for (p, c), v in usage(m1, m2, lambda c, p, e: [(norm[(p, e)], c)]
+                                   if (p, e) in norm and only in (None, c) else []).items():
+                want[(label, p, c)] = (v[0], v[1], v[2] / 3600.0)
+        # hours are rounded to 2 decimals by the server's SQL
+        for k, v in want.items():
+            if k in got and abs(got[k][2] - v[2]) <= 0.005 + 1e-9:
+                want[k] = v[:2] + (got[k][2],)
+        check(f"usage trend {w} days{suffix}", got, want)
+        checked += len(got)
+    for suffix in ("", "-c"):
+        comp = load(f"comp-{w}{suffix}.json")
+        def scopes(c):
+            return [("commune", c), ("all", "*")] + [("pool", p) for p in pools if c in pools[p]]
+        want = usage(d1, d2, lambda c, p, e: [s + (norm[(p, e)],) for s in scopes(c)]
+                     if (p, e) in norm else [])
+        got = {}
+        for r in comp:
+            k = (r["level"], r["holder"], r["product"])
+            if r["used_machines"]:
+                got[k] = (r["used_machines"], r["used_users"],
+                          round(r["usage_hours"] * 3600), r["peak_concurrent"])
+        want = {k: v[:4] for k, v in want.items()
+                if suffix == "" or k[:2] == ("commune", c1)
+                or (k[0] == "pool" and c1 in pools[k[1]])}
+        check(f"compliance {w} days{suffix}", got, want)
+        checked += len(got)
+for b in bad[:10]:
+    print("FAIL:", b[:600])
+print(f"oracle: {len(windows)} windows, {checked} report rows checked, {len(bad)} differences")
+sys.exit(1 if bad or checked == 0 else 0)
+PY
+
+say "the migration that fills the rollup, run again"
+stop_server
+if [ "$BACKEND" = pgsql ]; then
+	sdb "DROP TABLE usage_monthly; DROP FUNCTION mutu_month(bigint);
+		DELETE FROM mutu_schema WHERE version = 2" >/dev/null
+else
+	sdb "DROP TABLE usage_monthly; PRAGMA user_version = 6"
+fi
+start_server
+dump "$WORK/monthly2.txt"
+cmp -s "$WORK/monthly.txt" "$WORK/monthly2.txt" ||
+	fail "the rollup the migration fills differs from the one ingest kept"
+echo "ok: migration rebuilt $(wc -l <"$WORK/monthly2.txt") monthly rows, the same"
+answers "$WORK/a2"
+for f in "$WORK"/a1/*; do
+	cmp -s "$f" "$WORK/a2/$(basename "$f")" || fail "$(basename "$f") changed after the migration"
+done
+echo "ok: $(ls "$WORK/a1" | wc -l) answers unchanged"
+stop_server
