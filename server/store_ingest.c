@@ -210,9 +210,8 @@ static const char summary_sql[] =
     "  THEN excluded.last_end ELSE %1$s.last_end END";
 
 static int
-add_summary(struct sq *q, const char *table, const char *col, long long when,
-            const struct store_agent *a, const struct store_record *r,
-            long long seconds, long long sessions)
+add_summary(struct sq *q, const char *table, const char *col,
+            const struct store_agent *a, const struct sq_sum *s)
 {
 	char sql[sizeof(summary_sql) + 128];
 	struct db_stmt *st;
@@ -220,32 +219,79 @@ add_summary(struct sq *q, const char *table, const char *col, long long when,
 	snprintf(sql, sizeof(sql), summary_sql, table, col);
 	if ((st = sq_get(q, sql)) == NULL)
 		return STORE_ERR;
-	db_bind_int64(st, 1, when);
+	db_bind_int64(st, 1, s->when);
 	db_bind_text(st, 2, a->agent_id);
 	db_bind_text(st, 3, a->commune);
-	db_bind_text(st, 4, r->u.use.product);
-	db_bind_text(st, 5, r->u.use.exe ? r->u.use.exe : "");
-	db_bind_text(st, 6, r->u.use.user ? r->u.use.user : "");
-	db_bind_int64(st, 7, seconds);
-	db_bind_int64(st, 8, sessions);
-	db_bind_int64(st, 9, r->u.use.end + r->shift);
+	db_bind_text(st, 4, s->product);
+	db_bind_text(st, 5, s->exe);
+	db_bind_text(st, 6, s->user);
+	db_bind_int64(st, 7, s->seconds);
+	db_bind_int64(st, 8, s->sessions);
+	db_bind_int64(st, 9, s->last_end);
 	return sq_step_put(q, st);
 }
 
-/* Adds usage to the summaries the reports read, by day and by month: the
- * day is the (corrected) start day; agents cut records at midnight UTC. */
+static int
+sum_cmp(const void *x, const void *y)
+{
+	const struct sq_sum *a = x, *b = y;
+	int c;
+
+	if (a->when != b->when)
+		return a->when < b->when ? -1 : 1;
+	if ((c = strcmp(a->product, b->product)) != 0 ||
+	    (c = strcmp(a->exe, b->exe)) != 0)
+		return c;
+	return strcmp(a->user, b->user);
+}
+
+/* Writes the transaction's monthly sums: sorted, equal keys added up,
+ * one upsert per month and key (a backlog's batch holds weeks of one
+ * program's days). */
+static int
+flush_months(struct sq *q, const struct store_agent *a)
+{
+	struct sq_sum *m = q->months, sum;
+	size_t i, j;
+	int rc = STORE_OK;
+
+	qsort(m, q->nmonths, sizeof(*m), sum_cmp);
+	for (i = 0; i < q->nmonths && rc == STORE_OK; i = j) {
+		sum = m[i];
+		for (j = i + 1; j < q->nmonths && sum_cmp(&sum, &m[j]) == 0;
+		     j++) {
+			sum.seconds += m[j].seconds;
+			sum.sessions += m[j].sessions;
+			if (m[j].last_end > sum.last_end)
+				sum.last_end = m[j].last_end;
+		}
+		rc = add_summary(q, "usage_monthly", "month", a, &sum);
+	}
+	return rc;
+}
+
+/* Adds usage to the daily summary the reports read, and to the monthly
+ * sums written at the end of the transaction: the day is the (corrected)
+ * start day; agents cut records at midnight UTC. */
 static int
 add_daily(struct sq *q, const struct store_agent *a,
           const struct store_record *r, long long seconds, long long sessions)
 {
-	long long day = (r->u.use.start + r->shift) / 86400;
+	struct sq_sum s = {
+	    .when = (r->u.use.start + r->shift) / 86400,
+	    .seconds = seconds,
+	    .sessions = sessions,
+	    .last_end = r->u.use.end + r->shift,
+	    .product = r->u.use.product,
+	    .exe = r->u.use.exe ? r->u.use.exe : "",
+	    .user = r->u.use.user ? r->u.use.user : "",
+	};
 	int rc;
 
-	if ((rc = add_summary(q, "usage_daily", "day", day, a, r, seconds,
-	                      sessions)) != STORE_OK ||
-	    (rc = add_summary(q, "usage_monthly", "month", sq_month(day), a, r,
-	                      seconds, sessions)) != STORE_OK)
+	if ((rc = add_summary(q, "usage_daily", "day", a, &s)) != STORE_OK)
 		return rc;
+	s.when = sq_month(s.when);
+	q->months[q->nmonths++] = s; /* room for every record of the batch */
 	if (lic_map_usage(q, r->u.use.product,
 	                  r->u.use.exe ? r->u.use.exe : "") == -1)
 		return STORE_ERR;
@@ -396,14 +442,17 @@ ingest_tx(struct sq *q, const struct store_agent *a,
 	int rc = STORE_ERR;
 
 	q->day_agent[0] = '\0'; /* nothing recorded in this transaction */
-	if ((hwm = stream_claim(q, a->agent_id, b->epoch)) < 0)
+	q->nmonths = 0;
+	if ((q->months = calloc(b->n + 1, sizeof(*q->months))) == NULL)
 		return STORE_ERR;
+	if ((hwm = stream_claim(q, a->agent_id, b->epoch)) < 0)
+		goto fail;
 	use = sq_get(q, "INSERT INTO usage(agent_id, commune, epoch, seq,"
 	                " product, package, exe, \"user\", start, \"end\","
 	                " shift)"
 	                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
 	if (use == NULL)
-		return STORE_ERR;
+		goto fail;
 	res->ack_seq = hwm;
 	for (i = 0; i < b->n; i++) {
 		const struct store_record *r = &b->rec[i];
@@ -417,9 +466,12 @@ ingest_tx(struct sq *q, const struct store_agent *a,
 		res->applied++;
 		res->ack_seq = r->seq;
 	}
-	rc = set_hwm(q, a, b, res);
+	if ((rc = flush_months(q, a)) == STORE_OK)
+		rc = set_hwm(q, a, b, res);
 fail:
 	sq_put(q, use);
+	free(q->months);
+	q->months = NULL;
 	return rc;
 }
 

@@ -146,7 +146,6 @@ static const char *const lite_migrations[] = {
     "  PRIMARY KEY (month, agent_id, product, exe, user)) WITHOUT ROWID;"
     "CREATE INDEX usage_monthly_commune"
     "  ON usage_monthly(commune, month, seconds, last_end);"
-    "CREATE INDEX usage_monthly_agent ON usage_monthly(agent_id, product);"
     "INSERT INTO usage_monthly SELECT CAST(strftime('%s', day * 86400,"
     "  'unixepoch', 'start of month') AS INTEGER) / 86400, agent_id,"
     "  commune, product, exe, user, sum(seconds), sum(sessions),"
@@ -338,10 +337,12 @@ static const char *const pg_migrations[] = {
     "  agent_id text NOT NULL, commune text NOT NULL, product text NOT NULL,"
     "  exe text NOT NULL, \"user\" text NOT NULL, seconds bigint NOT NULL,"
     "  sessions bigint NOT NULL, last_end bigint NOT NULL,"
-    "  PRIMARY KEY (month, agent_id, product, exe, \"user\"));"
-    "CREATE INDEX usage_monthly_commune"
-    "  ON usage_monthly(commune, month, seconds, last_end);"
-    "CREATE INDEX usage_monthly_agent ON usage_monthly(agent_id, product);"
+    "  PRIMARY KEY (month, agent_id, product, exe, \"user\"))"
+    /* Most records update their month's row: no index holds a column
+     * that changes, and room is left in each page, so that the update
+     * stays on its page and touches no index (HOT). */
+    "  WITH (fillfactor = 70);"
+    "CREATE INDEX usage_monthly_commune ON usage_monthly(commune, month);"
     "INSERT INTO usage_monthly SELECT mutu_month(day), agent_id, commune,"
     "  product, exe, \"user\", sum(seconds), sum(sessions), max(last_end)"
     "  FROM usage_daily GROUP BY 1, 2, 3, 4, 5, 6;",

@@ -22,6 +22,14 @@ struct sq_cached {
 	int in_use;
 };
 
+/* A usage summary's key and sums (usage_daily: when is the day;
+ * usage_monthly: the first day of the month). Strings are borrowed from
+ * the batch being ingested. */
+struct sq_sum {
+	long long when, seconds, sessions, last_end;
+	const char *product, *exe, *user;
+};
+
 struct sq {
 	struct db *db;
 	struct catalogue *cat; /* the rules in force, loaded from the db */
@@ -35,6 +43,11 @@ struct sq {
 	/* The last agent day recorded in the current ingest transaction. */
 	char day_agent[STORE_ID_MAX];
 	long long day;
+	/* The current ingest transaction's monthly sums, one per usage
+	 * record, added up and written once per month and key at its end
+	 * (owned by the transaction; NULL outside it). */
+	struct sq_sum *months;
+	size_t nmonths;
 };
 
 /* Schema (store_schema.c). Migrates db to the newest version in one
