@@ -198,25 +198,26 @@ apply_delta(struct sq *q, const char *agent_id, const struct store_record *r,
 	return rc;
 }
 
-/* The summaries' upsert: %1$s is the table, %2$s its time column. */
-static const char summary_sql[] =
-    "INSERT INTO %1$s(%2$s, agent_id, commune, product, exe, \"user\","
-    " seconds, sessions, last_end)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
-    " ON CONFLICT(%2$s, agent_id, product, exe, \"user\") DO UPDATE SET"
-    " seconds = %1$s.seconds + excluded.seconds,"
-    " sessions = %1$s.sessions + excluded.sessions,"
-    " last_end = CASE WHEN excluded.last_end > %1$s.last_end"
-    "  THEN excluded.last_end ELSE %1$s.last_end END";
+/* A summary's upsert: table, and its time column. */
+#define SUMMARY_SQL(table, time)                                               \
+	"INSERT INTO " table "(" time ", agent_id, commune, product, exe,"     \
+	" \"user\", seconds, sessions, last_end)"                              \
+	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"                         \
+	" ON CONFLICT(" time ", agent_id, product, exe, \"user\")"             \
+	" DO UPDATE SET seconds = " table ".seconds + excluded.seconds,"       \
+	" sessions = " table ".sessions + excluded.sessions,"                  \
+	" last_end = CASE WHEN excluded.last_end > " table ".last_end"         \
+	"  THEN excluded.last_end ELSE " table ".last_end END"
+static const char daily_sql[] = SUMMARY_SQL("usage_daily", "day");
+static const char monthly_sql[] = SUMMARY_SQL("usage_monthly", "month");
 
+/* Adds s to a summary: sql is daily_sql or monthly_sql. */
 static int
-add_summary(struct sq *q, const char *table, const char *col,
-            const struct store_agent *a, const struct sq_sum *s)
+add_summary(struct sq *q, const char *sql, const struct store_agent *a,
+            const struct sq_sum *s)
 {
-	char sql[sizeof(summary_sql) + 128];
 	struct db_stmt *st;
 
-	snprintf(sql, sizeof(sql), summary_sql, table, col);
 	if ((st = sq_get(q, sql)) == NULL)
 		return STORE_ERR;
 	db_bind_int64(st, 1, s->when);
@@ -265,7 +266,7 @@ flush_months(struct sq *q, const struct store_agent *a)
 			if (m[j].last_end > sum.last_end)
 				sum.last_end = m[j].last_end;
 		}
-		rc = add_summary(q, "usage_monthly", "month", a, &sum);
+		rc = add_summary(q, monthly_sql, a, &sum);
 	}
 	return rc;
 }
@@ -288,12 +289,11 @@ add_daily(struct sq *q, const struct store_agent *a,
 	};
 	int rc;
 
-	if ((rc = add_summary(q, "usage_daily", "day", a, &s)) != STORE_OK)
+	if ((rc = add_summary(q, daily_sql, a, &s)) != STORE_OK)
 		return rc;
 	s.when = sq_month(s.when);
 	q->months[q->nmonths++] = s; /* room for every record of the batch */
-	if (lic_map_usage(q, r->u.use.product,
-	                  r->u.use.exe ? r->u.use.exe : "") == -1)
+	if (lic_map_usage(q, s.product, s.exe) == -1)
 		return STORE_ERR;
 	return STORE_OK;
 }

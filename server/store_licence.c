@@ -963,15 +963,14 @@ users_value(long long users, int own, int k)
 	return json_string(s);
 }
 
-/* Usage of normalised products: whole months of the window from the
- * monthly rollup (?7, ?8: sq_window), the days at either end from the
- * daily summaries. */
-#define COMPLIANCE_USE(table, when)                                            \
+/* Usage of normalised products over the window (SQ_WINDOW, ?7 and ?8
+ * bound by sq_bind_window). */
+#define COMPLIANCE_ROWS(table, time, range)                                    \
 	"SELECT d.commune, m.norm AS product, d.agent_id,"                     \
 	" nullif(d.\"user\", '') AS \"user\", d.seconds"                       \
-	" FROM " table " JOIN usage_map m"                                     \
+	" FROM " table " d JOIN usage_map m"                                   \
 	" ON m.product = d.product AND m.exe = d.exe"                          \
-	" WHERE m.norm IS NOT NULL AND " when                                  \
+	" WHERE m.norm IS NOT NULL AND " range                                 \
 	" AND (?5 IS NULL OR m.norm = ?5) AND %2$s"
 /* clang-format off */
 static const char compliance_sql[] =
@@ -990,11 +989,7 @@ static const char compliance_sql[] =
     "  WHERE m.product IS NOT NULL AND (?5 IS NULL OR m.product = ?5)"
     "   AND %1$s),"
     " used AS ("
-    COMPLIANCE_USE("usage_monthly d", "d.month >= ?7 AND d.month < ?8")
-    "  UNION ALL "
-    COMPLIANCE_USE("usage_daily d", "d.day >= ?1 AND d.day < ?7")
-    "  UNION ALL "
-    COMPLIANCE_USE("usage_daily d", "d.day >= ?8 AND d.day <= ?2")
+    SQ_WINDOW(COMPLIANCE_ROWS, "?1", "?2", "?7", "?8")
     "),"
     " ent AS (SELECT product, commune, pool, metric, quantity"
     "  FROM entitlements WHERE (start_date IS NULL OR start_date <= ?4)"
@@ -1147,7 +1142,6 @@ compliance(struct sq *q, const struct store_query *qu, json_t **out)
 {
 	char sql[sizeof(compliance_sql) + 512];
 	int one = focus(qu)[0] != '\0';
-	long long months[2];
 	struct db_stmt *st;
 
 	snprintf(sql, sizeof(sql), compliance_sql, focus_sql[one][0],
@@ -1157,9 +1151,7 @@ compliance(struct sq *q, const struct store_query *qu, json_t **out)
 	bind_window(st, qu);
 	sq_bind_opt(st, 5, qu->product);
 	db_bind_text(st, 6, focus(qu));
-	sq_window(qu->from / 86400, qu->to / 86400, months);
-	db_bind_int64(st, 7, months[0]);
-	db_bind_int64(st, 8, months[1]);
+	sq_bind_window(st, 7, qu);
 	*out = json_array();
 	while (db_step(st) == DB_ROW)
 		json_array_append_new(*out, compliance_row(st, qu));
@@ -1243,6 +1235,12 @@ reclaim(struct sq *q, const struct store_query *qu, json_t **out)
 	return STORE_OK;
 }
 
+/* A commune's seconds of a normalised product (SQ_WINDOW). */
+#define HOURS_ROWS(table, time, range)                                         \
+	"SELECT d.seconds FROM " table " d JOIN usage_map m"                   \
+	" ON m.product = d.product AND m.exe = d.exe"                          \
+	" WHERE m.norm = ?3 AND d.commune = ?4 AND " range
+
 /* One member's measure of a product over the window, by the pool's basis:
  * usage seconds, peak machines on one day, or machines with it installed. */
 static long long
@@ -1250,14 +1248,8 @@ measure(struct sq *q, const char *basis, const char *product,
         const char *commune, const struct store_query *qu)
 {
 	static const char hours[] =
-	    "SELECT coalesce(sum(t.seconds), 0) FROM ("
-	    " SELECT d.seconds FROM usage_monthly d JOIN usage_map m"
-	    " ON m.product = d.product AND m.exe = d.exe WHERE m.norm = ?3"
-	    " AND d.commune = ?4 AND d.month >= ?5 AND d.month < ?6"
-	    " UNION ALL SELECT d.seconds FROM usage_daily d JOIN usage_map m"
-	    " ON m.product = d.product AND m.exe = d.exe WHERE m.norm = ?3"
-	    " AND d.commune = ?4 AND d.day BETWEEN ?1 AND ?2"
-	    " AND (d.day < ?5 OR d.day >= ?6)) AS t";
+	    "SELECT coalesce(sum(t.seconds), 0) FROM (" SQ_WINDOW(
+	        HOURS_ROWS, "?1", "?2", "?5", "?6") ") AS t";
 	static const char peak[] =
 	    "SELECT coalesce(max(n), 0) FROM (SELECT count(DISTINCT d.agent_id)"
 	    " AS n FROM usage_daily d JOIN usage_map m ON m.product = d.product"
@@ -1275,7 +1267,7 @@ measure(struct sq *q, const char *basis, const char *product,
 	const char *sql = by_hours                     ? hours
 	                  : strcmp(basis, "peak") == 0 ? peak
 	                                               : installs;
-	long long v = 0, months[2];
+	long long v = 0;
 	struct db_stmt *st;
 
 	st = sq_prep(q, sql);
@@ -1285,11 +1277,8 @@ measure(struct sq *q, const char *basis, const char *product,
 	db_bind_int64(st, 2, qu->to / 86400);
 	db_bind_text(st, 3, product);
 	db_bind_text(st, 4, commune);
-	if (by_hours) {
-		sq_window(qu->from / 86400, qu->to / 86400, months);
-		db_bind_int64(st, 5, months[0]);
-		db_bind_int64(st, 6, months[1]);
-	}
+	if (by_hours)
+		sq_bind_window(st, 5, qu);
 	if (db_step(st) == DB_ROW)
 		v = db_column_int64(st, 0);
 	db_finalize(st);
@@ -1380,14 +1369,14 @@ costs(struct sq *q, const struct store_query *qu, json_t **out)
 	return STORE_OK;
 }
 
-/* The usage of a month: whole months from the monthly rollup, the days
- * at either end of the window from the daily summaries (?5, ?6:
- * sq_window); %1$s is the month of t.day in the engine's spelling. */
-#define TREND_USE(table, day, when)                                            \
-	"SELECT " day " AS day, m.norm AS product, d.commune, d.agent_id,"     \
-	" d.\"user\", d.seconds FROM " table " JOIN usage_map m"               \
+/* The usage of the window by month (SQ_WINDOW, ?5 and ?6 bound by
+ * sq_bind_window); %1$s is the month of t.day in the engine's
+ * spelling. */
+#define TREND_ROWS(table, time, range)                                         \
+	"SELECT d." time " AS day, m.norm AS product, d.commune, d.agent_id,"  \
+	" d.\"user\", d.seconds FROM " table " d JOIN usage_map m"             \
 	" ON m.product = d.product AND m.exe = d.exe"                          \
-	" WHERE m.norm IS NOT NULL AND " when                                  \
+	" WHERE m.norm IS NOT NULL AND " range                                 \
 	" AND (?3 = '' OR d.commune = ?3) AND (?4 IS NULL OR m.norm = ?4)"
 /* clang-format off */
 static const char trend_sql[] =
@@ -1395,13 +1384,8 @@ static const char trend_sql[] =
     " round(sum(t.seconds) / 3600.0, 2) AS usage_hours,"
     " count(DISTINCT t.agent_id) AS used_machines,"
     " count(DISTINCT nullif(t.\"user\", '')) AS used_users"
-    " FROM ("
-    TREND_USE("usage_monthly d", "d.month", "d.month >= ?5 AND d.month < ?6")
-    " UNION ALL "
-    TREND_USE("usage_daily d", "d.day", "d.day >= ?1 AND d.day < ?5")
-    " UNION ALL "
-    TREND_USE("usage_daily d", "d.day", "d.day >= ?6 AND d.day <= ?2")
-    ") AS t GROUP BY 1, 2, 3 ORDER BY 2, 3, 1";
+    " FROM (" SQ_WINDOW(TREND_ROWS, "?1", "?2", "?5", "?6") ") AS t"
+    " GROUP BY 1, 2, 3 ORDER BY 2, 3, 1";
 /* clang-format on */
 
 static int
@@ -1414,7 +1398,6 @@ usage_trend(struct sq *q, const struct store_query *qu, json_t **out)
 	    " 'YYYY-MM')",
 	};
 	char sql[sizeof(trend_sql) + 128];
-	long long months[2];
 	struct db_stmt *st;
 	json_t *r;
 	size_t i;
@@ -1428,9 +1411,7 @@ usage_trend(struct sq *q, const struct store_query *qu, json_t **out)
 	db_bind_int64(st, 2, qu->to / 86400);
 	db_bind_text(st, 3, focus(qu));
 	sq_bind_opt(st, 4, qu->product);
-	sq_window(qu->from / 86400, qu->to / 86400, months);
-	db_bind_int64(st, 5, months[0]);
-	db_bind_int64(st, 6, months[1]);
+	sq_bind_window(st, 5, qu);
 	*out = sq_rows(st);
 	db_finalize(st);
 	json_array_foreach(*out, i, r)

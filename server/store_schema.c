@@ -329,10 +329,6 @@ static const char *const pg_migrations[] = {
     /* 2: SQLite's 7, the monthly rollup. The owner reads the daily
      * summaries through their policy: scope '*' for this transaction. */
     "SELECT set_config('mutu.scope', '*', true);"
-    "CREATE FUNCTION mutu_month(day bigint) RETURNS bigint LANGUAGE sql"
-    "  IMMUTABLE AS $$ SELECT CAST(extract(epoch FROM date_trunc('month',"
-    "    to_timestamp(day * 86400) AT TIME ZONE 'UTC')) AS bigint) / 86400"
-    "  $$;"
     "CREATE TABLE usage_monthly(month bigint NOT NULL,"
     "  agent_id text NOT NULL, commune text NOT NULL, product text NOT NULL,"
     "  exe text NOT NULL, \"user\" text NOT NULL, seconds bigint NOT NULL,"
@@ -340,11 +336,13 @@ static const char *const pg_migrations[] = {
     "  PRIMARY KEY (month, agent_id, product, exe, \"user\"))"
     /* Most records update their month's row: no index holds a column
      * that changes, and room is left in each page, so that the update
-     * stays on its page and touches no index (HOT). */
+     * can stay on its page and touch no index (HOT). */
     "  WITH (fillfactor = 70);"
     "CREATE INDEX usage_monthly_commune ON usage_monthly(commune, month);"
-    "INSERT INTO usage_monthly SELECT mutu_month(day), agent_id, commune,"
-    "  product, exe, \"user\", sum(seconds), sum(sessions), max(last_end)"
+    "INSERT INTO usage_monthly SELECT CAST(extract(epoch FROM"
+    "  date_trunc('month', to_timestamp(day * 86400) AT TIME ZONE 'UTC'))"
+    "  AS bigint) / 86400, agent_id, commune, product, exe, \"user\","
+    "  sum(seconds), sum(sessions), max(last_end)"
     "  FROM usage_daily GROUP BY 1, 2, 3, 4, 5, 6;",
 };
 #define PG_VERSION (int)(sizeof(pg_migrations) / sizeof(pg_migrations[0]))

@@ -533,11 +533,12 @@ sq_agent_auth(void *b, const char *hash, struct store_agent *out)
  * serves it; "?1 IS NULL OR ..." would keep the planner on the day range),
  * "?1 IS NULL" for all. Only these constant strings are substituted.
  * Whole months of the window come from the monthly rollup, the days at
- * either end (?6, ?7: sq_window) from the daily summaries. */
-#define LICENCE_USE(rows)                                                      \
+ * either end (?6, ?7: sq_bind_window) from the daily summaries. */
+#define LICENCE_ROWS(table, time, range)                                       \
 	"SELECT %1$s AS commune, product, agent_id,"                           \
 	" nullif(\"user\", '') AS \"user\", seconds, last_end"                 \
-	" FROM " rows " AND %2$s AND (?2 IS NULL OR product = ?2)"
+	" FROM " table " a WHERE " range                                       \
+	" AND %2$s AND (?2 IS NULL OR product = ?2)"
 /* clang-format off */
 static const char licence_sql[] =
     "WITH inst AS ("
@@ -548,11 +549,7 @@ static const char licence_sql[] =
     "    AND (?2 IS NULL OR s.name = ?2)"
     "  GROUP BY 1, 2),"
     " u AS ("
-    LICENCE_USE("usage_monthly a WHERE month >= ?6 AND month < ?7")
-    "  UNION ALL "
-    LICENCE_USE("usage_daily a WHERE day >= ?3 / 86400 AND day < ?6")
-    "  UNION ALL "
-    LICENCE_USE("usage_daily a WHERE day >= ?7 AND day <= ?4 / 86400")
+    SQ_WINDOW(LICENCE_ROWS, "?3 / 86400", "?4 / 86400", "?6", "?7")
     "),"
     " used AS ("
     "  SELECT commune, product, count(DISTINCT agent_id) AS machines,"
@@ -592,15 +589,18 @@ sq_month(long long day)
 }
 
 void
-sq_window(long long first, long long last, long long months[2])
+sq_bind_window(struct db_stmt *st, int i, const struct store_query *qu)
 {
-	long long m = sq_month(first);
+	long long first = qu->from / 86400, last = qu->to / 86400;
+	long long m = sq_month(first), m0, m1;
 
 	/* a month has 28 to 31 days: m + 31 falls in the next one */
-	months[0] = m == first ? m : sq_month(m + 31);
-	months[1] = sq_month(last + 1);
-	if (months[0] >= months[1])
-		months[0] = months[1] = last + 1;
+	m0 = m == first ? m : sq_month(m + 31);
+	m1 = sq_month(last + 1);
+	if (m0 >= m1)
+		m0 = m1 = last + 1;
+	db_bind_int64(st, i, m0);
+	db_bind_int64(st, i + 1, m1);
 }
 
 /* Runs a query and returns its rows as an array of objects whose keys are
@@ -665,7 +665,6 @@ licence_rows(struct sq *q, const struct store_query *qu, const char *col,
              json_t *out)
 {
 	char sql[sizeof(licence_sql) + 256];
-	long long months[2];
 	struct db_stmt *st;
 	json_t *row;
 	int r;
@@ -679,9 +678,7 @@ licence_rows(struct sq *q, const struct store_query *qu, const char *col,
 	db_bind_int64(st, 3, qu->from);
 	db_bind_int64(st, 4, qu->to);
 	db_bind_int64(st, 5, qu->limit > 0 ? qu->limit : LLONG_MAX);
-	sq_window(qu->from / 86400, qu->to / 86400, months);
-	db_bind_int64(st, 6, months[0]);
-	db_bind_int64(st, 7, months[1]);
+	sq_bind_window(st, 6, qu);
 	while ((r = db_step(st)) == DB_ROW) {
 		row = json_pack(
 		    "{s:s, s:s, s:I, s:I, s:I, s:f, s:I, s:I, s:o}", "product",

@@ -100,11 +100,24 @@ json_t *sq_iso(struct db_stmt *st, int col);
 /* Usage rollups. The day number (days since 1970, UTC) of the first day
  * of day's month: the key of usage_monthly. */
 long long sq_month(long long day);
-/* Splits the days [first, last] into whole months, read from
- * usage_monthly (month >= months[0] AND month < months[1]), and the days
- * at either end, read from usage_daily (day < months[0] or day >=
- * months[1]). No whole month: months[0] = months[1] = last + 1. */
-void sq_window(long long first, long long last, long long months[2]);
+/* The usage rows of a report's window, as SQL text: its whole months
+ * from usage_monthly, the days at either end from usage_daily (two day
+ * ranges, each served by an index). ROWS(table, time, range) selects from
+ * one table, time being its day or month column and range the condition
+ * on it; first and last are the SQL of the window's days, m0 and m1 the
+ * parameters sq_bind_window() binds. */
+#define SQ_WINDOW(ROWS, first, last, m0, m1)                                   \
+	ROWS("usage_monthly", "month", "month >= " m0 " AND month < " m1)      \
+	" UNION ALL " ROWS(                                                    \
+	    "usage_daily", "day",                                              \
+	    "day >= " first                                                    \
+	    " AND day < " m0) " UNION ALL " ROWS("usage_daily", "day",         \
+	                                         "day >= " m1                  \
+	                                         " AND day <= " last)
+/* Binds parameters i and i + 1 of st to the bounds of qu's whole months
+ * (m0 and m1 of SQ_WINDOW; no whole month: both the day after the
+ * window). */
+void sq_bind_window(struct db_stmt *st, int i, const struct store_query *qu);
 
 /* Ingest (store_ingest.c): the backend's store_ops.ingest. */
 int sq_ingest(void *b, const struct store_agent *a,

@@ -22,7 +22,9 @@ mkdir "$WORK/fleet"
 TOKEN=$(srv admin-token)
 set -- $(cut -d' ' -f1 "$WORK/secrets")
 C1=$1 C2=$2
-ctl pools set p12 --name "Pool 1-2" --members "$C1,$C2" >/dev/null
+ctl pools set p12 --name "Pool 1-2" --members "$C1,$C2" --basis hours >/dev/null
+ctl entitlements add --product firefox --pool p12 --metric device \
+	--quantity 10 --total-cost 100 >/dev/null
 
 # What the oracle reads: the daily summaries, the usage map, the pools,
 # and the monthly rollup it checks.
@@ -50,6 +52,7 @@ answers() {
 		ctl --format json compliance --days "$d" --commune "$C1" >"$1/comp-$d-c.json"
 		ctl --format json usage --days "$d" >"$1/use-$d.json"
 		ctl --format json usage --days "$d" --commune "$C2" >"$1/use-$d-c.json"
+		api "reports/costs?days=$d" >"$1/cost-$d.json"
 	done
 }
 answers "$WORK/a1"
@@ -167,6 +170,17 @@ for w in windows:
                 or (k[0] == "pool" and c1 in pools[k[1]])}
         check(f"compliance {w} days{suffix}", got, want)
         checked += len(got)
+    # cost sharing by hours: each member's measure is its seconds
+    got, want = {}, {}
+    for e in load(f"cost-{w}.json"):
+        for st in e["statements"]:
+            got[(e["product"], st["commune"])] = st["measure"]
+            want[(e["product"], st["commune"])] = usage(
+                d1, d2, lambda c, p, x: [(norm[(p, x)], c)] if (p, x) in norm else []
+            ).get((e["product"], st["commune"]), (0, 0, 0))[2]
+    check(f"cost statements {w} days", len(got), 2)
+    check(f"cost measures {w} days", got, want)
+    checked += len(got)
 for b in bad[:10]:
     print("FAIL:", b[:600])
 print(f"oracle: {len(windows)} windows, {checked} report rows checked, {len(bad)} differences")
@@ -176,8 +190,7 @@ PY
 say "the migration that fills the rollup, run again"
 stop_server
 if [ "$BACKEND" = pgsql ]; then
-	sdb "DROP TABLE usage_monthly; DROP FUNCTION mutu_month(bigint);
-		DELETE FROM mutu_schema WHERE version = 2" >/dev/null
+	sdb "DROP TABLE usage_monthly; DELETE FROM mutu_schema WHERE version = 2" >/dev/null
 else
 	sdb "DROP TABLE usage_monthly; PRAGMA user_version = 6"
 fi
