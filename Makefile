@@ -49,15 +49,28 @@ else
 Q := @
 endif
 
-COMMON_SRC := $(wildcard common/*.c)
-AGENT_SRC  := $(filter-out agent/main.c,$(wildcard agent/*.c))
-SERVER_SRC := $(filter-out server/main.c server/mutuctl.c server/ctl_%.c,$(wildcard server/*.c))
-CTL_OBJ    := $(patsubst %.c,$(BUILD)/%.o,server/mutuctl.c $(wildcard server/ctl_*.c))
-UNIT_SRC   := $(wildcard tests/unit/test_*.c)
+# Platform files. Everything else in common/ and agent/ is shared by the
+# Linux and the Windows agent; each system's own code is in files of its own,
+# chosen here: *_unix.c and the files listed for Linux, *_win.c and
+# collect_windows.c for Windows (cross-built by packaging/windows/windows.mk).
+UNIX_ONLY := $(wildcard common/*_unix.c agent/*_unix.c) agent/collect_linux.c \
+	agent/dpkg.c agent/procstat.c common/crypto_openssl.c \
+	common/log_syslog.c common/notify_systemd.c
+WIN_ONLY  := $(wildcard common/*_win.c agent/*_win.c) agent/collect_windows.c
+
+COMMON_SRC := $(filter-out $(WIN_ONLY),$(wildcard common/*.c))
+AGENT_SRC  := $(filter-out agent/main.c $(WIN_ONLY),$(wildcard agent/*.c))
+# The server: the daemon in server/, its storage subsystem and licence
+# domain in server/store/ (public header store.h), and mutuctl, a program
+# of its own that shares no server code, in server/mutuctl/.
+SERVER_SRC := $(filter-out server/main.c,$(wildcard server/*.c server/store/*.c))
+CTL_OBJ    := $(patsubst %.c,$(BUILD)/%.o,$(wildcard server/mutuctl/*.c))
+# Windows-only unit tests (test_*_win.c) are built by windows.mk alone.
+UNIT_SRC   := $(filter-out tests/unit/test_%_win.c,$(wildcard tests/unit/test_*.c))
 
 COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o)
 AGENT_OBJ  := $(AGENT_SRC:%.c=$(BUILD)/%.o)
-SERVER_OBJ := $(SERVER_SRC:%.c=$(BUILD)/%.o) $(BUILD)/server/catalogue_data.o
+SERVER_OBJ := $(SERVER_SRC:%.c=$(BUILD)/%.o) $(BUILD)/server/store/catalogue_data.o
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 LIBCOMMON := $(BUILD)/libcommon.a
@@ -68,7 +81,7 @@ FLEETSIM := $(BUILD)/mutu-fleetsim
 
 .PHONY: all deps demo check check-run unit integration install uninstall \
 	clean fmt lint deb package-test package-test-systemd fuzz security-scan \
-	soak bench bench-scale
+	soak bench bench-scale equiv
 .DEFAULT_GOAL := all
 .SECONDARY:
 
@@ -86,16 +99,19 @@ $(BUILD)/tests/libpowerloss.so: tests/tools/powerloss.c
 	$(Q)$(CC) -std=c11 -Wall -Wextra -Werror -O2 -fPIC -shared -o $@ $< \
 		$(shell $(PKG_CONFIG) --cflags --libs sqlite3)
 
+# The daemon sees the store's public header; the store its own files.
+$(SERVER_OBJ) $(BUILD)/server/main.o: ALL_CFLAGS += -Iserver -Iserver/store
+
 # The default catalogue is compiled in from its data file.
-$(BUILD)/server/catalogue_data.c: server/catalogue.json
+$(BUILD)/server/store/catalogue_data.c: server/store/catalogue.json
 	@mkdir -p $(dir $@)
-	$(Q){ echo '/* Generated from server/catalogue.json: do not edit. */'; \
+	$(Q){ echo '/* Generated from server/store/catalogue.json: do not edit. */'; \
 	  echo 'extern const char catalogue_default_json[];'; \
 	  echo 'const char catalogue_default_json[] ='; \
 	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/    "/' \
 	      -e 's/$$/\\n"/' $<; \
 	  echo ';'; } >$@
-$(BUILD)/server/catalogue_data.o: $(BUILD)/server/catalogue_data.c
+$(BUILD)/server/store/catalogue_data.o: $(BUILD)/server/store/catalogue_data.c
 	@[ "$(V)" = 1 ] || echo "  CC      $<"
 	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
@@ -130,7 +146,7 @@ $(FLEETSIM): $(FLEETSIM_OBJ) $(LIBAGENT) $(LIBCOMMON)
 $(BUILD)/tests/%.o: tests/unit/%.c
 	@mkdir -p $(dir $@)
 	@[ "$(V)" = 1 ] || echo "  CC      $<"
-	$(Q)$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) -Iagent -Iserver -c -o $@ $<
+	$(Q)$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) -Iagent -Iserver -Iserver/store -c -o $@ $<
 $(BUILD)/tests/test_%: $(BUILD)/tests/test_%.o $(LIBSERVER) $(LIBAGENT) $(LIBCOMMON)
 	@[ "$(V)" = 1 ] || echo "  LD      $@"
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(TEST_LIBS) -lpthread -lm
@@ -140,6 +156,7 @@ $(BUILD)/tests/test_%: $(BUILD)/tests/test_%.o $(LIBSERVER) $(LIBAGENT) $(LIBCOM
 # once the libraries are there.
 deps:
 	@sh .ci/deps
+	@$(MAKE) --no-print-directory windows-deps
 
 demo: deps
 	@$(MAKE) --no-print-directory all
@@ -148,7 +165,8 @@ demo: deps
 check: deps
 	@$(MAKE) --no-print-directory check-run
 
-check-run: all $(UNIT_BIN) $(BUILD)/tests/libpowerloss.so $(FLEETSIM)
+check-run: all $(UNIT_BIN) $(BUILD)/tests/libpowerloss.so $(FLEETSIM) \
+	windows windows-tests msi
 	@BUILD=$(BUILD) sh tests/run.sh $(UNIT_BIN)
 
 # Benchmarks against the peers and raw SQLite (docs/PERFORMANCE.md);
@@ -162,6 +180,13 @@ bench: deps
 bench-scale: deps
 	@$(MAKE) --no-print-directory all $(FLEETSIM)
 	@BUILD=$(BUILD) sh bench/scale.sh
+
+# Every read-only answer identical between revision OLD's server and this
+# one, on one generated database (MUTU_BACKEND=pgsql for PostgreSQL).
+equiv:
+	@[ -n "$(OLD)" ] || { echo "usage: make equiv OLD=REVISION" >&2; exit 2; }
+	@$(MAKE) --no-print-directory all $(FLEETSIM)
+	@BUILD=$(BUILD) sh bench/equiv.sh $(OLD)
 
 # The long delivery tests (crash points x 500, kill -9 x 5,000, ...);
 # SOAK_SCALE=0.1 runs a tenth of each.
@@ -220,12 +245,15 @@ package-test-systemd:
 	@sh tests/package/systemd.sh $(VERSION) || [ $$? = 77 ]
 
 fmt:
-	clang-format -i $(wildcard */*.c */*.h tests/unit/*.c)
+	clang-format -i $(wildcard */*.c */*.h server/*/*.c server/*/*.h tests/unit/*.c)
 
 lint:
-	clang-format --dry-run --Werror $(wildcard */*.c */*.h tests/unit/*.c)
+	clang-format --dry-run --Werror $(wildcard */*.c */*.h server/*/*.c server/*/*.h tests/unit/*.c)
 
 clean:
 	rm -rf build tests/out
+
+# The Windows agent: make windows, make msi (docs/WINDOWS.md).
+include packaging/windows/windows.mk
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

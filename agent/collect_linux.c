@@ -27,14 +27,101 @@
 #include "procstat.h"
 #include "util.h"
 
-#define PF_KTHREAD 0x00200000 /* include/linux/sched.h */
+#define PF_KTHREAD   0x00200000         /* include/linux/sched.h */
+#define HOMES_TTL_MS (10 * 60 * 1000LL) /* the user list is read again */
 
 struct collect {
 	char pkgdb[PATH_MAX / 2];
-	long long btime;
 	long hz;
 	int self;
+	/* People's home directories, masked out of paths (procstat.h):
+	 * every account of passwd that is a person (root, uids from 1000),
+	 * and the owners of processes seen, for accounts of a directory
+	 * service that are not listed ("" when it has none). */
+	char **homes;
+	unsigned *home_uids;
+	size_t nhomes, caphomes;
+	long long homes_at; /* util_mono_ms() when listed; 0: never */
 };
+
+static int
+is_person(unsigned uid)
+{
+	return uid == 0 || (uid >= 1000 && uid != 65534); /* not nobody */
+}
+
+static void
+free_homes(struct collect *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->nhomes; i++)
+		free(c->homes[i]);
+	c->nhomes = 0;
+}
+
+static void
+add_home(struct collect *c, unsigned uid, const char *dir)
+{
+	char **h;
+	unsigned *u;
+	size_t cap = c->caphomes ? c->caphomes * 2 : 32;
+
+	if (c->nhomes == c->caphomes) {
+		if ((h = realloc(c->homes, cap * sizeof(*h))) == NULL)
+			return;
+		c->homes = h;
+		if ((u = realloc(c->home_uids, cap * sizeof(*u))) == NULL)
+			return;
+		c->home_uids = u;
+		c->caphomes = cap;
+	}
+	if ((c->homes[c->nhomes] = strdup(dir ? dir : "")) == NULL)
+		return;
+	c->home_uids[c->nhomes++] = uid;
+}
+
+/* Lists the people's homes again when the list is older than its TTL. */
+static void
+load_homes(struct collect *c)
+{
+	struct passwd *pw;
+
+	if (c->homes_at != 0 && util_mono_ms() - c->homes_at < HOMES_TTL_MS)
+		return;
+	free_homes(c);
+	c->homes_at = util_mono_ms() | 1;
+	setpwent();
+	while ((pw = getpwent()) != NULL)
+		if (is_person(pw->pw_uid))
+			add_home(c, pw->pw_uid, pw->pw_dir);
+	endpwent();
+}
+
+/* Adds the home of a process's owner that the list does not have. */
+static void
+owner_home(struct collect *c, unsigned uid)
+{
+	struct passwd pw, *res = NULL;
+	char buf[4096];
+	size_t i;
+
+	if (!is_person(uid))
+		return;
+	for (i = 0; i < c->nhomes; i++)
+		if (c->home_uids[i] == uid)
+			return;
+	if (getpwuid_r(uid, &pw, buf, sizeof(buf), &res) == 0 && res)
+		add_home(c, uid, res->pw_dir);
+	else
+		add_home(c, uid, ""); /* none: not asked again */
+}
+
+static void
+mask_home(struct collect *c, char *path)
+{
+	procstat_mask_home(path, (const char *const *)c->homes, c->nhomes);
+}
 
 static long long
 read_btime(void)
@@ -62,7 +149,6 @@ collect_new(const struct collect_paths *paths)
 	util_strlcpy(c->pkgdb,
 	             paths && paths->pkgdb ? paths->pkgdb : "/var/lib/dpkg",
 	             sizeof(c->pkgdb));
-	c->btime = read_btime();
 	c->hz = sysconf(_SC_CLK_TCK);
 	if (c->hz <= 0)
 		c->hz = 100;
@@ -73,6 +159,11 @@ collect_new(const struct collect_paths *paths)
 void
 collect_free(struct collect *c)
 {
+	if (c == NULL)
+		return;
+	free_homes(c);
+	free(c->homes);
+	free(c->home_uids);
 	free(c);
 }
 
@@ -145,9 +236,11 @@ static void
 collect_os(struct collect *c, json_t *content, const char *host)
 {
 	json_t *os = json_object();
+	long long btime = read_btime(); /* the kernel's, moved with the clock */
 	struct utsname u;
 	char when[32];
 
+	(void)c;
 	os_release(os);
 	if (uname(&u) == 0) {
 		set_str(os, "kernel_name", "linux");
@@ -155,8 +248,8 @@ collect_os(struct collect *c, json_t *content, const char *host)
 		set_str(os, "arch", u.machine);
 	}
 	set_str(os, "fqdn", host);
-	if (c->btime > 0) {
-		util_datetime((time_t)c->btime, when, sizeof(when));
+	if (btime > 0) {
+		util_datetime((time_t)btime, when, sizeof(when));
 		set_str(os, "boot_time", when);
 	}
 	json_object_set_new(content, "operatingsystem", os);
@@ -317,7 +410,7 @@ real_fs(const char *fs)
 }
 
 static void
-collect_drives(json_t *content)
+collect_drives(struct collect *c, json_t *content)
 {
 	json_t *drives = json_array(), *d;
 	char dev[512], mnt[512], fs[64];
@@ -331,6 +424,7 @@ collect_drives(json_t *content)
 	while (fscanf(fp, "%511s %511s %63s %*[^\n]", dev, mnt, fs) == 3) {
 		if (!real_fs(fs) || statvfs(mnt, &sv) == -1)
 			continue;
+		mask_home(c, mnt); /* a home mounted on its own */
 		d = json_object();
 		set_str(d, "volumn", dev);
 		set_str(d, "type", mnt);
@@ -601,7 +695,8 @@ collect_inventory(struct collect *c, json_t *content)
 	collect_os(c, content, host);
 	collect_bios(content);
 	collect_cpus(content);
-	collect_drives(content);
+	load_homes(c);
+	collect_drives(c, content);
 	collect_storages(content);
 	collect_networks(content);
 	json_object_set_new(content, "versionclient",
@@ -656,9 +751,16 @@ read_proc(struct collect *c, int pid, struct proc_info *pi)
 	/* An executable replaced by an upgrade still runs as "(deleted)". */
 	if ((del = strstr(pi->exe, " (deleted)")) != NULL && del[10] == '\0')
 		*del = '\0';
+	/* No user name leaves the machine: /home/NAME/bin/x is ~/bin/x. */
+	owner_home(c, st.st_uid);
+	mask_home(c, pi->exe);
 	pi->pid = pid;
 	pi->uid = st.st_uid;
-	pi->start = c->btime + (long long)(start / (unsigned long long)c->hz);
+	/* starttime counts clock ticks since boot on CLOCK_BOOTTIME, the
+	 * clock of util_boot_ms(): no wall-clock step moves it. */
+	pi->start_ms = (long long)(start / (unsigned long long)c->hz * 1000 +
+	                           start % (unsigned long long)c->hz * 1000 /
+	                               (unsigned long long)c->hz);
 	return 0;
 }
 
@@ -674,6 +776,7 @@ collect_procs(struct collect *c, int (*cb)(const struct proc_info *, void *),
 
 	if ((d = opendir("/proc")) == NULL)
 		return -1;
+	load_homes(c);
 	while ((de = readdir(d)) != NULL) {
 		if (util_parse_ll(de->d_name, 1, 1 << 30, &pid) == -1 ||
 		    (int)pid == c->self)
@@ -701,15 +804,33 @@ collect_owners(struct collect *c, const char *const *paths, size_t n,
 }
 
 void
-collect_username(unsigned uid, char *out, size_t n)
+collect_username(struct collect *c, unsigned uid, char *out, size_t n)
 {
 	struct passwd pw, *res = NULL;
 	char buf[4096];
 
+	(void)c;
 	if (getpwuid_r(uid, &pw, buf, sizeof(buf), &res) == 0 && res)
 		util_strlcpy(out, res->pw_name, n);
 	else
 		snprintf(out, n, "%u", uid);
+}
+
+const char *
+collect_basename(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash ? slash + 1 : path;
+}
+
+/* Linux reports no lock or sleep to the agent: nothing to hide. */
+void
+collect_set_session_locked(struct collect *c, unsigned session, int locked)
+{
+	(void)c;
+	(void)session;
+	(void)locked;
 }
 
 void

@@ -2,55 +2,44 @@
 
 #include <stddef.h>
 #include <stdio.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <string.h>
 
-#include "conf.h"
+#include "conftab.h"
+#include "httpc.h"
 #include "proto.h"
+#include "service.h"
 #include "util.h"
 
 static const char *const user_id_modes[] = {"pseudonym", "none", "plain", NULL};
 
-#define STR(n)                                                                 \
-	{                                                                      \
-		"", #n, CONF_STR, offsetof(struct agent_config, n),            \
-		    sizeof(((struct agent_config *)0)->n), 0, 0, NULL          \
-	}
-#define INT(n, lo, hi)                                                         \
-	{                                                                      \
-		"", #n, CONF_INT, offsetof(struct agent_config, n), 0, lo, hi, \
-		    NULL                                                       \
-	}
-
 static const struct conf_key agent_keys[] = {
-    STR(server),
-    STR(commune),
-    STR(enrol_secret),
-    STR(state_dir),
-    STR(ca_file),
-    STR(user_key),
-    INT(usage_interval, 1, 3600),
-    INT(sync_interval, 1, 86400),
-    INT(inventory_interval, 60, 30 * 86400),
-    INT(usage_min_uid, 0, 1 << 30),
-    INT(batch_records, 1, PROTO_MAX_RECORDS),
-    INT(http_timeout, 1, 3600),
-    INT(inventory_full_interval, 60, 366 * 86400),
-    INT(disk_budget, 1, 1 << 20),
-    INT(startup_splay, 0, 86400),
-    INT(retry_min, 1, 3600),
-    INT(retry_max, 1, 86400),
-    {"", "user_ids", CONF_ENUM, offsetof(struct agent_config, user_ids), 0, 0,
-     0, user_id_modes},
-    {NULL, NULL, 0, 0, 0, 0, 0, NULL},
+    CONFTAB_STR(struct agent_config, server),
+    CONFTAB_STR(struct agent_config, commune),
+    CONFTAB_STR(struct agent_config, enrol_secret),
+    CONFTAB_STR(struct agent_config, state_dir),
+    CONFTAB_STR(struct agent_config, ca_file),
+    CONFTAB_STR(struct agent_config, user_key),
+    CONFTAB_STR(struct agent_config, proxy),
+    CONFTAB_INT(struct agent_config, usage_interval, 1, 3600),
+    CONFTAB_INT(struct agent_config, sync_interval, 1, 86400),
+    CONFTAB_INT(struct agent_config, inventory_interval, 60, 30 * 86400),
+    CONFTAB_INT(struct agent_config, usage_min_uid, 0, 1 << 30),
+    CONFTAB_INT(struct agent_config, batch_records, 1, PROTO_MAX_RECORDS),
+    CONFTAB_INT(struct agent_config, http_timeout, 1, 3600),
+    CONFTAB_INT(struct agent_config, inventory_full_interval, 60, 366 * 86400),
+    CONFTAB_INT(struct agent_config, disk_budget, 1, 1 << 20),
+    CONFTAB_INT(struct agent_config, startup_splay, 0, 86400),
+    CONFTAB_INT(struct agent_config, retry_min, 1, 3600),
+    CONFTAB_INT(struct agent_config, retry_max, 1, 86400),
+    CONFTAB_ENUM(struct agent_config, user_ids, user_id_modes),
+    CONFTAB_END,
 };
 
 static void
 set_defaults(struct agent_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
-	util_strlcpy(cfg->state_dir, "/var/lib/mutu-agent",
+	util_strlcpy(cfg->state_dir, service_default_state_dir(),
 	             sizeof(cfg->state_dir));
 	cfg->usage_interval = 15;
 	cfg->sync_interval = 300;
@@ -66,30 +55,38 @@ set_defaults(struct agent_config *cfg)
 	cfg->retry_max = 3600;
 }
 
+/* proxy: "direct", or a URL libcurl takes ("http://host:port"). */
+static int
+valid_proxy(const char *p)
+{
+	static const char *const schemes[] = {"http://", "https://",
+	                                      "socks5://", "socks5h://", NULL};
+	int i;
+
+	if (p[0] == '\0' || strcmp(p, "direct") == 0)
+		return 1;
+	for (i = 0; schemes[i]; i++)
+		if (strncmp(p, schemes[i], strlen(schemes[i])) == 0)
+			return p[strlen(schemes[i])] != '\0' &&
+			       strpbrk(p, " \t") == NULL;
+	return 0;
+}
+
 static int
 check(const char *path, const struct agent_config *cfg, char *err,
       size_t errlen)
 {
-	char host[256];
+	char why[1024];
+	int loopback;
 
 	if (cfg->server[0] == '\0') {
 		snprintf(err, errlen, "%s: 'server' is required", path);
 		return -1;
 	}
-	if (strncmp(cfg->server, "http://", 7) != 0 &&
-	    strncmp(cfg->server, "https://", 8) != 0) {
-		snprintf(err, errlen, "%s: server: not an http(s) URL: '%s'",
-		         path, cfg->server);
-		return -1;
-	}
-	if (strncmp(cfg->server, "http://", 7) == 0 &&
-	    (util_url_host(cfg->server, host, sizeof(host)) == -1 ||
-	     !util_is_loopback(host))) {
-		snprintf(
-		    err, errlen,
-		    "%s: server: plain http:// is allowed only to a loopback "
-		    "address; use https:// ('%s')",
-		    path, cfg->server);
+	/* The host libcurl will connect to, not a prefix of the text:
+	 * http://127.0.0.1@evil/ goes to evil (issue 16, finding 7). */
+	if (httpc_url_check(cfg->server, &loopback, why, sizeof(why)) == -1) {
+		snprintf(err, errlen, "%s: server: %s", path, why);
 		return -1;
 	}
 	if (!util_valid_insee(cfg->commune)) {
@@ -97,6 +94,13 @@ check(const char *path, const struct agent_config *cfg, char *err,
 		    err, errlen,
 		    "%s: commune: expected a 5-character INSEE code, got '%s'",
 		    path, cfg->commune);
+		return -1;
+	}
+	if (!valid_proxy(cfg->proxy)) {
+		snprintf(err, errlen,
+		         "%s: proxy: expected 'direct' or an http://, "
+		         "https://, socks5:// or socks5h:// URL, got '%s'",
+		         path, cfg->proxy);
 		return -1;
 	}
 	if (cfg->user_ids == USER_IDS_PSEUDONYM && strlen(cfg->user_key) < 16) {
@@ -126,43 +130,19 @@ config_load(const char *path, struct agent_config *cfg, char *err,
 	return 0;
 }
 
-static int
-owner_only_writes(const char *what, const char *path, char *err, size_t errlen)
-{
-	struct stat st;
-
-	if (stat(path, &st) == -1) {
-		snprintf(err, errlen, "%s %s: cannot stat", what, path);
-		return -1;
-	}
-	if ((st.st_mode & (S_IWGRP | S_IWOTH)) ||
-	    (st.st_uid != 0 && st.st_uid != geteuid())) {
-		snprintf(err, errlen,
-		         "%s %s: writable by others or owned by another user "
-		         "(mode %04o, uid %u); refusing to run",
-		         what, path, (unsigned)(st.st_mode & 07777),
-		         (unsigned)st.st_uid);
-		return -1;
-	}
-	return 0;
-}
-
 int
 config_check_files(const char *path, const struct agent_config *cfg, char *err,
                    size_t errlen)
 {
 	char self[PATH_MAX];
-	ssize_t n;
 
-	if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) > 0) {
-		self[n] = '\0';
-		if (owner_only_writes("binary", self, err, errlen) == -1)
-			return -1;
-	}
-	if (owner_only_writes("configuration", path, err, errlen) == -1)
+	if (service_self_path(self, sizeof(self)) == 0 &&
+	    service_check_file("binary", self, err, errlen) == -1)
+		return -1;
+	if (service_check_file("configuration", path, err, errlen) == -1)
 		return -1;
 	if (cfg->ca_file[0] &&
-	    owner_only_writes("ca_file", cfg->ca_file, err, errlen) == -1)
+	    service_check_file("ca_file", cfg->ca_file, err, errlen) == -1)
 		return -1;
 	return 0;
 }

@@ -20,6 +20,8 @@ struct agent_config {
 	char state_dir[PATH_MAX];
 	char ca_file[PATH_MAX];      /* CA to trust instead of the system's */
 	char user_key[256];          /* key for user pseudonyms */
+	char proxy[512];             /* proxy URL, "direct", or "" for the
+	                                system's (environment, WinHTTP) */
 	int usage_interval;          /* seconds between /proc samples */
 	int sync_interval;           /* seconds between syncs */
 	int inventory_interval;      /* seconds between full inventories */
@@ -42,7 +44,8 @@ int config_load(const char *path, struct agent_config *cfg, char *err,
 
 /* Refuses files others could change: the agent's own binary, the
  * configuration and the CA file must be writable by their owner only,
- * and owned by root or by the user running the agent. Returns 0, or -1
+ * and owned by root or by the user running the agent (on Windows: not
+ * writable by ordinary users; see service_check_file()). Returns 0, or -1
  * with the file and the problem in err. */
 int config_check_files(const char *path, const struct agent_config *cfg,
                        char *err, size_t errlen);

@@ -9,11 +9,20 @@
 
 #include <stddef.h>
 
+/* What enrol_configure() writes: server, commune and secret are required;
+ * a NULL user_key, ca_file or proxy keeps the file's line. Borrowed. */
+struct enrol_settings {
+	const char *server, *commune, *secret;
+	const char *user_key, *ca_file, *proxy;
+};
+
 /* Sets the given keys in the configuration file at path (created with mode
  * 0600 if missing; an existing file keeps its owner, group and mode).
- * user_key may be NULL to keep the file's. Returns 0, or -1 with err. */
-int enrol_configure(const char *path, const char *server, const char *commune,
-                    const char *secret, const char *user_key, char *err,
+ * Checks first, and writes nothing if any check fails: the server URL
+ * (httpc_url_check()), the commune code, and that an existing file is
+ * not readable by all users (conf_check_private()). Returns 0, or -1
+ * with err. */
+int enrol_configure(const char *path, const struct enrol_settings *s, char *err,
                     size_t errlen);
 /* Reads a secret from path ("-" for standard input): one line, trailing
  * newline removed. Returns a new string to wipe and free, or NULL with

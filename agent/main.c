@@ -5,16 +5,10 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "collect.h"
 #include "config.h"
@@ -25,20 +19,10 @@
 #include "notify.h"
 #include "proto.h"
 #include "queue.h"
+#include "service.h"
 #include "sync.h"
 #include "usage.h"
 #include "util.h"
-
-#define DEFAULT_CONFIG "/etc/mutu/agent.conf"
-
-static volatile sig_atomic_t quit;
-
-static void
-on_signal(int sig)
-{
-	(void)sig;
-	quit = 1;
-}
 
 struct agent {
 	struct agent_config cfg;
@@ -57,13 +41,16 @@ usage_exit(int code)
 {
 	fprintf(
 	    code ? stderr : stdout,
-	    "usage: mutu-agent [-dnv] [-c file] [--once]\n"
-	    "  -c file    configuration (default " DEFAULT_CONFIG ")\n"
+	    "usage: mutu-agent [-dnv] [-c file] [--once | --service]\n"
+	    "  -c file    configuration (default %s)\n"
 	    "  -d         stay in the foreground, log to stderr\n"
 	    "  -n         check the configuration and exit\n"
 	    "  -v         verbose (debug) logging\n"
 	    "  --once     collect inventory and one usage sample, sync, exit\n"
 	    "             (exit 1 if the sync failed; the data stays queued)\n"
+	    "  --service  run under the system's service manager (the "
+	    "Windows\n"
+	    "             service's command line)\n"
 	    "  --inventory print this machine's GLPI inventory (JSON) and "
 	    "exit\n"
 	    "  --version  print the version\n"
@@ -76,33 +63,108 @@ usage_exit(int code)
 	    "  queues records read from standard input, one JSON object per\n"
 	    "  line ({\"type\": ..., \"time\": ..., \"data\": {...}}), N per\n"
 	    "  transaction, printing each one's sequence number once "
-	    "durable\n");
+	    "durable\n",
+	    service_default_config());
 	exit(code);
 }
 
-/* The agent id is created once and kept in the state directory. */
+/* STATE_DIR/name into out (PATH_MAX). */
+static void
+state_path(const struct agent *a, const char *name, char *out)
+{
+	if ((size_t)snprintf(out, PATH_MAX, "%s/%s", a->cfg.state_dir, name) >=
+	    PATH_MAX)
+		fatalx("state_dir too long");
+}
+
+/* The agent id is created once and kept in the state directory. A new
+ * one is derived from a random identity key (STATE_DIR/agent-key), which
+ * proves to the server, at a re-enrolment, that this PC holds the
+ * identity: the enrolment secret alone does not (docs/PROTOCOL.md). The
+ * key is written first: a crash in between leaves no identity. */
 static void
 load_identity(struct agent *a)
 {
-	char path[PATH_MAX], *id;
+	char path[PATH_MAX], kpath[PATH_MAX], *id;
+	char key[CRYPTO_HEX256_LEN + 1], h[CRYPTO_HEX256_LEN + 1];
 
-	if ((size_t)snprintf(path, sizeof(path), "%s/agent-id",
-	                     a->cfg.state_dir) >= sizeof(path))
-		fatalx("state_dir too long");
-	if ((id = util_read_file(path, 64)) != NULL &&
+	state_path(a, "agent-id", path);
+	state_path(a, "agent-key", kpath);
+	if ((id = util_read_private(path, 64)) != NULL &&
 	    strlen(id) == CRYPTO_UUID_LEN) {
 		util_strlcpy(a->agent_id, id, sizeof(a->agent_id));
 		free(id);
 	} else {
 		free(id);
-		if (crypto_uuid(a->agent_id) == -1)
+		if (crypto_token(key) == -1 ||
+		    crypto_sha256_hex(key, h) == -1 ||
+		    util_uuid_from_hex(h, a->agent_id, sizeof(a->agent_id)) ==
+		        -1)
 			fatalx("no random numbers");
+		if (util_write_file(kpath, key, strlen(key), 0600) == -1)
+			fatal("%s", kpath);
+		crypto_wipe(key, sizeof(key));
 		if (util_write_file(path, a->agent_id, strlen(a->agent_id),
 		                    0600) == -1)
 			fatal("%s", path);
 		log_info("new agent id %s", a->agent_id);
 	}
 	collect_hostname(a->hostname, sizeof(a->hostname));
+}
+
+/* Whether the state directory still holds what the agent opened: its
+ * agent-id and the queue file. Removed under the running agent (rm -rf,
+ * an uninstaller, a clean-up script), the queue goes on in a deleted
+ * file and the next start would make a new identity: the PC would then
+ * count twice. */
+static int
+state_intact(struct agent *a)
+{
+	char path[PATH_MAX], *id;
+	int same;
+
+	state_path(a, "agent-id", path);
+	if ((id = util_read_private(path, 64)) == NULL)
+		return 0;
+	same = strcmp(id, a->agent_id) == 0;
+	free(id);
+	return same && !queue_gone(a->queue);
+}
+
+/* The state directory is gone: says so, writes the identity back if it
+ * can (agent-id, agent-key, token: the next start is the same PC), and
+ * stops. Exit 1 (a service manager restarts the agent) once written
+ * back; else 2 (not restarted: an admin must act, docs/SECURITY.md). */
+static void
+state_lost(struct agent *a)
+{
+	char path[PATH_MAX], err[PATH_MAX + 256] = "";
+
+	log_warnx("state directory %s was removed or replaced while the "
+	          "agent ran (agent %s): the records queued and not yet "
+	          "delivered (%lld) are lost; stopping",
+	          a->cfg.state_dir, a->agent_id, queue_pending(a->queue));
+	state_path(a, "agent-id", path);
+	if (service_private_dir(a->cfg.state_dir) == -1 ||
+	    (util_check_private_dir(a->cfg.state_dir, 0, err, sizeof(err)) ==
+	         0 &&
+	     (util_write_file(path, a->agent_id, strlen(a->agent_id), 0600) ==
+	          -1 ||
+	      sync_save_identity(a->sync) == -1)))
+		snprintf(err, sizeof(err), "%s", strerror(errno));
+	else if (err[0] == '\0') {
+		log_warnx("identity of agent %s written back to %s: the next "
+		          "start goes on as the same PC",
+		          a->agent_id, a->cfg.state_dir);
+		exit(1);
+	}
+	log_warnx("cannot write the identity back to %s: %s; not starting "
+	          "as a new PC by itself. Restore the directory (agent-id, "
+	          "agent-key, token) from a backup, or start the agent to "
+	          "enrol this PC anew as a new agent and revoke %s "
+	          "(mutuctl agents revoke)",
+	          a->cfg.state_dir, err, a->agent_id);
+	exit(2);
 }
 
 /* Opens the queue. The service never exits for a queue it cannot open
@@ -112,7 +174,6 @@ static int
 open_queue(struct agent *a, int once)
 {
 	char path[PATH_MAX], err[512];
-	struct timespec ts = {0, 0};
 	long delay = 5;
 
 	if ((size_t)snprintf(path, sizeof(path), "%s/queue.db",
@@ -123,10 +184,8 @@ open_queue(struct agent *a, int once)
 			fatalx("queue: %s", err);
 		log_warnx("queue: %s; retrying in %ld s", err, delay);
 		notify_send("STATUS=queue unavailable");
-		ts.tv_sec = delay;
-		while (!quit && nanosleep(&ts, &ts) == -1 && errno == EINTR)
-			;
-		if (quit)
+		service_sleep(delay * 1000LL);
+		if (service_stopping())
 			return -1;
 		delay = delay * 2 > 300 ? 300 : delay * 2;
 	}
@@ -146,10 +205,15 @@ static int
 agent_open(struct agent *a, int once)
 {
 	struct usage_opts uo;
-	char boot[64];
+	char boot[64], err[PATH_MAX + 256];
 
-	if (mkdir(a->cfg.state_dir, 0700) == -1 && errno != EEXIST)
+	if (service_private_dir(a->cfg.state_dir) == -1)
 		fatal("%s", a->cfg.state_dir);
+	if (util_check_private_dir(a->cfg.state_dir, 0, err, sizeof(err)) ==
+	    -1) {
+		log_warnx("%s", err);
+		return -2; /* the admin must act: exit 2, no restart */
+	}
 	load_identity(a);
 	if (open_queue(a, once) == -1)
 		return -1;
@@ -166,7 +230,7 @@ agent_open(struct agent *a, int once)
 	a->sync = sync_new(&a->cfg, a->queue, a->agent_id, a->hostname);
 	if (a->sync == NULL)
 		fatalx("sync: cannot initialise");
-	sync_set_stop(a->sync, &quit);
+	sync_set_stop(a->sync, service_stop_flag());
 	if (notify_watchdog_ms() > 0)
 		sync_set_tick(a->sync, feed_watchdog, NULL);
 	return 0;
@@ -360,16 +424,6 @@ sync_step(struct agent *a, struct schedule *sc, long long mono)
 	sc->sync = mono + delay * 1000;
 }
 
-/* Gives the memory freed after a big job (inventory, a large sync) back
- * to the system: the agent at rest must stay small. */
-static void
-release_memory(void)
-{
-#ifdef __GLIBC__
-	malloc_trim(0);
-#endif
-}
-
 static void
 loop_step(struct agent *a, struct schedule *sc)
 {
@@ -378,10 +432,12 @@ loop_step(struct agent *a, struct schedule *sc)
 	if (mono >= sc->inventory) {
 		if (do_inventory(a) == -1)
 			log_warnx("inventory failed");
-		release_memory();
+		service_release_memory();
 		sc->inventory = mono + a->cfg.inventory_interval * 1000LL;
 	}
 	if (mono >= sc->sample) {
+		if (!state_intact(a))
+			state_lost(a);
 		do_sample(a, now);
 		enforce_budget(a);
 		sc->sample = mono + a->cfg.usage_interval * 1000LL;
@@ -393,11 +449,54 @@ loop_step(struct agent *a, struct schedule *sc)
 	}
 	if (mono >= sc->sync) {
 		sync_step(a, sc, mono);
-		release_memory();
+		service_release_memory();
 	}
 	if (sc->watchdog_ms && util_mono_ms() >= sc->watchdog) {
 		notify_send("WATCHDOG=1");
 		sc->watchdog = util_mono_ms() + sc->watchdog_ms;
+	}
+}
+
+/* Power and session events (Windows): time asleep or locked is not use.
+ * The collector hides the processes of a locked session (the whole
+ * machine while asleep), so that the next sample ends their sessions at
+ * the last sample before the lock (collect.h). Events are queued by the
+ * SCM's thread and taken here in order, so that a suspend seen only after
+ * the machine woke up still ends the sessions before the sleep. */
+static void
+handle_events(struct agent *a)
+{
+	struct service_event ev;
+
+	while (service_next_event(&ev)) {
+		switch (ev.type) {
+		case SERVICE_EV_SUSPEND:
+			log_info("system suspending: usage sessions end");
+			collect_set_session_locked(a->collect,
+			                           COLLECT_SESSION_ALL, 1);
+			do_sample(a, time(NULL));
+			if (usage_cut(a->usage) == -1)
+				log_warnx("usage cut failed");
+			break;
+		case SERVICE_EV_RESUME:
+			log_info("system resumed");
+			do_sample(a, time(NULL));
+			collect_set_session_locked(a->collect,
+			                           COLLECT_SESSION_ALL, 0);
+			break;
+		case SERVICE_EV_LOCK:
+			log_debug("session %u locked", ev.session);
+			collect_set_session_locked(a->collect, ev.session, 1);
+			do_sample(a, time(NULL));
+			break;
+		case SERVICE_EV_UNLOCK:
+		case SERVICE_EV_LOGOFF:
+			log_debug("session %u %s", ev.session,
+			          ev.type == SERVICE_EV_UNLOCK ? "unlocked"
+			                                       : "logged off");
+			collect_set_session_locked(a->collect, ev.session, 0);
+			break;
+		}
 	}
 }
 
@@ -407,7 +506,6 @@ static int
 run_service(struct agent *a)
 {
 	struct schedule sc;
-	struct timespec ts;
 	long long mono = util_mono_ms(), now = time(NULL), wait;
 	long splay;
 
@@ -425,42 +523,17 @@ run_service(struct agent *a)
 	notify_send("READY=1");
 	log_info("agent %s started (commune %s, %zu open sessions)",
 	         a->agent_id, a->cfg.commune, usage_open_count(a->usage));
-	while (!quit) {
+	while (!service_stopping()) {
 		loop_step(a, &sc);
-		mono = util_mono_ms();
-		wait = next_due(&sc) - mono;
-		if (wait <= 0)
-			continue;
-		ts.tv_sec = wait / 1000;
-		ts.tv_nsec = (wait % 1000) * 1000000;
-		nanosleep(&ts, NULL); /* a signal cuts it short */
+		wait = next_due(&sc) - util_mono_ms();
+		service_sleep(
+		    wait); /* a stop or a system event cuts it short */
+		handle_events(a);
 	}
 	notify_send("STOPPING=1");
 	log_info("stopping: %lld records queued, %zu sessions open",
 	         queue_pending(a->queue), usage_open_count(a->usage));
 	return 0;
-}
-
-/* Files created by a root-run "enrol" go to the owner of the state
- * directory (the service user), who must read them. */
-static void
-give_to_state_owner(const struct agent *a)
-{
-	static const char *const files[] = {"agent-id", "token", NULL};
-	char path[PATH_MAX];
-	struct stat st;
-	int i;
-
-	if (geteuid() != 0 || stat(a->cfg.state_dir, &st) == -1)
-		return;
-	for (i = 0; files[i]; i++) {
-		if ((size_t)snprintf(path, sizeof(path), "%s/%s",
-		                     a->cfg.state_dir,
-		                     files[i]) >= sizeof(path))
-			continue;
-		if (chown(path, st.st_uid, st.st_gid) == -1 && errno != ENOENT)
-			log_warn("chown %s", path);
-	}
 }
 
 struct enrol_args {
@@ -502,6 +575,7 @@ static int
 write_enrol_config(const char *conffile, const struct enrol_args *ea)
 {
 	char err[1024], *secret, *key = NULL;
+	struct enrol_settings es;
 	int rc;
 
 	if ((secret = enrol_read_secret(ea->secret_file, err, sizeof(err))) ==
@@ -512,8 +586,17 @@ write_enrol_config(const char *conffile, const struct enrol_args *ea)
 		free(secret);
 		return -1;
 	}
-	rc = enrol_configure(conffile, ea->server, ea->commune, secret, key,
-	                     err, sizeof(err));
+	memset(&es, 0, sizeof(es));
+	es.server = ea->server;
+	es.commune = ea->commune;
+	es.secret = secret;
+	es.user_key = key;
+	if (service_config_dir(conffile) == -1) {
+		snprintf(err, sizeof(err), "%s: cannot create its directory",
+		         conffile);
+		rc = -1;
+	} else
+		rc = enrol_configure(conffile, &es, err, sizeof(err));
 	crypto_wipe(secret, strlen(secret));
 	free(secret);
 	if (key) {
@@ -528,6 +611,8 @@ write_enrol_config(const char *conffile, const struct enrol_args *ea)
 static int
 cmd_enrol(const char *conffile, int argc, char **argv)
 {
+	static const char *const state_files[] = {"agent-id", "agent-key",
+	                                          "token", NULL};
 	struct enrol_args ea;
 	struct sync_result r;
 	struct agent a;
@@ -542,13 +627,18 @@ cmd_enrol(const char *conffile, int argc, char **argv)
 		fprintf(stderr, "mutu-agent: %s\n", err);
 		return 2;
 	}
-	if (mkdir(a.cfg.state_dir, 0700) == -1 && errno != EEXIST)
+	if (service_private_dir(a.cfg.state_dir) == -1)
 		fatal("%s", a.cfg.state_dir);
+	if (util_check_private_dir(a.cfg.state_dir, 1, err, sizeof(err)) ==
+	    -1) {
+		fprintf(stderr, "mutu-agent: %s\n", err);
+		return 2;
+	}
 	load_identity(&a);
 	if ((a.sync = sync_new(&a.cfg, NULL, a.agent_id, a.hostname)) == NULL)
 		fatalx("sync: cannot initialise");
 	rc = sync_enrol(a.sync, &r);
-	give_to_state_owner(&a);
+	service_give_to_owner(a.cfg.state_dir, state_files);
 	sync_free(a.sync);
 	crypto_wipe(&a.cfg, sizeof(a.cfg));
 	if (rc == -1) {
@@ -673,63 +763,103 @@ print_inventory(void)
 	return 0;
 }
 
-static void
-install_signals(void)
-{
-	struct sigaction sa;
+/* What the command line asks for. */
+struct run_opts {
+	const char *conffile;
+	int foreground, verbose, check, once, service;
+	long per_tx; /* enqueue: records per transaction, 0: not enqueue */
+};
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGPIPE, &sa, NULL);
+/* Loads and checks the configuration, after taking in the settings an
+ * installer left (Windows). Returns 0, or -1 (logged). */
+static int
+load_config(const struct run_opts *o, struct agent_config *cfg)
+{
+	char err[1024];
+
+	if (service_import_settings(o->conffile, err, sizeof(err)) == -1)
+		log_warnx("%s", err); /* the configuration may still do */
+	if (config_load(o->conffile, cfg, err, sizeof(err)) == -1 ||
+	    config_check_files(o->conffile, cfg, err, sizeof(err)) == -1) {
+		log_warnx("%s", err);
+		return -1;
+	}
+	return 0;
 }
 
-int
-main(int argc, char *argv[])
+/* The agent proper: configuration, then enqueue, --once or the service
+ * loop. Runs inside service_run(). */
+static int
+agent_main(void *arg)
+{
+	const struct run_opts *o = arg;
+	struct agent a;
+	int rc;
+
+	if (o->service) /* a Windows service logs to the Event Log */
+		log_init("mutu-agent", 0, o->verbose);
+	memset(&a, 0, sizeof(a));
+	if (load_config(o, &a.cfg) == -1)
+		return 2;
+	if (o->check) {
+		printf("%s: configuration OK\n", o->conffile);
+		return 0;
+	}
+	/* Under systemd stderr goes to the journal too; -d only forces it. */
+	if (!o->service)
+		log_init("mutu-agent",
+		         o->foreground || o->once || o->per_tx ||
+		             getenv("JOURNAL_STREAM"),
+		         o->verbose);
+	service_catch_stop();
+	if ((rc = agent_open(&a, o->once || o->per_tx)) < 0)
+		return rc == -2 ? 2 : 0; /* -1: stopped waiting for the queue */
+	rc = o->per_tx ? cmd_enqueue(&a, o->per_tx)
+	     : o->once ? run_once(&a)
+	               : run_service(&a);
+	agent_close(&a);
+	return rc;
+}
+
+static void
+parse_args(int argc, char *argv[], struct run_opts *o)
 {
 	static const struct option longopts[] = {
 	    {"once", no_argument, NULL, 'O'},
+	    {"service", no_argument, NULL, 'S'},
 	    {"inventory", no_argument, NULL, 'I'},
 	    {"version", no_argument, NULL, 'V'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	const char *conffile = DEFAULT_CONFIG;
-	int ch, foreground = 0, verbose = 0, check = 0, once = 0, rc;
-	long per_tx = 0; /* enqueue: records per transaction */
-	struct agent a;
-	char err[1024];
+	int ch;
 
-	/* Databases, tokens and queues are private to the service. */
-	umask(077);
-	memset(&a, 0, sizeof(a));
-	log_init("mutu-agent", 1, 0);
 	while ((ch = getopt_long(argc, argv, "+c:dnvh", longopts, NULL)) !=
 	       -1) {
 		switch (ch) {
 		case 'c':
-			conffile = optarg;
+			o->conffile = optarg;
 			break;
 		case 'd':
-			foreground = 1;
+			o->foreground = 1;
 			break;
 		case 'n':
-			check = 1;
+			o->check = 1;
 			break;
 		case 'v':
-			verbose = 1;
+			o->verbose = 1;
 			break;
 		case 'O':
-			once = 1;
+			o->once = 1;
+			break;
+		case 'S':
+			o->service = 1;
 			break;
 		case 'I':
-			return print_inventory();
+			exit(print_inventory());
 		case 'V':
 			printf("mutu-agent %s\n", MUTU_VERSION);
-			return 0;
+			exit(0);
 		case 'h':
 			usage_exit(0);
 			break;
@@ -737,35 +867,29 @@ main(int argc, char *argv[])
 			usage_exit(2);
 		}
 	}
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct run_opts o;
+
+	service_init();
+	log_init("mutu-agent", 1, 0);
+	memset(&o, 0, sizeof(o));
+	o.conffile = service_default_config();
+	parse_args(argc, argv, &o);
 	if (optind < argc && strcmp(argv[optind], "enrol") == 0)
-		return cmd_enrol(conffile, argc - optind, argv + optind);
+		return cmd_enrol(o.conffile, argc - optind, argv + optind);
 	if (optind < argc && strcmp(argv[optind], "enqueue") == 0) {
 		if (argc - optind > 2)
 			usage_exit(2);
-		per_tx = optind + 1 < argc ? atol(argv[optind + 1]) : 1;
-		if (per_tx < 1)
+		o.per_tx = optind + 1 < argc ? atol(argv[optind + 1]) : 1;
+		if (o.per_tx < 1)
 			usage_exit(2);
 	} else if (optind != argc)
 		usage_exit(2);
-	if (config_load(conffile, &a.cfg, err, sizeof(err)) == -1 ||
-	    config_check_files(conffile, &a.cfg, err, sizeof(err)) == -1) {
-		fprintf(stderr, "mutu-agent: %s\n", err);
-		return 2;
-	}
-	if (check) {
-		printf("%s: configuration OK\n", conffile);
-		return 0;
-	}
-	/* Under systemd stderr goes to the journal too; -d only forces it. */
-	log_init("mutu-agent",
-	         foreground || once || per_tx || getenv("JOURNAL_STREAM"),
-	         verbose);
-	install_signals();
-	if (agent_open(&a, once || per_tx) == -1)
-		return 0; /* stopped while waiting for the queue */
-	rc = per_tx ? cmd_enqueue(&a, per_tx)
-	     : once ? run_once(&a)
-	            : run_service(&a);
-	agent_close(&a);
-	return rc;
+	if (o.service && (o.once || o.per_tx || o.check))
+		usage_exit(2);
+	return o.service ? service_run(agent_main, &o) : agent_main(&o);
 }

@@ -24,7 +24,8 @@ struct queue {
 	long long next_seq;  /* next sequence number to hand out */
 	long long saved_seq; /* next_seq at BEGIN, restored on rollback */
 	int in_tx;
-	sqlite3_stmt *ins; /* the record insert, prepared once */
+	sqlite3_stmt *ins;             /* the record insert, prepared once */
+	unsigned long long file_id[2]; /* util_file_id() at open */
 };
 
 /* Schema migrations, in order: entry i moves a database from version i
@@ -233,12 +234,38 @@ incremental_vacuum_on(struct queue *q)
 
 enum open_result { OPEN_OK, OPEN_CORRUPT, OPEN_FAIL };
 
+/* SQLite follows links to its -wal, -shm and -journal files: none of the
+ * queue's files may be one (a link planted in the state directory would
+ * make the agent write wherever it points). The database itself is
+ * opened with SQLITE_OPEN_NOFOLLOW too. Returns 0, or -1 with err. */
+static int
+no_links(const char *path, char *err, size_t errlen)
+{
+	static const char *const sfx[] = {"", "-wal", "-shm", "-journal"};
+	char f[PATH_MAX + 16];
+	size_t i;
+
+	for (i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
+		snprintf(f, sizeof(f), "%s%s", path, sfx[i]);
+		if (util_is_symlink(f)) {
+			snprintf(err, errlen,
+			         "%s: a symbolic link; refusing to follow it "
+			         "(remove it)",
+			         f);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static enum open_result
 try_open(struct queue *q, char *err, size_t errlen)
 {
+	if (no_links(q->path, err, errlen) == -1)
+		return OPEN_FAIL;
 	if (sqlite3_open_v2(q->path, &q->db,
 	                    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-	                        SQLITE_OPEN_NOMUTEX,
+	                        SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW,
 	                    NULL) != SQLITE_OK)
 		goto dberr;
 	sqlite3_busy_timeout(q->db, 5000);
@@ -327,7 +354,7 @@ queue_open(const char *path, char *err, size_t errlen)
 		goto fail;
 	}
 	if ((r = try_open(q, err, errlen)) == OPEN_OK)
-		return q;
+		goto opened;
 	if (r != OPEN_CORRUPT)
 		goto fail;
 	util_strlcpy(why, err, sizeof(why));
@@ -337,10 +364,25 @@ queue_open(const char *path, char *err, size_t errlen)
 	    try_open(q, err, errlen) != OPEN_OK ||
 	    report_lost_stream(q, why) == -1)
 		goto fail;
+opened:
+	if (util_file_id(q->path, q->file_id) == -1) {
+		snprintf(err, errlen, "%s: %s", q->path, strerror(errno));
+		goto fail;
+	}
 	return q;
 fail:
 	queue_close(q);
 	return NULL;
+}
+
+int
+queue_gone(const struct queue *q)
+{
+	unsigned long long id[2];
+
+	if (util_file_id(q->path, id) == -1)
+		return errno == ENOENT || errno == ENOTDIR;
+	return id[0] != q->file_id[0] || id[1] != q->file_id[1];
 }
 
 void
@@ -404,21 +446,30 @@ queue_rollback(struct queue *q)
 	q->next_seq = q->saved_seq;
 }
 
-/* Runs fn inside the caller's transaction, or in one of its own. */
-#define IN_TX(q, expr)                                                         \
-	do {                                                                   \
-		int own_ = !(q)->in_tx, ok_;                                   \
-		if (own_ && queue_begin(q) == -1)                              \
-			return -1;                                             \
-		ok_ = (expr);                                                  \
-		if (!own_)                                                     \
-			return ok_;                                            \
-		if (ok_ == -1) {                                               \
-			queue_rollback(q);                                     \
-			return -1;                                             \
-		}                                                              \
-		return queue_commit(q) == -1 ? -1 : ok_;                       \
-	} while (0)
+/* Opens a transaction for one call unless the caller holds one (then
+ * the call runs in the caller's): 0 with *own set when it is the call's,
+ * or -1. Close it with tx_leave(). */
+static int
+tx_enter(struct queue *q, int *own)
+{
+	*own = !q->in_tx;
+	return *own ? queue_begin(q) : 0;
+}
+
+/* Closes what tx_enter() opened, by the call's result rc: a transaction of
+ * the call's own commits unless rc is -1, and rolls back if it is; the
+ * caller's is left to the caller. rc, or -1 when the commit failed. */
+static long long
+tx_leave(struct queue *q, int own, long long rc)
+{
+	if (!own)
+		return rc;
+	if (rc == -1) {
+		queue_rollback(q);
+		return -1;
+	}
+	return queue_commit(q) == -1 ? -1 : rc;
+}
 
 static long long
 push(struct queue *q, const char *type, long long created, const char *body)
@@ -454,19 +505,11 @@ long long
 queue_push(struct queue *q, const char *type, long long created,
            const char *body)
 {
-	long long seq;
-	int own = !q->in_tx;
+	int own;
 
-	if (own && queue_begin(q) == -1)
+	if (tx_enter(q, &own) == -1)
 		return -1;
-	seq = push(q, type, created, body);
-	if (!own)
-		return seq;
-	if (seq == -1) {
-		queue_rollback(q);
-		return -1;
-	}
-	return queue_commit(q) == -1 ? -1 : seq;
+	return tx_leave(q, own, push(q, type, created, body));
 }
 
 long long
@@ -547,7 +590,11 @@ seal(struct queue *q, const struct queue_batch *b)
 int
 queue_seal(struct queue *q, const struct queue_batch *b)
 {
-	IN_TX(q, seal(q, b));
+	int own;
+
+	if (tx_enter(q, &own) == -1)
+		return -1;
+	return (int)tx_leave(q, own, seal(q, b));
 }
 
 int
@@ -627,7 +674,11 @@ ack(struct queue *q, const char *batch_id)
 int
 queue_ack(struct queue *q, const char *batch_id)
 {
-	IN_TX(q, ack(q, batch_id));
+	int own;
+
+	if (tx_enter(q, &own) == -1)
+		return -1;
+	return (int)tx_leave(q, own, ack(q, batch_id));
 }
 
 /* The first column of the first row of sql as an integer (def if none),
@@ -663,7 +714,11 @@ sealed_last(struct queue *q)
 int
 queue_unseal(struct queue *q)
 {
-	IN_TX(q, exec(q, "DELETE FROM batch WHERE id = 1"));
+	int own;
+
+	if (tx_enter(q, &own) == -1)
+		return -1;
+	return (int)tx_leave(q, own, exec(q, "DELETE FROM batch WHERE id = 1"));
 }
 
 static int
@@ -705,7 +760,11 @@ int
 queue_quarantine(struct queue *q, long long first, long long last,
                  const char *reason)
 {
-	IN_TX(q, quarantine(q, first, last, reason));
+	int own;
+
+	if (tx_enter(q, &own) == -1)
+		return -1;
+	return (int)tx_leave(q, own, quarantine(q, first, last, reason));
 }
 
 static int
@@ -728,7 +787,11 @@ delete_type(struct queue *q, const char *type)
 int
 queue_delete_type(struct queue *q, const char *type)
 {
-	IN_TX(q, delete_type(q, type));
+	int own;
+
+	if (tx_enter(q, &own) == -1)
+		return -1;
+	return (int)tx_leave(q, own, delete_type(q, type));
 }
 
 void
@@ -983,7 +1046,11 @@ queue_meta_get(struct queue *q, const char *key, char *out, size_t n)
 int
 queue_meta_set(struct queue *q, const char *key, const char *value)
 {
-	IN_TX(q, meta_set(q, key, value));
+	int own;
+
+	if (tx_enter(q, &own) == -1)
+		return -1;
+	return (int)tx_leave(q, own, meta_set(q, key, value));
 }
 
 static int
@@ -1017,7 +1084,11 @@ sessions_save(struct queue *q, const struct queue_session *s, size_t n)
 int
 queue_sessions_save(struct queue *q, const struct queue_session *s, size_t n)
 {
-	IN_TX(q, sessions_save(q, s, n));
+	int own;
+
+	if (tx_enter(q, &own) == -1)
+		return -1;
+	return (int)tx_leave(q, own, sessions_save(q, s, n));
 }
 
 int

@@ -38,6 +38,10 @@ struct queue_session {
 struct queue *queue_open(const char *path, char *err, size_t errlen);
 /* Closes the queue; NULL is a no-op. */
 void queue_close(struct queue *q);
+/* Whether the queue's path no longer names the file opened (deleted, or
+ * replaced with the state directory): what is written then goes to a
+ * file nobody will read again. */
+int queue_gone(const struct queue *q);
 /* The stream's epoch: 32 hex characters, fixed for the database's life. */
 const char *queue_epoch(const struct queue *q);
 

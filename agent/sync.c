@@ -29,6 +29,8 @@ struct sync {
 	char hostname[256];
 	char token[CRYPTO_HEX256_LEN + 1];
 	char token_path[PATH_MAX];
+	char key[CRYPTO_HEX256_LEN + 1]; /* identity key, "" if none */
+	char key_path[PATH_MAX];
 	char url_enrol[600], url_batches[600];
 	const volatile sig_atomic_t *stop; /* borrowed; NULL: never */
 	int limit;        /* records per batch: halved after a 413 */
@@ -54,8 +56,11 @@ load_token(struct sync *s)
 	char *t;
 
 	s->token[0] = '\0';
-	if ((t = util_read_file(s->token_path, 256)) == NULL)
+	if ((t = util_read_private(s->token_path, 256)) == NULL) {
+		if (errno != ENOENT)
+			log_warn("%s: enrolling again", s->token_path);
 		return;
+	}
 	if (strlen(t) == CRYPTO_HEX256_LEN)
 		util_strlcpy(s->token, t, sizeof(s->token));
 	else
@@ -63,6 +68,28 @@ load_token(struct sync *s)
 		          s->token_path);
 	crypto_wipe(t, strlen(t));
 	free(t);
+}
+
+/* The identity key the agent id was derived from (main.c), if any: an
+ * agent enrolled before identity keys has none, and proves its identity
+ * with its current token. */
+static void
+load_key(struct sync *s)
+{
+	char *k;
+
+	s->key[0] = '\0';
+	if ((k = util_read_private(s->key_path, 256)) == NULL) {
+		if (errno != ENOENT)
+			log_warn("%s", s->key_path);
+		return;
+	}
+	if (strlen(k) == CRYPTO_HEX256_LEN)
+		util_strlcpy(s->key, k, sizeof(s->key));
+	else
+		log_warnx("%s: malformed identity key, ignored", s->key_path);
+	crypto_wipe(k, strlen(k));
+	free(k);
 }
 
 struct sync *
@@ -86,14 +113,17 @@ sync_new(const struct agent_config *cfg, struct queue *q, const char *agent_id,
 	snprintf(s->url_batches, sizeof(s->url_batches), "%.*s%s", (int)blen,
 	         base, PROTO_PATH_BATCHES);
 	if ((size_t)snprintf(s->token_path, sizeof(s->token_path), "%s/token",
-	                     cfg->state_dir) >= sizeof(s->token_path))
+	                     cfg->state_dir) >= sizeof(s->token_path) ||
+	    (size_t)snprintf(s->key_path, sizeof(s->key_path), "%s/agent-key",
+	                     cfg->state_dir) >= sizeof(s->key_path))
 		goto fail;
 	s->limit = cfg->batch_records;
 	s->max_bytes = PROTO_BATCH_BYTES;
 	s->http = httpc_new(cfg->ca_file, cfg->http_timeout, REPLY_MAX);
-	if (s->http == NULL)
+	if (s->http == NULL || httpc_set_proxy(s->http, cfg->proxy) == -1)
 		goto fail;
 	load_token(s);
+	load_key(s);
 	return s;
 fail:
 	sync_free(s);
@@ -107,7 +137,20 @@ sync_free(struct sync *s)
 		return;
 	httpc_free(s->http);
 	crypto_wipe(s->token, sizeof(s->token));
+	crypto_wipe(s->key, sizeof(s->key));
 	free(s);
+}
+
+int
+sync_save_identity(struct sync *s)
+{
+	if (s->key[0] &&
+	    util_write_file(s->key_path, s->key, strlen(s->key), 0600) == -1)
+		return -1;
+	if (s->token[0] && util_write_file(s->token_path, s->token,
+	                                   strlen(s->token), 0600) == -1)
+		return -1;
+	return 0;
 }
 
 long
@@ -164,6 +207,13 @@ sync_enrol(struct sync *s, struct sync_result *res)
 	}
 	body = json_pack("{s:s, s:s, s:s}", "agent_id", s->agent_id, "hostname",
 	                 s->hostname, "commune", s->cfg->commune);
+	/* Proof that this PC holds the identity it enrols (docs/PROTOCOL.md,
+	 * "Enrolment"): the key the agent id derives from, and the current
+	 * token if any (agents enrolled before identity keys). */
+	if (body && s->key[0])
+		json_object_set_new(body, "key", json_string(s->key));
+	if (body && s->token[0])
+		json_object_set_new(body, "token", json_string(s->token));
 	text = json_dumps(body, JSON_COMPACT);
 	json_decref(body);
 	if (text == NULL)
@@ -198,6 +248,7 @@ sync_enrol(struct sync *s, struct sync_result *res)
 fail:
 	json_decref(reply);
 	buf_free(&r.body);
+	crypto_wipe(text, strlen(text));
 	free(text);
 	return rc;
 }
@@ -604,10 +655,10 @@ run_batches(struct sync *s, struct sync_result *res)
 		queue_batch_free(&qb);
 		if (st == STEP_REENROL && !reenrolled) {
 			/* The token was revoked or the server lost us: trade
-			 * the enrolment secret for a new one, once. */
+			 * the enrolment secret for a new one, once, proving
+			 * our identity with the key (or the token refused:
+			 * a server restored from a backup still knows it). */
 			reenrolled = 1;
-			unlink(s->token_path);
-			s->token[0] = '\0';
 			if (sync_enrol(s, res) == -1)
 				return -1;
 			i--;

@@ -40,8 +40,15 @@ void sync_set_tick(struct sync *s, void (*tick)(void *), void *arg);
 /* Frees it; NULL is a no-op. */
 void sync_free(struct sync *s);
 /* Trades the enrolment secret for a new agent token now, replacing any
- * token held (STATE_DIR/token, mode 0600). Returns 0, or -1 (logged). */
+ * token held (STATE_DIR/token, mode 0600). The request proves the
+ * identity it enrols with the identity key (STATE_DIR/agent-key) and the
+ * token held, if any: the server refuses (403) to re-enrol a known
+ * agent_id without one of them. Returns 0, or -1 (logged). */
 int sync_enrol(struct sync *s, struct sync_result *r);
+/* Writes the identity key and the token held back into the state
+ * directory (after it was removed under the running agent). Returns 0,
+ * or -1 with errno. */
+int sync_save_identity(struct sync *s);
 /* Delivers batches until the queue is empty (returns 0) or a delivery
  * fails (returns -1; the data stays queued). Each answer is handled as the
  * table in docs/PROTOCOL.md says: a refused record is quarantined and

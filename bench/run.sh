@@ -67,7 +67,7 @@ row "inventory compressed bytes (vs Fusion gz XML)" "$m_gz" "$f_gz" "$r" ">= 1" 
 # A server, a proxy that counts bytes, and an agent through it.
 "$B/mutu-server" -D "$WORK/server.db" commune add 29019 Brest >/dev/null
 "$B/mutu-server" -D "$WORK/server.db" enrol-secret 29019 >"$WORK/secret"
-printf 'requests_per_minute = 0\nenrol_per_minute = 0\nbatches_per_second = 0\n' >"$WORK/server.conf"
+printf 'requests_per_minute = 0\nadmin_requests_per_second = 0\nenrol_per_minute = 0\nbatches_per_second = 0\n' >"$WORK/server.conf"
 "$B/mutu-server" -c "$WORK/server.conf" -D "$WORK/server.db" -l 127.0.0.1:0 \
 	--port-file "$WORK/port" 2>"$WORK/server.log" &
 PIDS="$PIDS $!"
@@ -127,7 +127,7 @@ row "queue: durable enqueue, records/s (vs raw SQLite)" "$1" "$2" "$3" ">= 0.5" 
 
 # 4. Server ingest, end to end over HTTPS, vs raw SQLite inserts.
 "$B/mutu-server" tls-init "$WORK/tls" localhost,127.0.0.1 >/dev/null 2>&1
-printf 'requests_per_minute = 0\nenrol_per_minute = 0\nbatches_per_second = 0\nmax_connections = 2048\n' >"$WORK/server.conf"
+printf 'requests_per_minute = 0\nadmin_requests_per_second = 0\nenrol_per_minute = 0\nbatches_per_second = 0\nmax_connections = 2048\n' >"$WORK/server.conf"
 "$B/mutu-server" -c "$WORK/server.conf" -D "$WORK/ingest.db" commune add 29019 Brest >/dev/null
 "$B/mutu-server" -D "$WORK/ingest.db" enrol-secret 29019 >"$WORK/secret2"
 tls_server "$WORK/server.conf" "$WORK/ingest.db" "$WORK/server2.log"
@@ -194,7 +194,7 @@ row "one /proc sample: CPU ms per 100 processes" "$per100" "-" "-" "-" "-"
 # 5. Reconnection storm: STORM agents with a day of backlog (48 records)
 # come back within SPLAY seconds (60; 20 in QUICK mode); the server sheds with 429 + Retry-After at
 # its default batches_per_second.
-printf 'requests_per_minute = 0\nenrol_per_minute = 0\nmax_connections = 4096\n' >"$WORK/storm.conf"
+printf 'requests_per_minute = 0\nadmin_requests_per_second = 0\nenrol_per_minute = 0\nmax_connections = 4096\n' >"$WORK/storm.conf"
 "$B/mutu-server" -D "$WORK/storm.db" commune add 29019 Brest >/dev/null
 "$B/mutu-server" -D "$WORK/storm.db" enrol-secret 29019 >"$WORK/secret3"
 tls_server "$WORK/storm.conf" "$WORK/storm.db" "$WORK/storm.log"

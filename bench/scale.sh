@@ -22,7 +22,7 @@ R="$WORK/rows.jsonl"
 : >"$R"
 . bench/lib.sh
 "$B/mutu-server" tls-init "$WORK/tls" localhost,127.0.0.1 >/dev/null 2>&1
-printf 'requests_per_minute = 0\nenrol_per_minute = 0\nmax_connections = 4096\n' >"$WORK/server.conf"
+printf 'requests_per_minute = 0\nadmin_requests_per_second = 0\nenrol_per_minute = 0\nmax_connections = 4096\n' >"$WORK/server.conf"
 FA="--seed 1 --communes $FC --machines $FM --days $FD"
 
 # cpu_s PID: user + system CPU seconds of a process and its reaped children

@@ -8,6 +8,8 @@
 
 #include <stddef.h>
 
+#include "attr.h"
+
 struct buf {
 	char *data; /* NUL-terminated after every append; NULL when empty */
 	size_t len; /* bytes used, without the terminating NUL */
@@ -22,8 +24,7 @@ int buf_add(struct buf *b, const void *p, size_t n);
 /* Appends a NUL-terminated string; as buf_add(). */
 int buf_adds(struct buf *b, const char *s);
 /* Appends printf-formatted text; as buf_add(). */
-int buf_printf(struct buf *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+int buf_printf(struct buf *b, const char *fmt, ...) MUTU_PRINTF(2, 3);
 /* Empties the buffer and keeps its memory. */
 void buf_reset(struct buf *b);
 /* Hands the data to the caller (free() it) and empties the buffer. */

@@ -3,9 +3,8 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 
-#include <ini.h>
+#include "ini_compat.h"
 
 #include "util.h"
 
@@ -107,7 +106,7 @@ conf_load(const char *path, const struct conf_key *keys, void *obj, char *err,
 	struct conf_ctx c = {path, keys, obj, err, errlen, 0, NULL, 0};
 	int rc;
 
-	if ((c.fp = fopen(path, "r")) == NULL) {
+	if ((c.fp = util_fopen(path, "r")) == NULL) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
@@ -117,25 +116,6 @@ conf_load(const char *path, const struct conf_key *keys, void *obj, char *err,
 		return -1;
 	if (rc != 0) {
 		snprintf(err, errlen, "%s:%d: syntax error", path, rc);
-		return -1;
-	}
-	return 0;
-}
-
-int
-conf_check_private(const char *path, char *err, size_t errlen)
-{
-	struct stat st;
-
-	if (stat(path, &st) == -1) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	if (st.st_mode & (S_IROTH | S_IWOTH)) {
-		snprintf(err, errlen,
-		         "%s: holds secrets but is accessible to all users "
-		         "(mode %04o); chmod o-rwx it",
-		         path, (unsigned)(st.st_mode & 07777));
 		return -1;
 	}
 	return 0;

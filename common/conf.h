@@ -1,5 +1,6 @@
 /*
- * conf: table-driven configuration files (INI syntax through inih).
+ * conf: table-driven configuration files (INI syntax through inih, or its
+ * Windows stand-in, ini_compat.h).
  *
  * Each program describes its keys in a table of struct conf_key; conf_load()
  * fills the caller's struct through the offsets in that table. Unknown
@@ -31,8 +32,10 @@ struct conf_key {
  * Returns 0, or -1 with a message naming file:line in err. */
 int conf_load(const char *path, const struct conf_key *keys, void *obj,
               char *err, size_t errlen);
-/* Refuses a file that holds secrets when others may read it: returns 0 if
- * path is not world-readable or world-writable, else -1 with err set. */
+/* Refuses a file that holds secrets when others may read it: returns 0, or
+ * -1 with err set. Linux (conf_unix.c): refused if world-readable or
+ * world-writable. Windows (conf_win.c): refused unless its DACL lets only
+ * SYSTEM, Administrators and the file's owner read or change it. */
 int conf_check_private(const char *path, char *err, size_t errlen);
 
 #endif

@@ -1,18 +1,10 @@
+/*
+ * crypto: the portable part of crypto.h (hex, tokens, UUIDs, comparison,
+ * wiping); random bytes and digests come from the platform file.
+ */
 #include "crypto.h"
 
 #include <string.h>
-
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <openssl/rand.h>
-#include <openssl/sha.h>
-
-int
-crypto_random(void *p, size_t n)
-{
-	return RAND_bytes(p, (int)n) == 1 ? 0 : -1;
-}
 
 void
 crypto_hex(const void *p, size_t n, char *out)
@@ -64,40 +56,52 @@ crypto_uuid(char *out)
 	return 0;
 }
 
-void
+int
 crypto_sha256_hex(const char *s, char *out)
 {
-	unsigned char md[SHA256_DIGEST_LENGTH];
+	unsigned char md[CRYPTO_SHA256_LEN];
 
-	SHA256((const unsigned char *)s, strlen(s), md);
+	if (crypto_sha256(s, strlen(s), md) == -1) {
+		out[0] = '\0';
+		return -1;
+	}
 	crypto_hex(md, sizeof(md), out);
+	return 0;
 }
 
 int
 crypto_hmac_hex(const char *key, const char *msg, char *out)
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int len = 0;
+	unsigned char md[CRYPTO_SHA256_LEN];
 
-	if (HMAC(EVP_sha256(), key, (int)strlen(key),
-	         (const unsigned char *)msg, strlen(msg), md, &len) == NULL)
+	if (crypto_hmac_sha256(key, strlen(key), msg, strlen(msg), md) == -1)
 		return -1;
-	crypto_hex(md, len, out);
+	crypto_hex(md, sizeof(md), out);
 	return 0;
 }
 
+/* The difference is gathered over every byte through a volatile, so that
+ * neither the loop nor its length depend on where the strings differ. */
 int
 crypto_streq(const char *a, const char *b)
 {
-	size_t la = strlen(a), lb = strlen(b);
+	size_t la = strlen(a), lb = strlen(b), i;
+	volatile unsigned char d = 0;
 
 	if (la != lb)
 		return 0;
-	return CRYPTO_memcmp(a, b, la) == 0;
+	for (i = 0; i < la; i++)
+		d |= (unsigned char)(a[i] ^ b[i]);
+	return d == 0;
 }
+
+/* memset called through a volatile pointer: the compiler cannot know the
+ * callee, so it cannot drop the store as dead (OpenSSL's OPENSSL_cleanse
+ * does the same). */
+static void *(*const volatile wipe_memset)(void *, int, size_t) = memset;
 
 void
 crypto_wipe(void *p, size_t n)
 {
-	OPENSSL_cleanse(p, n);
+	wipe_memset(p, 0, n);
 }

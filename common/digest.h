@@ -10,7 +10,8 @@
 
 #define DIGEST_HEX_LEN 64
 
-/* Writes the digest of v into out; returns 0, or -1 (out of memory). */
+/* Writes the digest of v into out; returns 0, or -1 (out of memory, or
+ * the system hash failed). */
 int digest_json(const json_t *v, char out[DIGEST_HEX_LEN + 1]);
 
 #endif

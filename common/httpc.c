@@ -8,11 +8,15 @@
 
 #include <curl/curl.h>
 
+#include "proxy.h"
 #include "util.h"
 
 struct httpc {
 	CURL *curl;
 	char *ca_file;
+	char *proxy;         /* httpc_set_proxy(): URL or "direct"; NULL */
+	char sys_proxy[512]; /* proxy_find()'s, looked up with each handle */
+	int sys_found;       /* proxy_find()'s return */
 	long timeout_s;
 	size_t max_body;
 	const volatile sig_atomic_t *abort; /* borrowed; NULL: never */
@@ -32,6 +36,114 @@ void
 httpc_set_abort(struct httpc *h, const volatile sig_atomic_t *flag)
 {
 	h->abort = flag;
+}
+
+int
+httpc_set_proxy(struct httpc *h, const char *proxy)
+{
+	char *p = NULL;
+
+	if (proxy && *proxy && (p = strdup(proxy)) == NULL)
+		return -1;
+	free(h->proxy);
+	h->proxy = p;
+	return 0;
+}
+
+/* Whether host, as libcurl's URL parser gives it (IPv4 literals already
+ * normalised to four decimal parts, IPv6 in brackets), is a loopback
+ * address that no resolver can redirect: 127.0.0.0/8, [::1], or the
+ * name "localhost", which libcurl from 7.78 on resolves to 127.0.0.1
+ * and ::1 itself, without /etc/hosts or DNS (checked at run time). */
+static int
+loopback_literal(const char *host)
+{
+	const char *p = host;
+	long part;
+	char *end;
+	int i;
+
+	if (strcmp(host, "[::1]") == 0)
+		return 1;
+	if (strcasecmp(host, "localhost") == 0)
+		return curl_version_info(CURLVERSION_NOW)->version_num >=
+		       0x074e00;
+	for (i = 0; i < 4; i++) {
+		if (*p < '0' || *p > '9')
+			return 0;
+		part = strtol(p, &end, 10);
+		if (part > 255 || end - p > 3 || (i == 0 && part != 127))
+			return 0;
+		p = end;
+		if (i < 3 && *p++ != '.')
+			return 0;
+	}
+	return *p == '\0';
+}
+
+int
+httpc_url_check(const char *url, int *loopback, char *err, size_t errlen)
+{
+	CURLU *u = curl_url();
+	char *scheme = NULL, *host = NULL;
+	int rc = -1;
+
+	*loopback = 0;
+	if (u == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	/* Any scheme parses (the Windows libcurl is built with HTTP alone),
+	 * so that a wrong one is named as such below. */
+	if (curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) !=
+	        CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
+		snprintf(err, errlen, "not a valid URL: '%s'", url);
+		goto done;
+	}
+	*loopback = loopback_literal(host);
+	if (strcmp(scheme, "https") == 0)
+		rc = 0;
+	else if (strcmp(scheme, "http") != 0)
+		snprintf(err, errlen, "not an http(s) URL: '%s'", url);
+	else if (!*loopback)
+		snprintf(err, errlen,
+		         "plain http:// is allowed only to a loopback address "
+		         "(127.0.0.0/8, [::1] or localhost), and '%s' would "
+		         "connect to '%s'; use https://",
+		         url, host);
+	else
+		rc = 0;
+done:
+	curl_free(scheme);
+	curl_free(host);
+	curl_url_cleanup(u);
+	return rc;
+}
+
+/* The configured proxy wins; else the system's, as proxy_find() saw it
+ * when the handle was made; else libcurl's environment variables. A
+ * plain-http request to loopback never goes through a proxy: the proxy
+ * would see the token in clear and is not where the request is meant to
+ * go. */
+static void
+set_proxy(struct httpc *h, CURL *c, const char *url)
+{
+	char err[8];
+	int loopback;
+
+	if (strncmp(url, "http://", 7) == 0 &&
+	    httpc_url_check(url, &loopback, err, sizeof(err)) == 0) {
+		curl_easy_setopt(c, CURLOPT_PROXY, "");
+		return;
+	}
+	if (h->proxy)
+		curl_easy_setopt(c, CURLOPT_PROXY,
+		                 strcmp(h->proxy, "direct") ? h->proxy : "");
+	else if (h->sys_found >= 0)
+		curl_easy_setopt(c, CURLOPT_PROXY,
+		                 h->sys_found ? h->sys_proxy : "");
 }
 
 static int
@@ -156,9 +268,14 @@ httpc_do(struct httpc *h, const struct httpc_req *req, struct httpc_resp *resp)
 	memset(resp, 0, sizeof(*resp));
 	resp->retry_after = -1;
 	buf_init(&resp->body, h->max_body);
-	if (h->curl == NULL && (h->curl = curl_easy_init()) == NULL) {
-		snprintf(resp->err, sizeof(resp->err), "out of memory");
-		return -1;
+	if (h->curl == NULL) {
+		if ((h->curl = curl_easy_init()) == NULL) {
+			snprintf(resp->err, sizeof(resp->err), "out of memory");
+			return -1;
+		}
+		h->sys_found = h->proxy ? -1
+		                        : proxy_find(req->url, h->sys_proxy,
+		                                     sizeof(h->sys_proxy));
 	}
 	c = h->curl;
 	if ((hdr = make_headers(req)) == NULL) {
@@ -183,6 +300,7 @@ httpc_do(struct httpc *h, const struct httpc_req *req, struct httpc_resp *resp)
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "mutu/" MUTU_VERSION);
 	if (h->ca_file)
 		curl_easy_setopt(c, CURLOPT_CAINFO, h->ca_file);
+	set_proxy(h, c, req->url);
 	if (h->abort || h->tick) {
 		curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
 		curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
@@ -229,5 +347,6 @@ httpc_free(struct httpc *h)
 	if (h->curl)
 		curl_easy_cleanup(h->curl);
 	free(h->ca_file);
+	free(h->proxy);
 	free(h);
 }

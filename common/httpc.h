@@ -4,6 +4,7 @@
  * One handle keeps its connection alive between requests. Redirects are
  * never followed, only http and https are allowed, and the response body
  * is capped. A CA file, when given, replaces the system trust store.
+ * The proxy is the configured one, else the system's (proxy.h).
  */
 #ifndef MUTU_HTTPC_H
 #define MUTU_HTTPC_H
@@ -36,6 +37,10 @@ struct httpc_resp {
 /* New client. ca_file may be NULL (system trust store); timeout_s bounds a
  * whole request; max_body caps response bodies. NULL on failure. */
 struct httpc *httpc_new(const char *ca_file, long timeout_s, size_t max_body);
+/* Sends requests through proxy ("http://host:port"; "direct" for none)
+ * instead of the system's proxy (proxy.h) or libcurl's environment
+ * variables; NULL or "" restores those. Copied. Returns 0, or -1. */
+int httpc_set_proxy(struct httpc *h, const char *proxy);
 /* Performs one request. Returns 0 when an HTTP answer (any status) was
  * received, -1 on transport failure (DNS, refused, TLS, timeout) with
  * resp->err set. resp->body is initialised here. */
@@ -47,6 +52,12 @@ void httpc_set_abort(struct httpc *h, const volatile sig_atomic_t *flag);
 /* Calls tick(arg) about once a second while a request is in progress
  * (the agent keeps its systemd watchdog fed through a slow request). */
 void httpc_set_tick(struct httpc *h, void (*tick)(void *), void *arg);
+/* Checks url as libcurl itself parses it (curl_url()), so that the host
+ * checked is the host connected to: https://, or plain http:// only to a
+ * loopback address (127.0.0.0/8 as a literal, [::1], or "localhost",
+ * which libcurl resolves itself). *loopback tells whether the host is
+ * one. Returns 0, or -1 with the reason in err. */
+int httpc_url_check(const char *url, int *loopback, char *err, size_t errlen);
 /* Frees the client; NULL is a no-op. */
 void httpc_free(struct httpc *h);
 /* Closes the connection kept for reuse, if any, and frees the libcurl

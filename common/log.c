@@ -4,7 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <syslog.h>
+
+#include "log_sink.h"
 
 static int log_foreground = 1;
 static int log_journal; /* stderr goes to the journal: prefix priorities */
@@ -17,11 +18,11 @@ log_init(const char *ident, int foreground, int verbose)
 	log_ident = ident;
 	log_verbose = verbose;
 	if (log_foreground == 0)
-		closelog();
+		log_sink_close();
 	log_foreground = foreground;
 	log_journal = getenv("JOURNAL_STREAM") != NULL;
 	if (!foreground)
-		openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+		log_sink_open(ident);
 }
 
 /* Log lines are bounded (the buffer) and hold no control characters, so
@@ -52,7 +53,7 @@ vlog(int pri, const char *fmt, va_list ap, int with_errno)
 	else if (log_foreground)
 		fprintf(stderr, "%s: %s\n", log_ident, msg);
 	else
-		syslog(pri, "%s", msg);
+		log_sink_write(pri, msg);
 	errno = saved;
 }
 
@@ -67,26 +68,26 @@ vlog(int pri, const char *fmt, va_list ap, int with_errno)
 void
 log_warn(const char *fmt, ...)
 {
-	LOG_BODY(LOG_WARNING, 1);
+	LOG_BODY(LOG_PRI_WARNING, 1);
 }
 
 void
 log_warnx(const char *fmt, ...)
 {
-	LOG_BODY(LOG_WARNING, 0);
+	LOG_BODY(LOG_PRI_WARNING, 0);
 }
 
 void
 log_info(const char *fmt, ...)
 {
-	LOG_BODY(LOG_INFO, 0);
+	LOG_BODY(LOG_PRI_INFO, 0);
 }
 
 void
 log_debug(const char *fmt, ...)
 {
 	if (log_verbose)
-		LOG_BODY(LOG_DEBUG, 0);
+		LOG_BODY(LOG_PRI_DEBUG, 0);
 }
 
 /* A fatal error is also told on stderr when logging goes to syslog:
@@ -120,7 +121,7 @@ fatal(const char *fmt, ...)
 
 	FATAL_BODY(1);
 	errno = saved;
-	LOG_BODY(LOG_CRIT, 1);
+	LOG_BODY(LOG_PRI_CRIT, 1);
 	exit(1);
 }
 
@@ -128,6 +129,6 @@ void
 fatalx(const char *fmt, ...)
 {
 	FATAL_BODY(0);
-	LOG_BODY(LOG_CRIT, 0);
+	LOG_BODY(LOG_PRI_CRIT, 0);
 	exit(1);
 }

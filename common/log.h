@@ -1,17 +1,21 @@
 /*
  * log: the one logging API of mutu's daemons and tools.
  *
- * Foreground mode (-d) writes to stderr; otherwise messages go to syslog,
- * which systemd hands to the journal with their priority. The verbosity and
- * destination are set once by log_init() at startup; they are the only
- * file-level state of common/ (as in OpenBSD's log.c).
+ * Foreground mode (-d) writes to stderr; otherwise messages go to the
+ * system's log through a sink per platform (log_sink.h): syslog, which
+ * systemd hands to the journal with their priority (log_syslog.c), or the
+ * Windows Event Log (log_win.c). The verbosity and destination are set
+ * once by log_init() at startup; they are the only file-level state of
+ * common/ (as in OpenBSD's log.c).
  */
 #ifndef MUTU_LOG_H
 #define MUTU_LOG_H
 
 #include <stdarg.h>
 
-#define LOG_ATTR(f, a) __attribute__((format(printf, f, a)))
+#include "attr.h"
+
+#define LOG_ATTR(f, a) MUTU_PRINTF(f, a)
 
 /* Sets the program name, destination (stderr when foreground) and verbosity
  * (0 = info, 1 = debug). May be called again, e.g. after parsing options. */

@@ -2,14 +2,9 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 int
 util_strlcpy(char *dst, const char *src, size_t n)
@@ -48,8 +43,9 @@ util_datetime(time_t t, char *out, size_t n)
 {
 	struct tm tm;
 
-	gmtime_r(&t, &tm);
-	strftime(out, n, "%Y-%m-%d %H:%M:%S", &tm);
+	if (util_gmtime(t, &tm) == -1 ||
+	    strftime(out, n, "%Y-%m-%d %H:%M:%S", &tm) == 0)
+		util_strlcpy(out, "1970-01-01 00:00:00", n);
 }
 
 void
@@ -57,140 +53,80 @@ util_isotime(time_t t, char *out, size_t n)
 {
 	struct tm tm;
 
-	gmtime_r(&t, &tm);
-	strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (util_gmtime(t, &tm) == -1 ||
+	    strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		util_strlcpy(out, "1970-01-01T00:00:00Z", n);
 }
 
-static int
-fsync_dir(const char *path)
-{
-	char copy[PATH_MAX];
-	int fd, rc;
-
-	if (util_strlcpy(copy, path, sizeof(copy)) == -1) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	if ((fd = open(dirname(copy), O_RDONLY | O_DIRECTORY)) == -1)
-		return -1;
-	rc = fsync(fd);
-	close(fd);
-	return rc;
-}
-
-int
-util_write_file(const char *path, const void *data, size_t len, mode_t mode)
-{
-	char tmp[PATH_MAX];
-	const char *p = data;
-	ssize_t w;
-	int fd = -1, n;
-
-	n = snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	if (n < 0 || (size_t)n >= sizeof(tmp)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-	if (fd == -1)
-		return -1;
-	if (fchmod(fd, mode) == -1)
-		goto fail;
-	while (len > 0) {
-		if ((w = write(fd, p, len)) == -1) {
-			if (errno == EINTR)
-				continue;
-			goto fail;
-		}
-		p += w;
-		len -= (size_t)w;
-	}
-	if (fsync(fd) == -1)
-		goto fail;
-	n = close(fd);
-	fd = -1;
-	if (n == -1)
-		goto fail;
-	if (rename(tmp, path) == -1)
-		goto fail;
-	return fsync_dir(path);
-fail:
-	n = errno;
-	if (fd != -1)
-		close(fd);
-	unlink(tmp);
-	errno = n;
-	return -1;
-}
-
-char *
-util_read_file(const char *path, size_t max)
+/* Reads fp (closed here) as util_read_file() does. */
+static char *
+read_stream(FILE *fp, size_t max)
 {
 	char *s;
-	size_t len = 0;
-	ssize_t r;
-	int fd, saved;
+	size_t len;
+	int saved;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+	if (fp == NULL)
 		return NULL;
 	if ((s = malloc(max + 1)) == NULL) {
-		close(fd);
+		fclose(fp);
 		return NULL;
 	}
-	for (;;) {
-		r = read(fd, s + len, max + 1 - len);
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		len += (size_t)r;
-		if (len > max) {
-			r = -1;
-			errno = E2BIG;
-			break;
-		}
-	}
-	saved = errno;
-	close(fd);
-	if (r == -1) {
+	len = fread(s, 1, max + 1, fp);
+	if (ferror(fp) || len > max) {
+		saved = ferror(fp) ? EIO : E2BIG;
+		fclose(fp);
 		free(s);
 		errno = saved;
 		return NULL;
 	}
+	fclose(fp);
 	s[len] = '\0';
 	while (len > 0 && (s[len - 1] == '\n' || s[len - 1] == '\r'))
 		s[--len] = '\0';
 	return s;
 }
 
-long long
-util_mono_ms(void)
+char *
+util_read_file(const char *path, size_t max)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return read_stream(util_fopen(path, "rb"), max);
 }
 
-long long
-util_boot_ms(void)
+char *
+util_read_private(const char *path, size_t max)
 {
-	struct timespec ts;
+	return read_stream(util_fopen_nofollow(path), max);
+}
 
-#ifdef CLOCK_BOOTTIME
-	if (clock_gettime(CLOCK_BOOTTIME, &ts) == 0)
-		return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-#endif
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+/* Whether s is a dotted-quad IPv4 literal in 127.0.0.0/8: four decimal
+ * parts of at most 3 digits and 255, the first 127 ("127.evil.example"
+ * is a name, resolved by DNS, and is not). */
+static int
+ipv4_loopback(const char *s)
+{
+	long part;
+	char *end;
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		if (!isdigit((unsigned char)*s))
+			return 0;
+		part = strtol(s, &end, 10);
+		if (part > 255 || end - s > 3 || (i == 0 && part != 127))
+			return 0;
+		s = end;
+		if (i < 3 && *s++ != '.')
+			return 0;
+	}
+	return *s == '\0';
 }
 
 int
 util_is_loopback(const char *host)
 {
-	return strcmp(host, "localhost") == 0 ||
-	       strncmp(host, "127.", 4) == 0 || strcmp(host, "::1") == 0 ||
-	       strcmp(host, "[::1]") == 0;
+	return strcmp(host, "localhost") == 0 || ipv4_loopback(host) ||
+	       strcmp(host, "::1") == 0 || strcmp(host, "[::1]") == 0;
 }
 
 int
@@ -210,6 +146,31 @@ util_url_host(const char *url, char *out, size_t n)
 		return -1;
 	memcpy(out, p, len);
 	out[len] = '\0';
+	return 0;
+}
+
+int
+util_uuid_from_hex(const char *hex, char *out, size_t n)
+{
+	static const char digits[] = "0123456789abcdef";
+	const char *d;
+	size_t i, o = 0;
+
+	if (n < 37 || strlen(hex) < 32)
+		return -1;
+	for (i = 0; i < 32; i++) {
+		if ((d = strchr(digits, hex[i])) == NULL || hex[i] == '\0')
+			return -1;
+		if (i == 8 || i == 12 || i == 16 || i == 20)
+			out[o++] = '-';
+		if (i == 12) /* version 8: custom (RFC 9562) */
+			out[o++] = '8';
+		else if (i == 16) /* variant 10 */
+			out[o++] = digits[8 | ((d - digits) & 3)];
+		else
+			out[o++] = *d;
+	}
+	out[o] = '\0';
 	return 0;
 }
 

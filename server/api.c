@@ -1,15 +1,19 @@
 #include "api.h"
 
+#include <errno.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/statvfs.h>
 #include <time.h>
 
 #include "crashpoint.h"
 #include "crypto.h"
 #include "ingest.h"
 #include "log.h"
+#include "metrics.h"
 #include "proto.h"
 #include "util.h"
 
@@ -29,61 +33,168 @@ enum route {
 	R_LICADMIN, /* licence administration: op is an enum store_admin_op */
 	R_REPORT,   /* licence report: op is an enum store_report */
 	R_CRL,      /* the CA's revocation list, named in the certificate */
+	R_METRICS,  /* Prometheus metrics, behind the metrics token */
+	R_READY,    /* ready to serve (load balancers) */
 };
 
-enum auth { AUTH_NONE, AUTH_ENROL, AUTH_AGENT, AUTH_ADMIN };
+/* Who may call a route, checked from the headers before the body is read:
+ * any admin token may read; AUTH_WRITE needs a token that is not
+ * read-only, AUTH_INTER a writable intercommunal one (the catalogue and
+ * the pools belong to the intercommunal service). An admin operation's
+ * route says AUTH_OP: the store's table of operations decides
+ * (route_auth()). The store checks the finer scope (which commune's
+ * objects) once the body is known. */
+enum auth {
+	AUTH_NONE,
+	AUTH_METRICS, /* the metrics token (metrics_token_file) */
+	AUTH_ENROL,
+	AUTH_AGENT,
+	AUTH_ADMIN,
+	AUTH_WRITE,
+	AUTH_INTER,
+	AUTH_OP
+};
+
+/* The query parameters of the admin routes (docs/API.md), each route
+ * taking those it lists (params[] says what each value must be). */
+enum {
+	P_COMMUNE = 1 << 0,
+	P_PRODUCT = 1 << 1,
+	P_DAYS = 1 << 2,
+	P_LIMIT = 1 << 3,
+	P_COVERAGE = 1 << 4,
+	P_POOL = 1 << 5,
+	P_VIEW = 1 << 6,
+	P_STATE = 1 << 7,
+};
+#define P_REPORT (P_COMMUNE | P_DAYS)
 
 static const struct {
 	const char *method, *path;
 	enum route route;
 	enum auth auth;
-	int prefix; /* path is a prefix followed by one id segment */
+	int prefix; /* path is a prefix followed by one id segment, or
+	               holds it as '*' ("/machines/ * /retire") */
 	int op;
+	unsigned params; /* the query parameters it takes (P_*) */
 } routes[] = {
-    {"GET", "/healthz", R_HEALTH, AUTH_NONE, 0, 0},
-    {"GET", "/crl.pem", R_CRL, AUTH_NONE, 0, 0},
-    {"POST", PROTO_PATH_ENROL, R_ENROL, AUTH_ENROL, 0, 0},
-    {"POST", PROTO_PATH_BATCHES, R_BATCHES, AUTH_AGENT, 0, 0},
-    {"GET", "/api/v1/licences", R_LICENCES, AUTH_ADMIN, 0, 0},
-    {"GET", "/api/v1/machines", R_MACHINES, AUTH_ADMIN, 0, 0},
-    {"GET", "/api/v1/machines/", R_MACHINE, AUTH_ADMIN, 1, 0},
-    {"GET", "/api/v1/communes", R_COMMUNES, AUTH_ADMIN, 0, 0},
-    {"GET", "/api/v1/catalogue", R_LICADMIN, AUTH_ADMIN, 0,
-     ADM_CATALOGUE_EXPORT},
-    {"POST", "/api/v1/catalogue", R_LICADMIN, AUTH_ADMIN, 0,
-     ADM_CATALOGUE_IMPORT},
-    {"GET", "/api/v1/catalogue/unmatched", R_LICADMIN, AUTH_ADMIN, 0,
-     ADM_UNMATCHED},
-    {"POST", "/api/v1/catalogue/rules", R_LICADMIN, AUTH_ADMIN, 0,
-     ADM_RULE_ADD},
-    {"DELETE", "/api/v1/catalogue/rules/", R_LICADMIN, AUTH_ADMIN, 1,
-     ADM_RULE_DELETE},
-    {"POST", "/api/v1/catalogue/products", R_LICADMIN, AUTH_ADMIN, 0,
-     ADM_PRODUCT_ADD},
-    {"GET", "/api/v1/entitlements", R_LICADMIN, AUTH_ADMIN, 0, ADM_ENT_LIST},
-    {"POST", "/api/v1/entitlements", R_LICADMIN, AUTH_ADMIN, 0, ADM_ENT_ADD},
-    {"PUT", "/api/v1/entitlements/", R_LICADMIN, AUTH_ADMIN, 1, ADM_ENT_UPDATE},
-    {"DELETE", "/api/v1/entitlements/", R_LICADMIN, AUTH_ADMIN, 1,
-     ADM_ENT_DELETE},
-    {"GET", "/api/v1/pools", R_LICADMIN, AUTH_ADMIN, 0, ADM_POOL_LIST},
-    {"POST", "/api/v1/pools", R_LICADMIN, AUTH_ADMIN, 0, ADM_POOL_SET},
+    {"GET", "/healthz", R_HEALTH, AUTH_NONE, 0, 0, 0},
+    {"GET", "/readyz", R_READY, AUTH_NONE, 0, 0, 0},
+    {"GET", "/metrics", R_METRICS, AUTH_METRICS, 0, 0, 0},
+    {"GET", "/crl.pem", R_CRL, AUTH_NONE, 0, 0, 0},
+    {"POST", PROTO_PATH_ENROL, R_ENROL, AUTH_ENROL, 0, 0, 0},
+    {"POST", PROTO_PATH_BATCHES, R_BATCHES, AUTH_AGENT, 0, 0, 0},
+    {"GET", "/api/v1/licences", R_LICENCES, AUTH_ADMIN, 0, 0,
+     P_REPORT | P_PRODUCT | P_LIMIT | P_VIEW},
+    {"GET", "/api/v1/machines", R_MACHINES, AUTH_ADMIN, 0, 0,
+     P_COMMUNE | P_STATE},
+    {"GET", "/api/v1/machines/", R_MACHINE, AUTH_ADMIN, 1, 0, P_COMMUNE},
+    {"POST", "/api/v1/machines/*/retire", R_LICADMIN, AUTH_OP, 1,
+     ADM_AGENT_RETIRE, 0},
+    {"GET", "/api/v1/communes", R_COMMUNES, AUTH_ADMIN, 0, 0, 0},
+    {"GET", "/api/v1/catalogue", R_LICADMIN, AUTH_OP, 0, ADM_CATALOGUE_EXPORT,
+     0},
+    {"POST", "/api/v1/catalogue", R_LICADMIN, AUTH_OP, 0, ADM_CATALOGUE_IMPORT,
+     0},
+    {"GET", "/api/v1/catalogue/unmatched", R_LICADMIN, AUTH_OP, 0,
+     ADM_UNMATCHED, 0},
+    {"POST", "/api/v1/catalogue/rules", R_LICADMIN, AUTH_OP, 0, ADM_RULE_ADD,
+     0},
+    {"DELETE", "/api/v1/catalogue/rules/", R_LICADMIN, AUTH_OP, 1,
+     ADM_RULE_DELETE, 0},
+    {"POST", "/api/v1/catalogue/products", R_LICADMIN, AUTH_OP, 0,
+     ADM_PRODUCT_ADD, 0},
+    {"GET", "/api/v1/entitlements", R_LICADMIN, AUTH_OP, 0, ADM_ENT_LIST, 0},
+    {"POST", "/api/v1/entitlements", R_LICADMIN, AUTH_OP, 0, ADM_ENT_ADD, 0},
+    {"PUT", "/api/v1/entitlements/", R_LICADMIN, AUTH_OP, 1, ADM_ENT_UPDATE, 0},
+    {"DELETE", "/api/v1/entitlements/", R_LICADMIN, AUTH_OP, 1, ADM_ENT_DELETE,
+     0},
+    {"GET", "/api/v1/pools", R_LICADMIN, AUTH_OP, 0, ADM_POOL_LIST, 0},
+    {"POST", "/api/v1/pools", R_LICADMIN, AUTH_OP, 0, ADM_POOL_SET, 0},
     {"GET", "/api/v1/reports/compliance", R_REPORT, AUTH_ADMIN, 0,
-     REPORT_COMPLIANCE},
-    {"GET", "/api/v1/reports/reclaim", R_REPORT, AUTH_ADMIN, 0, REPORT_RECLAIM},
-    {"GET", "/api/v1/reports/costs", R_REPORT, AUTH_ADMIN, 0, REPORT_COSTS},
-    {"GET", "/api/v1/reports/usage", R_REPORT, AUTH_ADMIN, 0, REPORT_USAGE},
-    {"POST", "/api/v1/secrets", R_LICADMIN, AUTH_ADMIN, 0, ADM_SECRET_CREATE},
-    {"GET", "/api/v1/secrets", R_LICADMIN, AUTH_ADMIN, 0, ADM_SECRET_LIST},
-    {"DELETE", "/api/v1/secrets/", R_LICADMIN, AUTH_ADMIN, 1,
-     ADM_SECRET_REVOKE},
-    {"POST", "/api/v1/tokens", R_LICADMIN, AUTH_ADMIN, 0, ADM_TOKEN_CREATE},
-    {"GET", "/api/v1/tokens", R_LICADMIN, AUTH_ADMIN, 0, ADM_TOKEN_LIST},
-    {"DELETE", "/api/v1/tokens/", R_LICADMIN, AUTH_ADMIN, 1, ADM_TOKEN_REVOKE},
-    {"DELETE", "/api/v1/agents/", R_LICADMIN, AUTH_ADMIN, 1, ADM_AGENT_REVOKE},
-    {"GET", "/api/v1/audit", R_LICADMIN, AUTH_ADMIN, 0, ADM_AUDIT_LIST},
-    {"GET", "/api/v1/gaps", R_LICADMIN, AUTH_ADMIN, 0, ADM_GAPS_LIST},
+     REPORT_COMPLIANCE, P_REPORT | P_PRODUCT},
+    {"GET", "/api/v1/reports/reclaim", R_REPORT, AUTH_ADMIN, 0, REPORT_RECLAIM,
+     P_REPORT | P_COVERAGE},
+    {"GET", "/api/v1/reports/costs", R_REPORT, AUTH_ADMIN, 0, REPORT_COSTS,
+     P_REPORT | P_POOL},
+    {"GET", "/api/v1/reports/usage", R_REPORT, AUTH_ADMIN, 0, REPORT_USAGE,
+     P_REPORT | P_PRODUCT},
+    {"POST", "/api/v1/secrets", R_LICADMIN, AUTH_OP, 0, ADM_SECRET_CREATE, 0},
+    {"GET", "/api/v1/secrets", R_LICADMIN, AUTH_OP, 0, ADM_SECRET_LIST, 0},
+    {"DELETE", "/api/v1/secrets/", R_LICADMIN, AUTH_OP, 1, ADM_SECRET_REVOKE,
+     0},
+    {"POST", "/api/v1/tokens", R_LICADMIN, AUTH_OP, 0, ADM_TOKEN_CREATE, 0},
+    {"GET", "/api/v1/tokens", R_LICADMIN, AUTH_OP, 0, ADM_TOKEN_LIST, 0},
+    {"DELETE", "/api/v1/tokens/", R_LICADMIN, AUTH_OP, 1, ADM_TOKEN_REVOKE, 0},
+    {"DELETE", "/api/v1/agents/", R_LICADMIN, AUTH_OP, 1, ADM_AGENT_REVOKE, 0},
+    {"GET", "/api/v1/audit", R_LICADMIN, AUTH_OP, 0, ADM_AUDIT_LIST, P_DAYS},
+    {"GET", "/api/v1/gaps", R_LICADMIN, AUTH_OP, 0, ADM_GAPS_LIST, P_DAYS},
+    {"GET", "/api/v1/audit/retention", R_LICADMIN, AUTH_OP, 0, ADM_AUDIT_POLICY,
+     0},
+    {"PUT", "/api/v1/audit/retention", R_LICADMIN, AUTH_OP, 0,
+     ADM_AUDIT_RETENTION, 0},
+    {"POST", "/api/v1/audit/purge", R_LICADMIN, AUTH_OP, 0, ADM_AUDIT_PURGE, 0},
 };
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
+
+/* The HTTP status of each layer's errors, the one place that maps them:
+ * a batch or body refused by ingest, and a store call's result (the
+ * message depends on the call). */
+static const int ingest_status[] = {
+    [INGEST_OK] = 200,         [INGEST_MALFORMED] = 400,
+    [INGEST_TOO_COSTLY] = 413, [INGEST_BAD_RECORD] = 422,
+    [INGEST_FORBIDDEN] = 403,  [INGEST_NO_MEMORY] = 503,
+};
+static const struct {
+	enum store_rc rc;
+	int status;
+} store_statuses[] = {
+    {STORE_OK, 200},        {STORE_ERR, 503},       {STORE_NOTFOUND, 404},
+    {STORE_CONFLICT, 409},  {STORE_DENIED, 401},    {STORE_INVALID, 400},
+    {STORE_FORBIDDEN, 403}, {STORE_NOCOMMUNE, 400},
+};
+
+static int
+store_status(int rc)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(store_statuses) / sizeof(store_statuses[0]); i++)
+		if ((int)store_statuses[i].rc == rc)
+			return store_statuses[i].status;
+	return 503;
+}
+
+/* The credentials a request may carry, as a refusal names them: in the
+ * 401 answer and in the audit log (auth_failed()). */
+enum credential { CRED_AGENT, CRED_ADMIN, CRED_SECRET };
+static const struct {
+	const char *name, *refusal;
+} credentials[] = {
+    [CRED_AGENT] = {"agent token", "unknown or revoked agent token"},
+    [CRED_ADMIN] = {"admin token", "unknown or revoked admin token"},
+    [CRED_SECRET] = {"enrolment secret",
+                     "unknown, revoked, expired or used-up enrolment "
+                     "secret"},
+};
+
+/* Who may call route i: its own level, or for an admin operation what
+ * the store's table of operations says. An operation only the server
+ * itself runs has no route; the store would refuse any token anyway. */
+static enum auth
+route_auth(size_t i)
+{
+	if (routes[i].auth != AUTH_OP)
+		return routes[i].auth;
+	switch (store_admin_caller((enum store_admin_op)routes[i].op)) {
+	case CALLER_ANY:
+		return AUTH_ADMIN;
+	case CALLER_WRITER:
+		return AUTH_WRITE;
+	default:
+		return AUTH_INTER;
+	}
+}
 
 /* Per-request state kept between head and handle. */
 struct reqstate {
@@ -93,15 +204,46 @@ struct reqstate {
 	char bearer[256];
 };
 
+/* Route i's path around its id segment: the prefix's length in *n and
+ * the suffix after the segment ("" when the id ends the path). */
+static const char *
+route_parts(size_t i, size_t *n)
+{
+	const char *star = strchr(routes[i].path, '*');
+
+	*n = star ? (size_t)(star - routes[i].path) : strlen(routes[i].path);
+	return star ? star + 1 : "";
+}
+
 static int
 path_matches(size_t i, const char *path)
 {
-	size_t n = strlen(routes[i].path);
+	size_t n, len = strlen(path), k;
+	const char *suffix = route_parts(i, &n);
 
 	if (!routes[i].prefix)
 		return strcmp(path, routes[i].path) == 0;
-	return strncmp(path, routes[i].path, n) == 0 && path[n] != '\0' &&
-	       strchr(path + n, '/') == NULL;
+	k = strlen(suffix);
+	if (strncmp(path, routes[i].path, n) != 0 || len <= n + k ||
+	    strcmp(path + len - k, suffix) != 0)
+		return 0;
+	/* one segment between the prefix and the suffix */
+	return memchr(path + n, '/', len - n - k) == NULL;
+}
+
+/* The id segment of the path of route i, which it matches, in out (n
+ * bytes): 0, or -1 when it does not fit. */
+static int
+route_id(const char *path, size_t i, char *out, size_t n)
+{
+	size_t pre, len;
+
+	len = strlen(path) - strlen(route_parts(i, &pre)) - pre;
+	if (len >= n)
+		return -1;
+	memcpy(out, path + pre, len);
+	out[len] = '\0';
+	return 0;
 }
 
 /* Finds the route; *status is 404 or 405 when there is none. */
@@ -137,31 +279,91 @@ bearer(struct http_req *r, char *out, size_t n)
 	return 0;
 }
 
-/* Maps a credential lookup to the answer: 0 to go on, or -1 with reply
- * set (401 naming the credential, 503 when storage failed). */
+/* 429 with Retry-After while the client's address (its IPv6 /64) is
+ * over its failed authentications of the window: it may not even try a
+ * right credential, so that guessing stops for all of them. */
 static int
-auth_result(int rc, const char *what, struct http_reply *reply)
+auth_blocked(struct api *api, struct http_req *r, struct http_reply *reply)
+{
+	long wait;
+
+	if (api->auth_fail == NULL ||
+	    (wait = ratelimit_peek(api->auth_fail, http_peer_net(r),
+	                           time(NULL))) == 0)
+		return 0;
+	metrics_event(api->metrics, MET_LIMIT_AUTH);
+	http_error(reply, 429,
+	           "too many failed authentications from %s; retry in %ld s",
+	           http_peer_net(r), wait);
+	reply->retry_after = wait;
+	return -1;
+}
+
+/* Counts a wrong credential against the client's address, and audits it
+ * in a bounded way: one entry at the address's first failure of the
+ * window, one when it goes over the limit; the tries in between are only
+ * counted (docs/SECURITY.md). */
+static void
+auth_failed(struct api *api, struct http_req *r, const char *what)
+{
+	char detail[256];
+	int n;
+
+	if (api->auth_fail == NULL ||
+	    (n = ratelimit_add(api->auth_fail, http_peer_net(r), time(NULL))) ==
+	        0)
+		return;
+	if (n == ratelimit_limit(api->auth_fail))
+		snprintf(detail, sizeof(detail),
+		         "%d failed authentications from %s within the minute "
+		         "(last: wrong %s for %s %s); it is refused with 429 "
+		         "until the minute ends",
+		         n, http_peer_net(r), what, http_method(r),
+		         http_path(r));
+	else if (n == 1)
+		snprintf(detail, sizeof(detail),
+		         "wrong %s for %s %s from %s (first failure from this "
+		         "address this minute; the next are only counted)",
+		         what, http_method(r), http_path(r), http_peer(r));
+	else
+		return;
+	/* And a bound across addresses: an IPv6 /48 holds 65,536 /64s. */
+	if (api->auth_audit &&
+	    ratelimit_hit(api->auth_audit, "all", time(NULL)) > 0)
+		return;
+	log_warnx("%s", detail);
+	store_audit(api->store, 0, "", "auth-failed", detail);
+}
+
+/* Maps a credential lookup to the answer: 0 to go on, or -1 with reply
+ * set (401 naming the credential, 503 when storage failed). A 401 counts
+ * against the client's address (auth_failed()). */
+static int
+auth_check(struct api *api, struct http_req *r, int rc, enum credential cred,
+           struct http_reply *reply)
 {
 	if (rc == STORE_OK)
 		return 0;
 	if (rc == STORE_ERR)
-		http_error(reply, 503, "storage unavailable");
-	else
-		http_error(reply, 401, "%s%s",
-		           strchr(what, ',') ? "" : "unknown or revoked ",
-		           what);
+		http_error(reply, store_status(rc), "storage unavailable");
+	else {
+		http_error(reply, store_status(STORE_DENIED), "%s",
+		           credentials[cred].refusal);
+		auth_failed(api, r, credentials[cred].name);
+	}
 	return -1;
 }
 
-/* 429 with Retry-After when key went over its rate. */
+/* 429 with Retry-After when key went over its rate (counted as e). */
 static int
-rate_limited(struct ratelimit *rl, const char *key, const char *what,
-             struct http_reply *reply)
+rate_limited(struct api *api, struct ratelimit *rl, const char *key,
+             const char *what, enum metrics_event e, struct http_reply *reply)
 {
 	long wait = rl ? ratelimit_hit(rl, key, time(NULL)) : 0;
 
 	if (wait == 0)
 		return 0;
+	metrics_event(api->metrics, e);
 	http_error(reply, 429, "too many %s; retry in %ld s", what, wait);
 	reply->retry_after = wait;
 	return -1;
@@ -177,21 +379,23 @@ now_ms(void)
 }
 
 static int
-auth_agent(struct api *api, struct reqstate *st, struct http_reply *reply)
+auth_agent(struct api *api, struct http_req *r, struct reqstate *st,
+           struct http_reply *reply)
 {
 	char hash[CRYPTO_HEX256_LEN + 1];
 	long wait;
 
 	crypto_sha256_hex(st->bearer, hash);
-	if (auth_result(store_agent_auth(api->store, hash, &st->agent),
-	                "agent token", reply) == -1)
+	if (auth_check(api, r, store_agent_auth(api->store, hash, &st->agent),
+	               CRED_AGENT, reply) == -1)
 		return -1;
-	if (rate_limited(api->agent_rate, st->agent.agent_id, "requests",
-	                 reply) == -1)
+	if (rate_limited(api, api->agent_rate, st->agent.agent_id, "requests",
+	                 MET_LIMIT_AGENT, reply) == -1)
 		return -1;
 	/* Saturated: shed before reading the body, booking a later slot. */
 	if (api->shed &&
 	    (wait = shed_admit(api->shed, st->agent.agent_id, now_ms())) > 0) {
+		metrics_event(api->metrics, MET_SHED);
 		http_error(reply, 429, "server busy; retry in %ld s", wait);
 		reply->retry_after = wait;
 		return -1;
@@ -199,14 +403,64 @@ auth_agent(struct api *api, struct reqstate *st, struct http_reply *reply)
 	return 0;
 }
 
+#define DENIED_READ_ONLY "this token is read-only"
+#define DENIED_SCOPE                                                           \
+	"this token may not change that: the catalogue, pools and "            \
+	"intercommunal tokens belong to the intercommunal admin, other "       \
+	"communes' objects to their admins"
+
+/* The admin token, and its right to call the route (auth): a change
+ * refused here is refused before its body is read, and audited. */
 static int
-auth_admin(struct api *api, struct reqstate *st, struct http_reply *reply)
+auth_admin(struct api *api, struct http_req *r, struct reqstate *st,
+           enum auth auth, struct http_reply *reply)
+{
+	char hash[CRYPTO_HEX256_LEN + 1], what[256];
+	const char *why = NULL;
+	long wait;
+
+	crypto_sha256_hex(st->bearer, hash);
+	if (auth_check(api, r, store_admin_auth(api->store, hash, &st->scope),
+	               CRED_ADMIN, reply) == -1)
+		return -1;
+	snprintf(what, sizeof(what), "%s %s", http_method(r), http_path(r));
+	/* Each admin token has a rate (docs/SECURITY.md, "Audit log
+	 * flooding"). */
+	if ((wait = auditgate_admit(api->audit_gate, api->store, &st->scope,
+	                            what, now_ms())) > 0) {
+		metrics_event(api->metrics, MET_LIMIT_ADMIN);
+		http_error(reply, 429,
+		           "too many requests with this admin token; retry in "
+		           "%ld s",
+		           wait);
+		reply->retry_after = wait;
+		return -1;
+	}
+	if (auth != AUTH_ADMIN && st->scope.read_only)
+		why = DENIED_READ_ONLY;
+	else if (auth == AUTH_INTER && st->scope.commune[0])
+		why = DENIED_SCOPE;
+	if (why == NULL)
+		return 0;
+	auditgate_refused(api->audit_gate, api->store, &st->scope,
+	                  st->scope.commune, what, now_ms());
+	http_error(reply, 403, "%s", why);
+	return -1;
+}
+
+/* The metrics token: 0, or -1 with 401 counted as a failed credential. */
+static int
+metrics_auth(struct api *api, struct http_req *r, struct reqstate *st,
+             struct http_reply *reply)
 {
 	char hash[CRYPTO_HEX256_LEN + 1];
 
 	crypto_sha256_hex(st->bearer, hash);
-	return auth_result(store_admin_auth(api->store, hash, &st->scope),
-	                   "admin token", reply);
+	if (crypto_streq(hash, api->metrics_hash))
+		return 0;
+	http_error(reply, 401, "wrong metrics token");
+	auth_failed(api, r, "metrics token");
+	return -1;
 }
 
 static int
@@ -223,12 +477,167 @@ enrol_head(struct api *api, struct http_req *r, struct reqstate *st,
 		           ENROL_MAX_BODY);
 		return -1;
 	}
+	/* Chunked bodies declare no length: cap what is read and inflated. */
+	http_limit_body(r, ENROL_MAX_BODY);
 	crypto_sha256_hex(st->bearer, hash);
-	if (auth_result(store_secret_check(api->store, hash),
-	                "unknown, revoked, expired or used-up enrolment secret",
-	                reply) == -1)
+	if (auth_check(api, r, store_secret_check(api->store, hash),
+	               CRED_SECRET, reply) == -1)
 		return -1;
-	return rate_limited(api->enrol_rate, hash, "enrolments", reply);
+	return rate_limited(api, api->enrol_rate, hash, "enrolments",
+	                    MET_LIMIT_ENROL, reply);
+}
+
+/* Query values: what each parameter must be. */
+static int
+digits(const char *v, long long min, long long max)
+{
+	long long n;
+
+	return strlen(v) <= 18 && strspn(v, "0123456789") == strlen(v) &&
+	       util_parse_ll(v, min, max, &n) == 0;
+}
+
+static int
+valid_days(const char *v)
+{
+	return digits(v, 1, MAX_DAYS);
+}
+
+static int
+valid_limit(const char *v)
+{
+	return digits(v, 0, 1000000);
+}
+
+static int
+valid_commune(const char *v)
+{
+	return util_valid_insee(v);
+}
+
+/* A name as agents send them: 1 to 256 bytes, no control character. */
+static int
+valid_name(const char *v)
+{
+	size_t i, n = strlen(v);
+
+	for (i = 0; i < n; i++)
+		if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f)
+			return 0;
+	return n >= 1 && n <= 256;
+}
+
+static int
+valid_pool(const char *v)
+{
+	size_t n = strlen(v);
+
+	return n >= 1 && n <= 64 &&
+	       strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789-_.") == n;
+}
+
+/* DIGITS[.DIGITS] from 0 to 1: no sign, exponent, hex, nan or inf. */
+static int
+valid_coverage(const char *v)
+{
+	size_t n = strspn(v, "0123456789");
+
+	if (n == 0 || n > 8 ||
+	    (v[n] == '.' && (strspn(v + n + 1, "0123456789") == 0 ||
+	                     v[n + 1 + strspn(v + n + 1, "0123456789")])) ||
+	    (v[n] != '.' && v[n] != '\0') || strlen(v) > 24)
+		return 0;
+	return strtod(v, NULL) <= 1.0;
+}
+
+static int
+valid_view(const char *v)
+{
+	return strcmp(v, "products") == 0 || strcmp(v, "raw") == 0;
+}
+
+static int
+valid_state(const char *v)
+{
+	return strcmp(v, "active") == 0 || strcmp(v, "silent") == 0 ||
+	       strcmp(v, "revoked") == 0 || strcmp(v, "retired") == 0;
+}
+
+static const struct {
+	unsigned flag;
+	const char *name;
+	int (*valid)(const char *);
+	const char *expected;
+} params[] = {
+    {P_COMMUNE, "commune", valid_commune, "an INSEE commune code"},
+    {P_PRODUCT, "product", valid_name,
+     "a name of 1 to 256 bytes without control characters"},
+    {P_DAYS, "days", valid_days, "a whole number of days from 1 to 3660"},
+    {P_LIMIT, "limit", valid_limit, "a whole number from 0 to 1000000"},
+    {P_COVERAGE, "coverage", valid_coverage,
+     "a decimal from 0 to 1 (such as 0.7)"},
+    {P_POOL, "pool", valid_pool, "a pool code (1 to 64 of a-z 0-9 - _ .)"},
+    {P_VIEW, "view", valid_view, "products or raw"},
+    {P_STATE, "state", valid_state, "active, silent, revoked or retired"},
+};
+#define NPARAMS (sizeof(params) / sizeof(params[0]))
+
+struct param_check {
+	const struct http_req *r;
+	unsigned allowed, seen;
+	struct http_reply *reply;
+};
+
+/* Up to 64 bytes of s for an error message, every byte outside printable
+ * ASCII as '?'. */
+static void
+shown(const char *s, char out[72])
+{
+	size_t i;
+
+	for (i = 0; s[i] && i < 64; i++)
+		out[i] = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
+	util_strlcpy(out + i, s[i] ? "..." : "", 72 - i);
+}
+
+static int
+check_param(void *arg, const char *name, const char *value)
+{
+	struct param_check *c = arg;
+	char n[72], v[72];
+	size_t i;
+
+	shown(name, n);
+	for (i = 0; i < NPARAMS && strcmp(params[i].name, name) != 0; i++)
+		;
+	if (i == NPARAMS || !(params[i].flag & c->allowed)) {
+		http_error(c->reply, 400,
+		           "query parameter '%s': not one %s %s takes", n,
+		           http_method(c->r), http_path(c->r));
+		return -1;
+	}
+	if (c->seen & params[i].flag) {
+		http_error(c->reply, 400, "query parameter %s: given twice", n);
+		return -1;
+	}
+	c->seen |= params[i].flag;
+	if (value == NULL || !params[i].valid(value)) {
+		shown(value ? value : "", v);
+		http_error(c->reply, 400, "query parameter %s: '%s' is not %s",
+		           n, v, params[i].expected);
+		return -1;
+	}
+	return 0;
+}
+
+/* Admin routes: every query parameter is one the route takes, given once,
+ * with a value as params[] says; else 400 naming it and its value. */
+static int
+check_query(struct http_req *r, unsigned allowed, struct http_reply *reply)
+{
+	struct param_check c = {r, allowed, 0, reply};
+
+	return http_query_each(r, check_param, &c);
 }
 
 static int
@@ -250,37 +659,127 @@ api_head(void *ctx, struct http_req *r, struct http_reply *reply)
 	}
 	http_set_user(r, st);
 	st->route = (size_t)i;
-	if (routes[i].auth == AUTH_NONE)
+	/* Near the connection limit, the last slots serve health checks,
+	 * monitoring and admins only (http.h). */
+	if (http_reserved(r) && routes[i].route != R_HEALTH &&
+	    routes[i].route != R_READY && routes[i].route != R_METRICS &&
+	    route_auth((size_t)i) < AUTH_ADMIN) {
+		http_error(reply, 503,
+		           "server at its connection limit; retry later");
+		reply->retry_after = 30;
+		return -1;
+	}
+	if (route_auth((size_t)i) == AUTH_NONE)
 		return 0;
+	if (routes[i].route == R_METRICS && api->metrics_hash[0] == '\0') {
+		http_error(reply, 404,
+		           "metrics are off: set metrics_token_file "
+		           "(mutu-server.conf(5))");
+		return -1;
+	}
 	if (bearer(r, st->bearer, sizeof(st->bearer)) == -1) {
 		http_error(reply, 401,
 		           "missing 'Authorization: Bearer' header");
 		return -1;
 	}
-	switch (routes[i].auth) {
+	if (auth_blocked(api, r, reply) == -1)
+		return -1;
+	switch (route_auth((size_t)i)) {
+	case AUTH_METRICS:
+		return metrics_auth(api, r, st, reply);
 	case AUTH_ENROL:
 		return enrol_head(api, r, st, reply);
 	case AUTH_AGENT:
-		return auth_agent(api, st, reply);
+		return auth_agent(api, r, st, reply);
 	case AUTH_ADMIN:
-		return auth_admin(api, st, reply);
+	case AUTH_WRITE:
+	case AUTH_INTER:
+		if (auth_admin(api, r, st, route_auth((size_t)i), reply) == -1)
+			return -1;
+		return check_query(r, routes[i].params, reply);
 	default:
 		return 0;
 	}
 }
 
+/* The body must be exactly application/json (any case), optionally with
+ * parameters ("; charset=utf-8"): 415 naming what came instead. */
 static int
 json_content(struct http_req *r, struct http_reply *reply)
 {
 	const char *ct = http_header(r, "Content-Type");
+	size_t n = strlen(PROTO_CONTENT_TYPE), len;
+	char shown[101];
 
-	if (ct == NULL || strncasecmp(ct, PROTO_CONTENT_TYPE,
-	                              strlen(PROTO_CONTENT_TYPE)) != 0) {
-		http_error(reply, 415, "Content-Type must be %s",
-		           PROTO_CONTENT_TYPE);
-		return -1;
-	}
-	return 0;
+	if (ct != NULL && strncasecmp(ct, PROTO_CONTENT_TYPE, n) == 0 &&
+	    (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ' || ct[n] == '\t') &&
+	    (ct[n + strspn(ct + n, " \t")] == '\0' ||
+	     ct[n + strspn(ct + n, " \t")] == ';'))
+		return 0;
+	/* Named as printable ASCII, so that any header can be quoted. */
+	for (len = 0;
+	     ct && ct[len] && ct[len] != ';' && len < sizeof(shown) - 1; len++)
+		shown[len] = ct[len] >= ' ' && ct[len] < 0x7f ? ct[len] : '?';
+	shown[len] = '\0';
+	http_error(reply, 415, "Content-Type must be %s, not %s%s%s",
+	           PROTO_CONTENT_TYPE, ct ? "'" : "", ct ? shown : "none",
+	           ct ? "'" : "");
+	return -1;
+}
+
+/* A 64-digit lowercase hex string, or NULL (absent or malformed). */
+static const char *
+hex256(json_t *j, const char *name)
+{
+	const char *v = json_string_value(json_object_get(j, name));
+
+	if (v == NULL || strlen(v) != CRYPTO_HEX256_LEN ||
+	    strspn(v, "0123456789abcdef") != CRYPTO_HEX256_LEN)
+		return NULL;
+	return v;
+}
+
+/* What an enrolment proves about the identity it claims
+ * (docs/PROTOCOL.md, "Enrolment"): the agent's identity key, from which
+ * its agent_id is derived, and/or its current token (agents enrolled
+ * before identity keys). Sets *key_proven and proof (the token's hash,
+ * "" if none). */
+static void
+enrol_proof(json_t *j, const char *aid, int *key_proven,
+            char proof[CRYPTO_HEX256_LEN + 1])
+{
+	const char *key = hex256(j, "key"), *tok = hex256(j, "token");
+	char h[CRYPTO_HEX256_LEN + 1], id[CRYPTO_UUID_LEN + 1];
+
+	*key_proven = 0;
+	proof[0] = '\0';
+	if (key && crypto_sha256_hex(key, h) == 0 &&
+	    util_uuid_from_hex(h, id, sizeof(id)) == 0)
+		*key_proven = strcmp(id, aid) == 0;
+	if (tok)
+		crypto_sha256_hex(tok, proof);
+}
+
+/* 403: the secret is valid, but the agent_id is enrolled and the request
+ * does not prove it holds it; audited (someone holding the commune's
+ * secret tried to take a PC's identity over, or a PC lost its state). */
+static void
+enrol_refused(struct api *api, const char *aid, const char *host,
+              const char *commune, struct http_reply *reply)
+{
+	char d[400];
+
+	log_warnx("enrolment of agent %s (%s) refused: no proof of identity",
+	          aid, host);
+	snprintf(d, sizeof(d), "agent %s (%.255s): no proof of identity", aid,
+	         host);
+	store_audit(api->store, 0, commune, "enrol-refused", d);
+	http_error(reply, store_status(STORE_FORBIDDEN),
+	           "agent %s is enrolled already, and this request proves "
+	           "neither its identity key nor its current token; an "
+	           "enrolment secret does not take over an enrolled PC "
+	           "(docs/SECURITY.md, \"Identity\")",
+	           aid);
 }
 
 static void
@@ -289,18 +788,19 @@ do_enrol(struct api *api, struct http_req *r, struct reqstate *st,
 {
 	char secret_hash[CRYPTO_HEX256_LEN + 1], token[CRYPTO_HEX256_LEN + 1];
 	char token_hash[CRYPTO_HEX256_LEN + 1], commune[STORE_COMMUNE_MAX];
+	char proof[CRYPTO_HEX256_LEN + 1];
 	const char *body, *aid, *host;
-	json_error_t jerr;
+	char err[256];
+	enum ingest_err why;
 	size_t len;
 	json_t *j;
-	int rc;
+	int rc, key_proven;
 
 	if (json_content(r, reply) == -1)
 		return;
 	body = http_body(r, &len);
-	if ((j = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr)) ==
-	    NULL) {
-		http_error(reply, 400, "invalid JSON: %s", jerr.text);
+	if ((j = ingest_json_load(body, len, &why, err, sizeof(err))) == NULL) {
+		http_error(reply, ingest_status[why], "%s", err);
 		return;
 	}
 	aid = json_string_value(json_object_get(j, "agent_id"));
@@ -321,8 +821,12 @@ do_enrol(struct api *api, struct http_req *r, struct reqstate *st,
 		goto done;
 	}
 	crypto_sha256_hex(token, token_hash);
+	enrol_proof(j, aid, &key_proven, proof);
 	rc = store_enrol(api->store, secret_hash, aid, host, token_hash,
-	                 commune);
+	                 key_proven, proof[0] ? proof : NULL, commune);
+	if (rc != STORE_ERR)
+		metrics_event(api->metrics, rc == STORE_OK ? MET_ENROL_OK
+		                                           : MET_ENROL_REFUSED);
 	if (rc == STORE_OK) {
 		log_info("enrolled agent %s (%s) in commune %s", aid, host,
 		         commune);
@@ -336,12 +840,15 @@ do_enrol(struct api *api, struct http_req *r, struct reqstate *st,
 		          json_pack("{s:s, s:s, s:s}", "agent_id", aid,
 		                    "commune", commune, "token", token));
 	} else if (rc == STORE_DENIED)
-		http_error(reply, 401, "unknown or revoked enrolment secret");
+		http_error(reply, store_status(rc),
+		           "unknown or revoked enrolment secret");
 	else if (rc == STORE_CONFLICT)
-		http_error(reply, 409,
+		http_error(reply, store_status(rc),
 		           "agent %s is enrolled in another commune", aid);
+	else if (rc == STORE_FORBIDDEN)
+		enrol_refused(api, aid, host, commune, reply);
 	else
-		http_error(reply, 503, "storage unavailable");
+		http_error(reply, store_status(rc), "storage unavailable");
 	crypto_wipe(token, sizeof(token));
 done:
 	json_decref(j);
@@ -350,16 +857,16 @@ done:
 /* The answer to a batch refused before storage (docs/PROTOCOL.md): 422
  * names the record the agent must set aside. */
 static void
-batch_refused(struct reqstate *st, const struct ingest_batch *b, int status,
-              const char *err, struct http_reply *reply)
+batch_refused(struct reqstate *st, const struct ingest_batch *b,
+              enum ingest_err why, const char *err, struct http_reply *reply)
 {
 	log_warnx("agent %s: batch refused: %s", st->agent.agent_id, err);
-	if (status == 422)
-		http_json(reply, 422,
+	if (why == INGEST_BAD_RECORD)
+		http_json(reply, ingest_status[why],
 		          json_pack("{s:s, s:I}", "error", err, "record_seq",
 		                    (json_int_t)b->bad_seq));
 	else
-		http_error(reply, status, "%s", err);
+		http_error(reply, ingest_status[why], "%s", err);
 }
 
 static void
@@ -368,6 +875,13 @@ batch_stored(struct reqstate *st, const struct ingest_batch *b,
 {
 	/* Tests kill the server here: committed, not yet answered. */
 	crashpoint("server.committed");
+	if (res->usage_dropped || res->software_dropped)
+		log_warnx("agent %s: batch %s: %lld usage records over "
+		          "max_programs_per_day and %lld software entries over "
+		          "max_software folded into counts, not stored "
+		          "(machines: usage_dropped, software_dropped)",
+		          st->agent.agent_id, b->batch_id, res->usage_dropped,
+		          res->software_dropped);
 	log_debug("agent %s: batch %s: %d applied, %d duplicates, ack %lld",
 	          st->agent.agent_id, b->batch_id, res->applied,
 	          res->duplicates, res->ack_seq);
@@ -382,9 +896,11 @@ static void
 do_batch(struct api *api, struct http_req *r, struct reqstate *st,
          struct http_reply *reply)
 {
+	long long t0 = now_ms();
 	struct store_ingest_result res;
 	struct ingest_clock clock;
 	struct ingest_batch b;
+	enum ingest_err why;
 	const char *body;
 	char err[256];
 	size_t len;
@@ -393,26 +909,36 @@ do_batch(struct api *api, struct http_req *r, struct reqstate *st,
 	if (json_content(r, reply) == -1)
 		return;
 	body = http_body(r, &len);
-	ingest_clock_parse(http_header(r, PROTO_CLOCK_HEADER), now_ms(),
-	                   &clock);
-	if ((rc = ingest_parse(body, len, st->agent.agent_id, &clock, &b, err,
-	                       sizeof(err))) != 0) {
-		batch_refused(st, &b, rc, err, reply);
+	ingest_clock_parse(http_header(r, PROTO_CLOCK_HEADER), t0, &clock);
+	if ((why = ingest_parse(body, len, st->agent.agent_id, &clock, &b, err,
+	                        sizeof(err))) != INGEST_OK) {
+		batch_refused(st, &b, why, err, reply);
+		metrics_batch(api->metrics, MET_BATCH_REFUSED, NULL, NULL,
+		              (now_ms() - t0) / 1000.0);
 		ingest_free(&b);
 		return;
 	}
+	b.batch.max_day_keys = api->max_day_keys;
+	b.batch.max_software = api->max_software;
 	rc = store_ingest(api->store, &st->agent, &b.batch, &res);
+	metrics_batch(api->metrics,
+	              rc == STORE_OK         ? MET_BATCH_STORED
+	              : rc == STORE_CONFLICT ? MET_BATCH_CONFLICT
+	                                     : MET_BATCH_UNAVAILABLE,
+	              &b.batch, rc == STORE_OK ? &res : NULL,
+	              (now_ms() - t0) / 1000.0);
 	if (rc == STORE_OK)
 		batch_stored(st, &b, &res, reply);
 	else if (rc == STORE_CONFLICT)
-		http_json(reply, 409,
+		http_json(reply, store_status(rc),
 		          json_pack("{s:s, s:s, s:I}", "error",
 		                    "inventory delta does not apply to the "
 		                    "inventory this server holds",
 		                    "need", "full_inventory", "record_seq",
 		                    (json_int_t)res.conflict_seq));
 	else {
-		http_error(reply, 503, "storage unavailable; retry later");
+		http_error(reply, store_status(rc),
+		           "storage unavailable; retry later");
 		reply->retry_after = 30;
 	}
 	ingest_free(&b);
@@ -434,8 +960,9 @@ admin_query(struct api *api, struct http_req *r, const struct reqstate *st,
 		commune = NULL;
 	if (st->scope.commune[0]) {
 		if (commune && strcmp(commune, st->scope.commune) != 0) {
-			store_audit(api->store, st->scope.token_id, commune,
-			            "refused", http_path(r));
+			auditgate_refused(api->audit_gate, api->store,
+			                  &st->scope, commune, http_path(r),
+			                  now_ms());
 			http_error(reply, 403,
 			           "this token may only read commune %s",
 			           st->scope.commune);
@@ -453,6 +980,7 @@ admin_query(struct api *api, struct http_req *r, const struct reqstate *st,
 	}
 	q->commune = commune;
 	q->product = http_query(r, "product");
+	q->state = http_query(r, "state");
 	q->to = time(NULL);
 	q->from = q->to - d * 86400;
 	q->limit = (int)l;
@@ -463,16 +991,17 @@ static void
 store_reply(struct http_reply *reply, int rc, json_t *out, const char *what)
 {
 	if (rc == STORE_OK)
-		http_json(reply, 200, out);
+		http_json(reply, store_status(rc), out);
 	else if (rc == STORE_NOTFOUND)
-		http_error(reply, 404, "%s not found", what);
+		http_error(reply, store_status(rc), "%s not found", what);
 	else if (rc == STORE_CONFLICT) {
-		http_json(reply, 409,
+		http_json(reply, store_status(rc),
 		          json_pack("{s:s, s:o}", "error",
 		                    "host name is ambiguous; use an agent id",
 		                    "candidates", out ? out : json_array()));
 	} else
-		http_error(reply, 503, "storage unavailable");
+		http_error(reply, store_status(STORE_ERR),
+		           "storage unavailable");
 }
 
 static void
@@ -489,6 +1018,17 @@ do_admin(struct api *api, struct http_req *r, struct reqstate *st,
 		return;
 	switch (route) {
 	case R_LICENCES:
+		/* products (default) or raw names; "<k" as in every report */
+		id = http_query(r, "view");
+		if (id && strcmp(id, "raw") != 0 &&
+		    strcmp(id, "products") != 0) {
+			http_error(reply, 400,
+			           "view: expected products or raw");
+			return;
+		}
+		q.raw = id && strcmp(id, "raw") == 0;
+		q.k = api->privacy_k;
+		q.viewer = st->scope.commune;
 		rc = store_licences(api->store, &q, &out);
 		if (rc == STORE_OK) {
 			json_object_set_new(
@@ -523,20 +1063,20 @@ static json_t *
 licadmin_input(struct http_req *r, const struct reqstate *st,
                struct http_reply *reply)
 {
-	const char *body, *id, *days;
-	json_error_t jerr;
+	const char *body, *days;
 	json_t *in = NULL;
+	char err[256], id[STORE_ID_MAX];
 	long long n;
+	enum ingest_err why;
 	size_t len;
 
 	body = http_body(r, &len);
 	if (len > 0) {
 		if (json_content(r, reply) == -1)
 			return NULL;
-		in = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+		in = ingest_json_load(body, len, &why, err, sizeof(err));
 		if (in == NULL) {
-			http_error(reply, 400, "invalid JSON at line %d: %s",
-			           jerr.line, jerr.text);
+			http_error(reply, ingest_status[why], "%s", err);
 			return NULL;
 		}
 	}
@@ -549,8 +1089,13 @@ licadmin_input(struct http_req *r, const struct reqstate *st,
 			json_object_set_new(in, "days", json_integer(n));
 		return in;
 	}
-	id = http_path(r) + strlen(routes[st->route].path);
-	if (routes[st->route].op == ADM_AGENT_REVOKE) { /* a UUID */
+	if (route_id(http_path(r), st->route, id, sizeof(id)) == -1) {
+		http_error(reply, 404, "no such object");
+		json_decref(in);
+		return NULL;
+	}
+	if (routes[st->route].op == ADM_AGENT_REVOKE ||
+	    routes[st->route].op == ADM_AGENT_RETIRE) { /* a UUID */
 		json_decref(in);
 		return json_pack("{s:s}", "id", id);
 	}
@@ -596,29 +1141,24 @@ do_licadmin(struct api *api, struct http_req *r, struct reqstate *st,
 		audit(api, st,
 		      json_string_value(json_object_get(out, "commune")),
 		      strcmp(http_method(r), "GET") ? "change" : "read", what);
-	else if (rc == STORE_DENIED)
-		audit(api, st,
-		      json_string_value(json_object_get(in, "commune")),
-		      "refused", what);
+	else if (rc == STORE_FORBIDDEN)
+		auditgate_refused(
+		    api->audit_gate, api->store, &st->scope,
+		    json_string_value(json_object_get(in, "commune")), what,
+		    now_ms());
 	json_decref(in);
-	if (rc == STORE_OK)
-		http_json(reply, 200, out);
-	else if (rc == STORE_INVALID)
-		http_json(reply, 400, out);
-	else if (rc == STORE_DENIED)
-		http_error(
-		    reply, 403,
-		    st->scope.read_only
-		        ? "this token is read-only"
-		        : "this token may not change that: the catalogue, "
-		          "pools and intercommunal tokens belong to the "
-		          "intercommunal admin, other communes' objects to "
-		          "their admins");
+	if (rc == STORE_OK || rc == STORE_INVALID || rc == STORE_NOCOMMUNE)
+		http_json(reply, store_status(rc), out);
+	else if (rc == STORE_FORBIDDEN)
+		http_error(reply, store_status(rc), "%s",
+		           st->scope.read_only ? DENIED_READ_ONLY
+		                               : DENIED_SCOPE);
 	else if (rc == STORE_NOTFOUND)
-		http_error(reply, 404, "no such object");
+		http_error(reply, store_status(rc), "no such object");
 	else
-		http_error(reply, 503, "storage unavailable");
-	if (rc != STORE_OK && rc != STORE_INVALID)
+		http_error(reply, store_status(STORE_ERR),
+		           "storage unavailable");
+	if (rc != STORE_OK && rc != STORE_INVALID && rc != STORE_NOCOMMUNE)
 		json_decref(out); /* not handed to the reply */
 }
 
@@ -655,9 +1195,287 @@ do_report(struct api *api, struct http_req *r, struct reqstate *st,
 	if (rc == STORE_OK) {
 		store_audit(api->store, st->scope.token_id,
 		            q.commune ? q.commune : "", "read", http_path(r));
-		http_json(reply, 200, out);
+		http_json(reply, store_status(rc), out);
 	} else
+		http_error(reply, store_status(STORE_ERR),
+		           "storage unavailable");
+}
+
+/* 0 when the database's file system has min_free_mb free, else -1 with
+ * the reason (SQLite; PostgreSQL's disk is the write check's). */
+static int
+disk_check(const struct api *api, char *why, size_t n)
+{
+	char dir[4096];
+	struct statvfs sv;
+	long long mb;
+
+	if (api->db_path == NULL || api->min_free_mb <= 0 ||
+	    util_strlcpy(dir, api->db_path, sizeof(dir)) == -1)
+		return 0;
+	if (statvfs(dirname(dir), &sv) == -1) {
+		snprintf(why, n, "%.300s: %s", dir, strerror(errno));
+		return -1;
+	}
+	mb = (long long)sv.f_bavail * (long long)sv.f_frsize / (1024 * 1024);
+	if (mb >= api->min_free_mb)
+		return 0;
+	snprintf(why, n,
+	         "%lld MiB free on the database's file system (%.300s), below "
+	         "min_free_mb = %d",
+	         mb, dir, api->min_free_mb);
+	return -1;
+}
+
+/* 0 unless the server's certificate expires within cert_warn_days. */
+static int
+cert_check(const struct api *api, char *why, size_t n)
+{
+	long long left = api->cert_expires - (long long)time(NULL);
+	char when[32];
+
+	if (api->cert_expires <= 0 || api->cert_warn_days <= 0 ||
+	    left >= (long long)api->cert_warn_days * 86400)
+		return 0;
+	util_isotime((time_t)api->cert_expires, when, sizeof(when));
+	if (left <= 0)
+		snprintf(why, n, "the server's certificate expired at %s",
+		         when);
+	else
+		snprintf(why, n,
+		         "the server's certificate expires at %s, within "
+		         "cert_warn_days = %d: renew it (mutu-server tls-init)",
+		         when, api->cert_warn_days);
+	return -1;
+}
+
+/* GET /healthz: 200 when the database takes a write (a row of the meta
+ * table, committed), its disk has room and the certificate is not about
+ * to expire (cert_check()); else 503 with the reason.
+ * Checked at most once a second, so that polling it costs no more. */
+static void
+do_health(struct api *api, struct http_reply *reply)
+{
+	long long now = now_ms();
+	char why[512];
+	int ok;
+
+	pthread_mutex_lock(&api->health_lock);
+	if (api->health_at == 0 || now - api->health_at >= 1000 ||
+	    now < api->health_at) {
+		why[0] = '\0';
+		ok = disk_check(api, why, sizeof(why)) == 0 &&
+		     cert_check(api, why, sizeof(why)) == 0 &&
+		     store_health(api->store, why, sizeof(why)) == STORE_OK;
+		api->health_ok = ok;
+		util_strlcpy(api->health_why, why, sizeof(api->health_why));
+		api->health_at = now;
+	}
+	ok = api->health_ok;
+	util_strlcpy(why, api->health_why, sizeof(why));
+	pthread_mutex_unlock(&api->health_lock);
+	if (ok)
+		http_json(reply, 200,
+		          json_pack("{s:s, s:s}", "status", "ok", "version",
+		                    MUTU_VERSION));
+	else {
+		http_json(reply, 503,
+		          json_pack("{s:s, s:s, s:s}", "status", "unavailable",
+		                    "error", why, "version", MUTU_VERSION));
+		reply->retry_after = 30;
+	}
+}
+
+/* GET /readyz: 200 while the database takes a write, so that a load
+ * balancer sends requests only to instances that can serve them; disk
+ * space and the certificate are /healthz's (an operator's) concern. */
+static void
+do_ready(struct api *api, struct http_reply *reply)
+{
+	char why[512] = "";
+
+	if (store_health(api->store, why, sizeof(why)) == STORE_OK) {
+		http_json(reply, 200, json_pack("{s:s}", "status", "ready"));
+		return;
+	}
+	http_json(
+	    reply, 503,
+	    json_pack("{s:s, s:s}", "status", "unavailable", "error", why));
+	reply->retry_after = 5;
+}
+
+static const char *const fleet_states[] = {"active", "silent_7d", "silent_30d",
+                                           "never",  "revoked",   "retired"};
+#define NSTATES (sizeof(fleet_states) / sizeof(fleet_states[0]))
+
+/* Commune c's samples of the fleet's families (fleet_gauges()). */
+static int
+fleet_commune(struct buf *out, json_t *c, int family)
+{
+	const char *code = json_string_value(json_object_get(c, "commune"));
+	json_t *seen = json_object_get(c, "last_seen");
+	size_t k;
+	int rc = 0;
+
+	switch (family) {
+	case 0:
+		for (k = 0; rc == 0 && k < NSTATES; k++)
+			rc = metrics_sample(
+			    out, "mutu_agents", "commune", code, "state",
+			    fleet_states[k],
+			    (double)json_integer_value(
+			        json_object_get(c, fleet_states[k])));
+		return rc;
+	case 1:
+		if (!json_is_integer(seen))
+			return 0;
+		return metrics_sample(
+		    out, "mutu_commune_last_seen_timestamp_seconds", "commune",
+		    code, NULL, NULL, (double)json_integer_value(seen));
+	default:
+		return metrics_sample(out, "mutu_records_lost_total", "commune",
+		                      code, NULL, NULL,
+		                      (double)json_integer_value(
+		                          json_object_get(c, "records_lost")));
+	}
+}
+
+/* The per-commune families of the fleet (store_fleet()). */
+static int
+fleet_gauges(struct buf *out, json_t *communes)
+{
+	static const struct {
+		const char *name, *type, *help;
+	} fam[] = {
+	    {"mutu_agents", "gauge",
+	     "Machines per commune by state: active (seen within 7 days), "
+	     "silent 7 to 30 days, silent 30 days or more, never reported, "
+	     "revoked, retired."},
+	    {"mutu_commune_last_seen_timestamp_seconds", "gauge",
+	     "When a machine of the commune last reported (absent: never)."},
+	    {"mutu_records_lost_total", "counter",
+	     "Records the commune's agents reported lost (gap records)."},
+	};
+	size_t f, i;
+	int rc = 0;
+
+	for (f = 0; rc == 0 && f < sizeof(fam) / sizeof(fam[0]); f++) {
+		rc = metrics_family(out, fam[f].name, fam[f].type, fam[f].help);
+		for (i = 0; rc == 0 && i < json_array_size(communes); i++)
+			rc = fleet_commune(out, json_array_get(communes, i),
+			                   (int)f);
+	}
+	return rc;
+}
+
+/* The largest clock offset over the fleet, seconds (0: none known). */
+static double
+fleet_clock(json_t *communes)
+{
+	double max = 0, v;
+	size_t i;
+
+	for (i = 0; i < json_array_size(communes); i++) {
+		v = json_number_value(json_object_get(
+		    json_array_get(communes, i), "clock_offset_s"));
+		if (v > max)
+			max = v;
+	}
+	return max;
+}
+
+/* One gauge family of one sample without labels. */
+static int
+gauge(struct buf *out, const char *name, const char *help, double v)
+{
+	if (metrics_family(out, name, "gauge", help) == -1)
+		return -1;
+	return metrics_sample(out, name, NULL, NULL, NULL, NULL, v);
+}
+
+/* The process's and the database's gauges. */
+static int
+server_gauges(const struct api *api, struct buf *out, json_t *fleet)
+{
+	struct statvfs sv;
+	char dir[4096];
+	int rc;
+
+	rc = metrics_family(out, "mutu_build_info", "gauge",
+	                    "The server's version.");
+	if (rc == 0)
+		rc = metrics_sample(out, "mutu_build_info", "version",
+		                    MUTU_VERSION, NULL, NULL, 1);
+	if (rc == 0)
+		rc = gauge(out, "mutu_start_time_seconds",
+		           "When the server started, Unix time.",
+		           (double)api->started);
+	if (rc == 0)
+		rc = gauge(out, "mutu_clock_offset_max_seconds",
+		           "The largest clock offset of an active machine "
+		           "(server time minus the machine's), absolute.",
+		           fleet_clock(json_object_get(fleet, "communes")));
+	if (rc == 0)
+		rc = gauge(out, "mutu_database_size_bytes",
+		           "The database's size.",
+		           (double)json_integer_value(
+		               json_object_get(fleet, "database_bytes")));
+	if (rc == 0 && api->cert_expires > 0)
+		rc = gauge(out, "mutu_tls_certificate_expiry_timestamp_seconds",
+		           "When the server's certificate expires, Unix time.",
+		           (double)api->cert_expires);
+	/* SQLite: the file system the database is on. */
+	if (rc != 0 || api->db_path == NULL ||
+	    util_strlcpy(dir, api->db_path, sizeof(dir)) == -1 ||
+	    statvfs(dirname(dir), &sv) == -1)
+		return rc;
+	rc = gauge(out, "mutu_database_filesystem_avail_bytes",
+	           "Space available to the server on the database's file "
+	           "system.",
+	           (double)sv.f_bavail * (double)sv.f_frsize);
+	if (rc == 0)
+		rc = gauge(out, "mutu_database_filesystem_size_bytes",
+		           "Size of the database's file system.",
+		           (double)sv.f_blocks * (double)sv.f_frsize);
+	return rc;
+}
+
+/* GET /metrics: the Prometheus text format 0.0.4 (docs/OPERATIONS.md).
+ * The fleet's gauges come from the database at each scrape; when it
+ * fails, the answer is 503, never a page with gauges missing. */
+static void
+do_metrics(struct api *api, struct http_reply *reply)
+{
+	struct buf out;
+	json_t *fleet = NULL;
+
+	if (store_fleet(api->store, time(NULL), &fleet) != STORE_OK) {
 		http_error(reply, 503, "storage unavailable");
+		reply->retry_after = 5;
+		return;
+	}
+	buf_init(&out, 64 * 1024 * 1024);
+	if (metrics_write(api->metrics, &out) == -1 ||
+	    server_gauges(api, &out, fleet) == -1 ||
+	    fleet_gauges(&out, json_object_get(fleet, "communes")) == -1) {
+		buf_free(&out);
+		json_decref(fleet);
+		http_error(reply, 503, "out of memory");
+		return;
+	}
+	json_decref(fleet);
+	http_text(reply, 200, "text/plain; version=0.0.4; charset=utf-8",
+	          buf_detach(&out));
+}
+
+/* Every answer, counted by route and status. */
+static void
+api_sent(void *ctx, struct http_req *r, int status)
+{
+	struct api *api = ctx;
+	struct reqstate *st = http_user(r);
+
+	metrics_request(api->metrics, st ? (int)st->route : -1, status);
 }
 
 static void
@@ -668,9 +1486,13 @@ api_handle(void *ctx, struct http_req *r, struct http_reply *reply)
 
 	switch (routes[st->route].route) {
 	case R_HEALTH:
-		http_json(reply, 200,
-		          json_pack("{s:s, s:s}", "status", "ok", "version",
-		                    MUTU_VERSION));
+		do_health(api, reply);
+		break;
+	case R_READY:
+		do_ready(api, reply);
+		break;
+	case R_METRICS:
+		do_metrics(api, reply);
 		break;
 	case R_ENROL:
 		do_enrol(api, r, st, reply);
@@ -698,4 +1520,22 @@ api_handle(void *ctx, struct http_req *r, struct http_reply *reply)
 	crypto_wipe(st->bearer, sizeof(st->bearer));
 }
 
-const struct http_handlers api_handlers = {api_head, api_handle};
+struct metrics *
+api_metrics_new(void)
+{
+	char label[NROUTES][96];
+	const char *labels[NROUTES];
+	size_t i;
+
+	for (i = 0; i < NROUTES; i++) {
+		snprintf(label[i], sizeof(label[i]), "%s %s%s",
+		         routes[i].method, routes[i].path,
+		         routes[i].prefix && !strchr(routes[i].path, '*')
+		             ? "{id}"
+		             : "");
+		labels[i] = label[i];
+	}
+	return metrics_new(labels, NROUTES);
+}
+
+const struct http_handlers api_handlers = {api_head, api_handle, api_sent};

@@ -13,11 +13,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "api.h"
 #include "crypto.h"
+#include "db.h"
 #include "http.h"
 #include "log.h"
 #include "notify.h"
@@ -26,6 +29,9 @@
 #include "store.h"
 #include "tlsinit.h"
 #include "util.h"
+
+/* Audit entries for failed authentications, all addresses together. */
+#define AUTH_AUDIT_PER_MINUTE 100
 
 struct opts {
 	const char *conffile;
@@ -59,6 +65,8 @@ usage_exit(int code)
 	    "       mutu-server -D DB admin-token [--commune CODE] "
 	    "[--read-only]\n"
 	    "                   [--label TEXT]\n"
+	    "       mutu-server -D DB backup FILE   (while serving)\n"
+	    "       mutu-server -D DB restore FILE  (server stopped)\n"
 	    "       mutu-server tls-init DIR HOST[,HOST...]\n"
 	    "       mutu-server --version\n"
 	    "  -c FILE    configuration file (mutu-server.conf(5)); the "
@@ -150,6 +158,46 @@ cmd_migrate(const struct opts *o)
 	return 0;
 }
 
+/* backup FILE: a consistent copy of the database while it serves, as
+ * the database's owner (so that the -wal and -shm files it may create
+ * stay the service's). */
+static int
+cmd_backup(const struct opts *o, int argc, char **argv)
+{
+	char err[512];
+
+	if (argc != 2)
+		usage_exit(2);
+	if (o->db == NULL)
+		fatalx("no database: give -D FILE or 'database' in -c FILE");
+	become_owner_of(o->db);
+	if (store_backup(o->db, argv[1], err, sizeof(err)) == -1)
+		fatalx("backup: nothing written: %s", err);
+	printf("backed up %s to %s\n", o->db, argv[1]);
+	return 0;
+}
+
+/* restore FILE: the server must be stopped; the database is then
+ * migrated to this build's schema if the backup is older. */
+static int
+cmd_restore(const struct opts *o, int argc, char **argv)
+{
+	struct store *s;
+	char err[512];
+
+	if (argc != 2)
+		usage_exit(2);
+	if (o->db == NULL)
+		fatalx("no database: give -D FILE or 'database' in -c FILE");
+	become_owner_of(o->db);
+	if (store_restore(argv[1], o->db, err, sizeof(err)) == -1)
+		fatalx("restore: database unchanged: %s", err);
+	s = open_store(o);
+	store_close(s);
+	printf("restored %s from %s\n", o->db, argv[1]);
+	return 0;
+}
+
 /* Prints a new secret or token once; only its hash is stored. */
 static int
 cmd_secret(const struct opts *o, int argc, char **argv, int admin)
@@ -178,9 +226,7 @@ cmd_secret(const struct opts *o, int argc, char **argv, int admin)
 		                  : "enrol-secret (command line)");
 	store_close(s);
 	json_decref(in);
-	if (rc == STORE_INVALID &&
-	    strstr(json_string_value(json_object_get(out, "error")),
-	           "unknown commune"))
+	if (rc == STORE_NOCOMMUNE)
 		fatalx("no commune %s: add it first", commune);
 	if (rc != STORE_OK)
 		fatalx("cannot create the %s: %s", admin ? "token" : "secret",
@@ -254,6 +300,101 @@ log_shed(struct shed *sh)
 	         st.admitted, st.shed, st.early);
 }
 
+/* Says how many slow clients were cut, for operators and 215-slowloris. */
+static void
+log_http(struct http_server *h)
+{
+	struct http_stats st;
+
+	http_stats(h, &st);
+	log_info("connections: %lld cut for slow headers, %lld for a slow "
+	         "body or request, %lld opened in the reserved slots",
+	         st.cut_head, st.cut_body, st.reserved);
+}
+
+/* What a SIGBUS says, set before serving: a signal handler reaches only
+ * file-level state. */
+static char sigbus_msg[PATH_MAX + 256];
+static size_t sigbus_len;
+
+/* SIGBUS comes from a file mapped in memory that was cut short: for the
+ * server, SQLite's -shm file truncated (or its file system full) under
+ * it. No SQLite process survives that; say so and stop, rather than die
+ * without a word. */
+static void
+on_sigbus(int sig)
+{
+	(void)sig;
+	(void)!write(STDERR_FILENO, sigbus_msg, sigbus_len);
+	_exit(70);
+}
+
+static void
+catch_sigbus(const char *db)
+{
+	const char *file = db_local_file(db);
+	struct sigaction sa;
+
+	if (file != NULL)
+		snprintf(
+		    sigbus_msg, sizeof(sigbus_msg),
+		    "mutu-server: SIGBUS: %s-shm was truncated or its file "
+		    "system is full or unwritable; stopping (start again: "
+		    "SQLite rebuilds it)\n",
+		    file);
+	else
+		snprintf(sigbus_msg, sizeof(sigbus_msg),
+		         "mutu-server: SIGBUS: a file mapped in memory was "
+		         "truncated or its file system is full; stopping\n");
+	sigbus_len = strlen(sigbus_msg);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_sigbus;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESETHAND;
+	sigaction(SIGBUS, &sa, NULL);
+}
+
+/* No core dump and no ptrace by the service's own user: the process holds
+ * agent tokens, admin tokens and the TLS key in memory (docs/SECURITY.md).
+ * Not dumpable also makes /proc/PID/ root's. */
+static void
+no_core_dumps(void)
+{
+	struct rlimit none = {0, 0};
+
+	if (setrlimit(RLIMIT_CORE, &none) == -1)
+		fatal("setrlimit(RLIMIT_CORE)");
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
+		fatal("prctl(PR_SET_DUMPABLE)");
+}
+
+/* The metrics token's hash into hash: the first line of file, at least
+ * 16 characters, the file not readable by other users. Read while still
+ * root, as the TLS key. */
+static void
+read_metrics_token(const char *file, char hash[CRYPTO_HEX256_LEN + 1])
+{
+	struct stat st;
+	char *tok;
+
+	if (stat(file, &st) == -1)
+		fatal("metrics_token_file %s", file);
+	if (st.st_mode & 0007)
+		fatalx("metrics_token_file %s: readable by other users (mode "
+		       "%03o): chmod o-rwx it",
+		       file, (unsigned)(st.st_mode & 0777));
+	if ((tok = util_read_file(file, 1024)) == NULL)
+		fatal("metrics_token_file %s", file);
+	tok[strcspn(tok, "\r\n")] = '\0';
+	if (strlen(tok) < 16)
+		fatalx("metrics_token_file %s: the token must have at least 16 "
+		       "characters (e.g. head -c 24 /dev/urandom | base64)",
+		       file);
+	crypto_sha256_hex(tok, hash);
+	crypto_wipe(tok, strlen(tok));
+	free(tok);
+}
+
 static int
 cmd_serve(const struct opts *o)
 {
@@ -264,8 +405,16 @@ cmd_serve(const struct opts *o)
 	                          (unsigned)o->st.timeout,
 	                          (unsigned)o->st.max_connections,
 	                          NULL,
-	                          NULL};
+	                          NULL,
+	                          (unsigned)o->st.header_timeout,
+	                          (unsigned)o->st.request_timeout,
+	                          (unsigned)o->st.min_body_rate,
+	                          (unsigned)o->st.max_connections_per_address,
+	                          (unsigned)o->st.reserved_connections,
+	                          (size_t)o->st.max_body_memory_mb << 20};
 	char *cert = NULL, *key = NULL, *crl = NULL;
+	char metrics_hash[CRYPTO_HEX256_LEN + 1] = "";
+	long long cert_expires = 0;
 	struct timespec tick = {3600, 0};
 	time_t maintained = time(NULL);
 	long long wd = notify_watchdog_ms();
@@ -289,22 +438,53 @@ cmd_serve(const struct opts *o)
 			fatal("tls_key %s", o->st.tls_key);
 		lim.tls_cert = cert;
 		lim.tls_key = key;
+		if ((cert_expires = tlsinit_expiry(cert)) == -1)
+			fatalx("tls_cert %s: no PEM certificate",
+			       o->st.tls_cert);
 	} else if (!listen_loopback(o->listen))
 		fatalx("%s: plain HTTP is served on loopback addresses only; "
 		       "set tls_cert and tls_key (see mutu-server tls-init)",
 		       o->listen);
+	if (o->st.metrics_token_file[0])
+		read_metrics_token(o->st.metrics_token_file, metrics_hash);
+	/* One serving process per SQLite file: the second one stops here,
+	 * naming the first (its subcommands still open the file). */
+	if (o->db) {
+		become_owner_of(o->db);
+		if (store_lock(o->db, err, sizeof(err)) == -1)
+			fatalx("%s", err);
+	}
 	s = open_store(o);
+	catch_sigbus(o->db);
 	/* One connection per HTTP thread and one for housekeeping. */
 	if (store_grow(s, o->st.threads + 1, err, sizeof(err)) == -1)
 		fatalx("%s", err);
+	memset(&api, 0, sizeof(api));
 	api.store = s;
 	api.privacy_k = o->st.privacy_k;
+	api.max_day_keys = o->st.max_programs_per_day;
+	api.max_software = o->st.max_software;
 	api.crl = crl;
 	api.enrol_rate = ratelimit_new(o->st.enrol_per_minute, 60);
 	api.agent_rate = ratelimit_new(o->st.requests_per_minute, 60);
 	api.shed = shed_new(o->st.batches_per_second);
+	api.auth_fail = ratelimit_new(o->st.auth_failures_per_minute, 60);
+	api.auth_audit = ratelimit_new(AUTH_AUDIT_PER_MINUTE, 60);
+	api.audit_gate =
+	    auditgate_new(o->st.admin_requests_per_second, o->st.admin_burst);
+	api.min_free_mb = o->st.min_free_mb;
+	api.started = (long long)time(NULL);
+	api.cert_expires = cert_expires;
+	api.cert_warn_days = o->st.cert_warn_days;
+	memcpy(api.metrics_hash, metrics_hash, sizeof(api.metrics_hash));
+	api.metrics = api_metrics_new();
+	api.db_path = db_local_file(o->db);
+	pthread_mutex_init(&api.health_lock, NULL);
+	api.health_at = 0;
 	if (api.enrol_rate == NULL || api.agent_rate == NULL ||
-	    api.shed == NULL)
+	    api.shed == NULL || api.auth_fail == NULL ||
+	    api.auth_audit == NULL || api.audit_gate == NULL ||
+	    api.metrics == NULL)
 		fatalx("out of memory");
 	store_maintain(s, time(NULL), o->st.retention_days);
 	/* Block the signals before the HTTP threads exist, so that they
@@ -350,12 +530,20 @@ cmd_serve(const struct opts *o)
 	}
 	notify_send("STOPPING=1");
 	log_info("signal %d: stopping", sig);
+	log_http(http);
 	http_stop(http);
+	/* The refusals counted and not yet written. */
+	auditgate_flush(api.audit_gate, s, (long long)time(NULL) * 1000, 1);
 	log_shed(api.shed);
 	store_close(s);
 	shed_free(api.shed);
 	ratelimit_free(api.enrol_rate);
 	ratelimit_free(api.agent_rate);
+	ratelimit_free(api.auth_fail);
+	ratelimit_free(api.auth_audit);
+	auditgate_free(api.audit_gate);
+	metrics_free(api.metrics);
+	pthread_mutex_destroy(&api.health_lock);
 	free(cert);
 	free(crl);
 	log_info("stopped");
@@ -451,6 +639,7 @@ main(int argc, char *argv[])
 
 	/* Databases, tokens and queues are private to the service. */
 	umask(077);
+	no_core_dumps();
 	memset(&o, 0, sizeof(o));
 	log_init("mutu-server", 1, 0);
 	while ((ch = getopt_long(argc, argv, "+c:D:l:t:dvh", longopts, NULL)) !=
@@ -527,6 +716,10 @@ main(int argc, char *argv[])
 		return cmd_commune(&o, argc, argv);
 	if (strcmp(argv[0], "migrate") == 0)
 		return cmd_migrate(&o);
+	if (strcmp(argv[0], "backup") == 0)
+		return cmd_backup(&o, argc, argv);
+	if (strcmp(argv[0], "restore") == 0)
+		return cmd_restore(&o, argc, argv);
 	if (strcmp(argv[0], "enrol-secret") == 0)
 		return cmd_secret(&o, argc - optind + 1, argv + optind - 1, 0);
 	if (strcmp(argv[0], "admin-token") == 0)

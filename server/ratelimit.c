@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
 #include "util.h"
 
 #define SLOTS 4096 /* keys tracked at once; a collision resets a slot */
@@ -43,34 +44,66 @@ ratelimit_free(struct ratelimit *rl)
 	free(rl);
 }
 
-static uint32_t
-fnv1a(const char *s)
+/* key's slot for the current window, reset if it held another key or
+ * an older window. Under the lock. */
+static struct slot *
+slot_of(struct ratelimit *rl, const char *key, long long window)
 {
-	uint32_t h = 2166136261u;
+	struct slot *s = &rl->slots[hash_fnv32(key) % SLOTS];
 
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h;
+	if (strcmp(s->key, key) != 0 || s->window != window) {
+		util_strlcpy(s->key, key, sizeof(s->key));
+		s->window = window;
+		s->count = 0;
+	}
+	return s;
 }
 
 long
 ratelimit_hit(struct ratelimit *rl, const char *key, long long now)
 {
-	struct slot *s;
 	long long window = now / rl->window_s;
 	long wait = 0;
 
 	if (rl->limit <= 0)
 		return 0;
 	pthread_mutex_lock(&rl->lock);
-	s = &rl->slots[fnv1a(key) % SLOTS];
-	if (strcmp(s->key, key) != 0 || s->window != window) {
-		util_strlcpy(s->key, key, sizeof(s->key));
-		s->window = window;
-		s->count = 0;
-	}
-	if (++s->count > rl->limit)
+	if (++slot_of(rl, key, window)->count > rl->limit)
 		wait = (long)((window + 1) * rl->window_s - now);
 	pthread_mutex_unlock(&rl->lock);
 	return wait;
+}
+
+int
+ratelimit_add(struct ratelimit *rl, const char *key, long long now)
+{
+	int n;
+
+	if (rl->limit <= 0)
+		return 0;
+	pthread_mutex_lock(&rl->lock);
+	n = ++slot_of(rl, key, now / rl->window_s)->count;
+	pthread_mutex_unlock(&rl->lock);
+	return n;
+}
+
+long
+ratelimit_peek(struct ratelimit *rl, const char *key, long long now)
+{
+	long long window = now / rl->window_s;
+	long wait = 0;
+
+	if (rl->limit <= 0)
+		return 0;
+	pthread_mutex_lock(&rl->lock);
+	if (slot_of(rl, key, window)->count >= rl->limit)
+		wait = (long)((window + 1) * rl->window_s - now);
+	pthread_mutex_unlock(&rl->lock);
+	return wait;
+}
+
+int
+ratelimit_limit(const struct ratelimit *rl)
+{
+	return rl->limit;
 }

@@ -2,36 +2,39 @@
 
 #include <string.h>
 
-#include "conf.h"
+#include "conftab.h"
 #include "util.h"
 
-#define STR(n)                                                                 \
-	{                                                                      \
-		"", #n, CONF_STR, offsetof(struct settings, n),                \
-		    sizeof(((struct settings *)0)->n), 0, 0, NULL              \
-	}
-#define INT(n, lo, hi)                                                         \
-	{                                                                      \
-		"", #n, CONF_INT, offsetof(struct settings, n), 0, lo, hi,     \
-		    NULL                                                       \
-	}
-
 static const struct conf_key keys[] = {
-    STR(database),
-    STR(database_admin),
-    STR(listen),
-    INT(threads, 1, 256),
-    INT(timeout, 1, 3600),
-    INT(max_connections, 1, 1000000),
-    INT(retention_days, 1, 3660),
-    INT(privacy_k, 1, 100),
-    INT(enrol_per_minute, 0, 1000000),
-    INT(requests_per_minute, 0, 1000000),
-    INT(batches_per_second, 0, 1000000),
-    STR(tls_cert),
-    STR(tls_key),
-    STR(tls_crl),
-    {NULL, NULL, 0, 0, 0, 0, 0, NULL},
+    CONFTAB_STR(struct settings, database),
+    CONFTAB_STR(struct settings, database_admin),
+    CONFTAB_STR(struct settings, listen),
+    CONFTAB_INT(struct settings, threads, 1, 256),
+    CONFTAB_INT(struct settings, timeout, 1, 3600),
+    CONFTAB_INT(struct settings, max_connections, 1, 1000000),
+    CONFTAB_INT(struct settings, max_connections_per_address, 1, 1000000),
+    CONFTAB_INT(struct settings, reserved_connections, 1, 1000000),
+    CONFTAB_INT(struct settings, header_timeout, 1, 3600),
+    CONFTAB_INT(struct settings, request_timeout, 1, 86400),
+    CONFTAB_INT(struct settings, min_body_rate, 1, 1000000000),
+    CONFTAB_INT(struct settings, max_body_memory_mb, 1, 1000000),
+    CONFTAB_INT(struct settings, auth_failures_per_minute, 0, 1000000),
+    CONFTAB_INT(struct settings, min_free_mb, 0, 1000000000),
+    CONFTAB_INT(struct settings, retention_days, 1, 3660),
+    CONFTAB_INT(struct settings, privacy_k, 1, 100),
+    CONFTAB_INT(struct settings, enrol_per_minute, 0, 1000000),
+    CONFTAB_INT(struct settings, requests_per_minute, 0, 1000000),
+    CONFTAB_INT(struct settings, batches_per_second, 0, 1000000),
+    CONFTAB_INT(struct settings, admin_requests_per_second, 0, 1000000),
+    CONFTAB_INT(struct settings, admin_burst, 1, 1000000),
+    CONFTAB_INT(struct settings, max_programs_per_day, 0, 1000000),
+    CONFTAB_INT(struct settings, max_software, 0, 20000),
+    CONFTAB_STR(struct settings, tls_cert),
+    CONFTAB_STR(struct settings, tls_key),
+    CONFTAB_STR(struct settings, tls_crl),
+    CONFTAB_STR(struct settings, metrics_token_file),
+    CONFTAB_INT(struct settings, cert_warn_days, 0, 3650),
+    CONFTAB_END,
 };
 
 void
@@ -46,6 +49,19 @@ settings_defaults(struct settings *st)
 	st->enrol_per_minute = 60;
 	st->requests_per_minute = 120;
 	st->batches_per_second = 500;
+	st->admin_requests_per_second = 20;
+	st->admin_burst = 100;
+	st->max_programs_per_day = 2000;
+	st->max_software = 10000;
+	st->max_connections_per_address = 64;
+	st->reserved_connections = 64;
+	st->header_timeout = 10;
+	st->request_timeout = 120;
+	st->min_body_rate = 1024;
+	st->max_body_memory_mb = 256;
+	st->auth_failures_per_minute = 20;
+	st->min_free_mb = 100;
+	st->cert_warn_days = 21;
 }
 
 int

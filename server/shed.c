@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
 #include "util.h"
 
 #define SLOTS 8192 /* agents remembered; a collision forgets one */
@@ -46,16 +47,6 @@ shed_free(struct shed *s)
 	free(s);
 }
 
-static uint32_t
-hash(const char *k)
-{
-	uint32_t h = 2166136261u;
-
-	for (; *k; k++)
-		h = (h ^ (unsigned char)*k) * 16777619u;
-	return h;
-}
-
 /* Books the agent the next free slot; returns the wait in seconds. */
 static long
 book(struct shed *s, struct promise *p, const char *agent, long long now)
@@ -75,7 +66,7 @@ book(struct shed *s, struct promise *p, const char *agent, long long now)
 long
 shed_admit(struct shed *s, const char *agent, long long now)
 {
-	struct promise *p = &s->p[hash(agent) % SLOTS];
+	struct promise *p = &s->p[hash_fnv32(agent) % SLOTS];
 	long wait = 0;
 
 	if (s->rate <= 0)

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include <openssl/bio.h>
 #include <openssl/ec.h>
@@ -261,4 +262,19 @@ fail:
 	EVP_PKEY_free(key);
 	EVP_PKEY_free(cakey);
 	return rc;
+}
+
+long long
+tlsinit_expiry(const char *pem)
+{
+	BIO *bio = BIO_new_mem_buf(pem, -1);
+	X509 *cert = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
+	long long t = -1;
+	struct tm tm;
+
+	if (cert != NULL && ASN1_TIME_to_tm(X509_get0_notAfter(cert), &tm) == 1)
+		t = (long long)timegm(&tm);
+	X509_free(cert);
+	BIO_free(bio);
+	return t;
 }

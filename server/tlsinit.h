@@ -17,5 +17,8 @@
  * certificate. Returns 0, or -1 with err. */
 int tlsinit_create(const char *dir, const char *hosts, const char *crl_url,
                    char *err, size_t errlen);
+/* The expiry (notAfter, Unix time) of the first certificate of a PEM
+ * chain, or -1 when none can be read. */
+long long tlsinit_expiry(const char *pem);
 
 #endif

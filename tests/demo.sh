@@ -97,8 +97,8 @@ echo
 echo "== mutuctl licences --limit 12 (most used first; '*' = all communes)"
 "$B/mutuctl" licences --limit 12
 echo
-echo "== mutuctl licences --product bash"
-"$B/mutuctl" licences --product bash
+echo "== mutuctl licences --raw --product bash (a raw package name)"
+"$B/mutuctl" licences --raw --product bash
 echo
 echo "== mutuctl compliance   (owned x installed x used, commune -> pool -> all)"
 "$B/mutuctl" compliance

@@ -28,8 +28,14 @@ static int port;
 static void
 setup(void)
 {
-	struct http_limits lim = {PROTO_MAX_BODY, PROTO_MAX_INFLATED,
-	                          PROTO_MAX_RATIO, 2, 5, 64, NULL, NULL};
+	struct http_limits lim = {PROTO_MAX_BODY,
+	                          PROTO_MAX_INFLATED,
+	                          PROTO_MAX_RATIO,
+	                          2,
+	                          5,
+	                          64,
+	                          NULL,
+	                          NULL};
 	char path[] = "/tmp/mutu-fuzz-http-XXXXXX", db[64], err[256];
 	char h[CRYPTO_HEX256_LEN + 1], commune[STORE_COMMUNE_MAX];
 	struct http_server *s;
@@ -46,12 +52,17 @@ setup(void)
 	{
 		char sh[CRYPTO_HEX256_LEN + 1];
 		crypto_sha256_hex("fuzz-secret", sh);
-		store_enrol(api.store, sh, "11111111-1111-4111-8111-111111111111",
-		            "pc", h, commune);
+		store_enrol(api.store, sh,
+		            "11111111-1111-4111-8111-111111111111", "pc", h, 0,
+		            NULL, commune);
 	}
 	crypto_sha256_hex("fuzz-admin-token", h);
 	store_admin_add(api.store, h, NULL);
 	api.privacy_k = 3;
+	/* GET /metrics with "Bearer fuzz-metrics-token" is served too. */
+	if ((api.metrics = api_metrics_new()) == NULL)
+		abort();
+	crypto_sha256_hex("fuzz-metrics-token", api.metrics_hash);
 	if ((s = http_start("127.0.0.1:0", &lim, &api_handlers, &api, err,
 	                    sizeof(err))) == NULL)
 		abort();

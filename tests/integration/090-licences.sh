@@ -80,7 +80,12 @@ ctl compliance --product ms-office-2019
 row() { json "[r for r in j if r['level']=='$1' and r['holder']=='$2'][0]['$3']" <"$WORK/c.json"; }
 expect_eq "Brest installed" "$(row commune 29019 installed)" 3
 expect_eq "Brest owned" "$(row commune 29019 owned)" 1
-expect_eq "Brest status" "$(row commune 29019 status)" over-deployed
+# Issue 15: a commune whose need a pool's entitlements cover is "pooled"
+# (the pool row gives the verdict), no longer "over-deployed".
+expect_eq "Brest status (pooled)" "$(row commune 29019 status)" pooled
+expect_eq "Brest's pool" "$(row commune 29019 pool)" brest-metropole
+expect_eq "Guipavas status (pooled)" "$(row commune 29075 status)" pooled
+expect_eq "Plougastel status (no pool)" "$(row commune 29189 status)" over-deployed
 expect_eq "Brest users (k=3, shown)" "$(row commune 29019 used_users)" 3
 expect_eq "Guipavas users (hidden below 3)" "$(row commune 29075 used_users)" "<3"
 expect_eq "pool installed" "$(row pool brest-metropole installed)" 4
@@ -103,6 +108,7 @@ expect_eq "plougastel-1 offline: unreported" "$(rec plougastel-1 ms-office-2019 
 expect_eq "brest-2 e.magnus seasonal: kept" "$(rec brest-2 bl-emagnus status)" absent
 expect_eq "used installs not listed" "$(rec brest-1 ms-office-2019 status)" absent
 expect_eq "reclaimable total (unused only)" "$(json 'j["saving_cents"]' <"$WORK/r.json")" 48000
+expect_eq "reclaimable total, exact decimal" "$(json 'j["saving_eur"]' <"$WORK/r.json")" 480.00
 
 say "cost sharing: statements add up to the invoice, to the cent"
 statement() { # basis commune product -> total_cents
@@ -112,11 +118,16 @@ for basis in hours peak installs; do
 	ctl pools set brest-metropole --name "Brest métropole" --members 29019,29075 \
 		--fixed-share 0.25 --basis $basis >/dev/null
 	ctl --format json costs --days 30 >"$WORK/costs-$basis.json"
-	json 'all(sum(s["total_cents"] for s in e["statements"]) == e["invoice_cents"] for e in j)' \
+	json 'all(sum(s["total_cents"] for s in e["statements"]) == e["billed_cents"] == e["invoice_cents"] for e in j)' \
 		<"$WORK/costs-$basis.json" | grep -qx True || fail "$basis: statements do not add up"
 done
 ctl costs --days 30
 expect_eq "hours: Brest" "$(statement 29019 ms-office-2019 hours)" 53410
+expect_eq "hours: Brest, exact decimal" \
+	"$(json '[s["total_eur"] for e in j if e["product"]=="ms-office-2019" for s in e["statements"] if s["commune"]=="29019"][0]' <"$WORK/costs-hours.json")" 534.10
+expect_eq "fixed share as an exact decimal" \
+	"$(json '[e["fixed_share"] for e in j][0]' <"$WORK/costs-hours.json")" 0.25
+expect_eq "pools list: fixed share" "$(ctl --format json pools list | json 'j[0]["fixed_share"]')" 0.25
 expect_eq "hours: Guipavas" "$(statement 29075 ms-office-2019 hours)" 46591
 expect_eq "peak: Brest" "$(statement 29019 ms-office-2019 peak)" 62501
 expect_eq "peak: Guipavas" "$(statement 29075 ms-office-2019 peak)" 37500

@@ -9,7 +9,8 @@ import json, sys
 evil = ["Robert'); DROP TABLE software;--", "\" OR 1=1 --",
         "<script>alert(1)</script>", "=HYPERLINK(\"http://x\",\"y\")",
         "+cmd|' /C calc'!A0", "@SUM(1+1)", "-2+3", "line\nbreak\ttab",
-        "ünïcødé — 漢字", "%s%n%x", "../../etc/passwd"]
+        "ünïcødé — 漢字", "%s%n%x", "../../etc/passwd",
+        "\u001b]0;pwned\u0007\u001b[2J\u009b31m"]
 spec = {"secrets": {"29019": sys.argv[1]}, "machines": [{
     "name": "host'; DELETE FROM agents;--\nfake log line",
     "commune": "29019",
@@ -36,7 +37,7 @@ assert sorted(s["arch"] for s in inv["software"]) == sorted(e[:60] for e in evil
 assert inv["hostname"].startswith("host'; DELETE FROM agents;--\nfake")
 print("ok: every hostile string returned byte for byte")
 PY
-ctl --format json licences --days 2 >"$WORK/lic.json"
+ctl --format json licences --raw --days 2 >"$WORK/lic.json"
 json 'sorted(r["product"] for r in j if r["commune"]=="29019" and r["used_machines"])' <"$WORK/lic.json" >"$WORK/got"
 json 'sorted(j)' <"$WORK/evil.json" >"$WORK/want"
 cmp -s "$WORK/got" "$WORK/want" || fail "usage products differ: $(cat "$WORK/got")"
@@ -46,5 +47,14 @@ grep -q "^\"'=HYPERLINK" "$WORK/inv.csv" || fail "formula not neutralised: $(cat
 grep -q "^'+cmd" "$WORK/inv.csv" || fail "+cmd not neutralised"
 grep -q "^'@SUM" "$WORK/inv.csv" || fail "@SUM not neutralised"
 echo "ok: CSV formulas neutralised"
+esc=$(printf '\033')
+grep -q "$esc\[2J" "$WORK/inv.csv" || fail "CSV to a file is not exact"
+# To a terminal (a pty made by script(1)), CSV escapes control characters.
+script -qec "env MUTU_TOKEN=$TOKEN $B/mutuctl --server $URL --format csv inventory $id" \
+	/dev/null >"$WORK/inv.tty" || fail "mutuctl under script(1)"
+if grep -q "$esc" "$WORK/inv.tty"; then fail "CSV to a terminal holds an ESC"; fi
+grep -qF '\e]0;pwned\x07\e[2J\u009b31m' "$WORK/inv.tty" ||
+	fail "escaped cell not found: $(grep pwned "$WORK/inv.tty")"
+echo "ok: CSV to a terminal shows control characters escaped, to a file exact"
 if grep -q "^fake log line" "$WORK/server.log"; then fail "a network string forged a log line"; fi
 echo "ok: log lines cannot be forged"

@@ -3,14 +3,26 @@
 # constant SQL fragments only. This test reads the sources and fails on
 # any other shape, so that a future change cannot slip one in.
 . tests/integration/lib.sh
-/usr/bin/python3 - agent/*.c server/*.c <<'PY'
+# Every C file of the agent and the server, wherever it sits; and every
+# file of the repository that prepares SQL must be among them (a moved or
+# new file cannot escape the guard).
+SRC=$(find agent server -name '*.c' | sort)
+n=$(echo "$SRC" | wc -l)
+for f in $(grep -rlE '\b(db_prepare|sqlite3_prepare_v2|db_exec|sqlite3_exec)\(' --include='*.c' agent server common); do
+	echo "$SRC" | grep -qx "$f" || fail "$f prepares SQL but is not checked"
+done
+[ "$n" -ge 30 ] || fail "only $n C files found under agent/ and server/"
+echo "ok: $n C files checked"
+# shellcheck disable=SC2086
+/usr/bin/python3 - $SRC <<'PY'
 import re, sys
 # Buffers allowed to hold SQL, and the constant fragments they may be
 # printed from (checked below to be string constants or literal choices).
 allowed_args = {"licence_sql", "machine_cols", "ent_cols", "col",
                 "compliance_sql", "reclaim_sql", "sql", "maps[i].keys", "maps[i].clear",
                 "migrations[v]", "q->", "peak", "installs", "hours",
-                "sel", "range",
+                "sel", "range", "fleet_sql",
+                "size_sql",  # the engine table's constant (engine_*.c)
                 "exists"}  # mapped()'s SQL, given as a literal by its callers
 bad = []
 for path in sys.argv[1:]:
@@ -32,13 +44,13 @@ for path in sys.argv[1:]:
             a = a.rstrip(')').strip()
             if a in ("licence_sql", "machine_cols", "ent_cols", "col"):
                 continue
-            # Constant tables of names and fragments (store_copy.c,
-            # store_schema.c, the month expression of store_licence.c),
+            # Constant tables of names and fragments (store_copy.c and
+            # engine_pgsql.c, schema_pgsql.c, the engine's month expression),
             # the schema version, and the server's role name as the
             # database reports it (quoted as an identifier).
             if a in ("tables[i]", "table", "with_ids[i]", "pg_guarded[i].table",
                      "pg_guarded[i].sees", "v + 1", "quoted",
-                     "month[db_kind(q->db) == DB_PGSQL]",
+                     "engine_of(q->db)->month_sql",
                      "focus_sql[one][0]", "focus_sql[one][1]"):
                 continue
             bad.append("%s: SQL printed from '%s'" % (path, a))

@@ -13,25 +13,15 @@ PL="$B/tests/libpowerloss.so"
 # Sanitizer builds: the shim is not instrumented; let it load first.
 export ASAN_OPTIONS="${ASAN_OPTIONS:-}${ASAN_OPTIONS:+:}verify_asan_link_order=0"
 # Thousands of batches from one agent in minutes: no per-agent rate limit.
-server_conf "requests_per_minute = 0"
+# Each record is a program of its own (/o/N): the per-machine cap on
+# distinct programs a day (finding 5 of issue 16) is not under test.
+server_conf "requests_per_minute = 0" "max_programs_per_day = 0"
 start_server
 bootstrap
 agent_conf pc 29019 "sync_interval = 1" "startup_splay = 0" \
 	"usage_interval = 3600" "inventory_interval = 86400" "http_timeout = 5"
 agent_once pc || fail "first sync failed"
 : >"$WORK/acked"
-M=0
-# gen N: N usage lines with fresh markers, also kept in $WORK/lines
-gen() {
-	/usr/bin/python3 -c "
-import json, time
-now = int(time.time())
-for i in range($M, $M + $1):
-    print(json.dumps({'type': 'usage', 'time': now, 'data': {
-        'product': 'oracle', 'exe': '/o/%d' % i, 'start': now - 300,
-        'end': now - 200}}))" >"$WORK/lines"
-	M=$((M + $1))
-}
 # enq [ENV...]: queues $WORK/lines one per transaction; the markers of
 # those whose sequence number was printed (durable) go to acked.
 enq() { enqueue_acked "$WORK/pc.conf" 1 "$@"; }

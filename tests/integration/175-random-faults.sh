@@ -6,7 +6,9 @@
 # stored twice, with duplicates on the wire.
 . tests/integration/lib.sh
 REQUESTS=${FAULT_REQUESTS:-150}
-server_conf "requests_per_minute = 0"
+# Each record is a program of its own (/o/N): the per-machine cap on
+# distinct programs a day (finding 5 of issue 16) is not under test.
+server_conf "requests_per_minute = 0" "max_programs_per_day = 0"
 start_server
 bootstrap
 start_proxy

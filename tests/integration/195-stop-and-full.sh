@@ -4,6 +4,9 @@
 # agent keeps running, accepted records survive, and it recovers by
 # itself when space returns, reporting how many enqueues failed.
 . tests/integration/lib.sh
+# Each record is a program of its own (/o/N): the per-machine cap on
+# distinct programs a day (finding 5 of issue 16) is not under test.
+server_conf "max_programs_per_day = 0"
 start_server
 bootstrap
 start_proxy

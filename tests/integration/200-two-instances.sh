@@ -12,7 +12,9 @@
 . tests/integration/lib.sh
 [ "$BACKEND" = pgsql ] || skip "runs in the pgsql pass (MUTU_BACKEND=pgsql)"
 REQUESTS=${TWO_REQUESTS:-200}
-server_conf "requests_per_minute = 0"
+# Each record is a program of its own (/o/N): the per-machine cap on
+# distinct programs a day (finding 5 of issue 16) is not under test.
+server_conf "requests_per_minute = 0" "max_programs_per_day = 0"
 start_server
 bootstrap
 PORT_A=$PORT PID_A=$SERVER_PID

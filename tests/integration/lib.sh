@@ -137,6 +137,14 @@ agent_conf() {
 }
 
 agent_once() { "$B/mutu-agent" -c "$WORK/$1.conf" --once; }
+# enrolled NAME COMMUNE: an agent configured, run once (enrolled, its
+# inventory delivered); sets tok and aid, its token and agent id.
+enrolled() {
+	agent_conf "$1" "$2"
+	agent_once "$1" >/dev/null 2>&1 || fail "agent $1 failed"
+	tok=$(cat "$WORK/$1/token")
+	aid=$(cat "$WORK/$1/agent-id")
+}
 
 # start_agent NAME: the agent as a service, in the background.
 start_agent() {
@@ -145,7 +153,7 @@ start_agent() {
 	LAST_AGENT=$!
 }
 
-ctl() { "$B/mutuctl" --server "$URL" --token "$TOKEN" "$@"; }
+ctl() { MUTU_TOKEN=$TOKEN "$B/mutuctl" --server "$URL" "$@"; }
 
 # json EXPR: evaluates a Python expression on the JSON read from stdin (j).
 json() { /usr/bin/python3 -c "import json,sys; j=json.load(sys.stdin); print($1)"; }
@@ -171,6 +179,20 @@ plan() {
 	mv "$WORK/plan.json.tmp" "$WORK/plan.json"
 }
 proxied() { cat "$WORK/proxy.log" 2>/dev/null || true; }
+
+# gen N: N usage lines with fresh markers (/o/M, M counting on across
+# calls), in $WORK/lines, for enqueue_acked and tests/tools/oracle.py.
+M=0
+gen() {
+	/usr/bin/python3 -c "
+import json, time
+now = int(time.time())
+for i in range($M, $M + $1):
+    print(json.dumps({'type': 'usage', 'time': now, 'data': {
+        'product': 'oracle', 'exe': '/o/%d' % i, 'start': now - 300,
+        'end': now - 200}}))" >"$WORK/lines"
+	M=$((M + $1))
+}
 
 # enqueue_acked CONF PER_TX [ENV...]: queues $WORK/lines (usage records
 # with unique exe markers) through "mutu-agent enqueue"; the markers of

@@ -69,8 +69,9 @@ enrol(struct fixture *f, const char *secret, const char *id, const char *tok,
 {
 	char commune[STORE_COMMUNE_MAX];
 
-	assert_int_equal(store_enrol(f->s, secret, id, "pc", tok, commune),
-	                 STORE_OK);
+	assert_int_equal(
+	    store_enrol(f->s, secret, id, "pc", tok, 0, NULL, commune),
+	    STORE_OK);
 	assert_int_equal(store_agent_auth(f->s, tok, a), STORE_OK);
 	assert_string_equal(a->agent_id, id);
 }
@@ -254,31 +255,45 @@ test_commune_comes_from_credential(void **state)
 	enrol(f, "secret-guipavas", A1, "tok1", &a);
 	assert_string_equal(a.commune, "29075");
 	/* Same agent id through another commune's secret: refused. */
+	assert_int_equal(store_enrol(f->s, "secret-brest", A1, "pc", "tok9", 0,
+	                             "tok1", commune),
+	                 STORE_CONFLICT);
 	assert_int_equal(
-	    store_enrol(f->s, "secret-brest", A1, "pc", "tok9", commune),
-	    STORE_CONFLICT);
-	assert_int_equal(store_enrol(f->s, "wrong", A2, "pc", "tok8", commune),
-	                 STORE_DENIED);
-	/* Re-enrolment replaces the token. */
-	assert_int_equal(
-	    store_enrol(f->s, "secret-guipavas", A1, "pc", "tok7", commune),
-	    STORE_OK);
+	    store_enrol(f->s, "wrong", A2, "pc", "tok8", 0, NULL, commune),
+	    STORE_DENIED);
+	/* The secret alone does not take an enrolled identity over. */
+	assert_int_equal(store_enrol(f->s, "secret-guipavas", A1, "pc", "tok6",
+	                             0, NULL, commune),
+	                 STORE_FORBIDDEN);
+	assert_int_equal(store_enrol(f->s, "secret-guipavas", A1, "pc", "tok6",
+	                             0, "tok9", commune),
+	                 STORE_FORBIDDEN);
+	assert_int_equal(store_agent_auth(f->s, "tok1", &a), STORE_OK);
+	/* Re-enrolment with the current token replaces it. */
+	assert_int_equal(store_enrol(f->s, "secret-guipavas", A1, "pc", "tok7",
+	                             0, "tok1", commune),
+	                 STORE_OK);
 	assert_int_equal(store_agent_auth(f->s, "tok1", &a), STORE_DENIED);
 	assert_int_equal(store_agent_auth(f->s, "tok7", &a), STORE_OK);
+	/* So does one whose identity key the caller checked. */
+	assert_int_equal(store_enrol(f->s, "secret-guipavas", A1, "pc", "tok5",
+	                             1, NULL, commune),
+	                 STORE_OK);
+	assert_int_equal(store_agent_auth(f->s, "tok5", &a), STORE_OK);
 }
 
 static void
-expect_refused(const char *body, int status, const char *msg)
+expect_refused(const char *body, enum ingest_err status, const char *msg)
 {
 	struct ingest_batch b;
 	char err[256];
-	int rc =
+	enum ingest_err rc =
 	    ingest_parse(body, strlen(body), A1, NULL, &b, err, sizeof(err));
 
 	ingest_free(&b);
 	if (rc != status || strstr(err, msg) == NULL)
-		fail_msg("%s\n -> %d '%s', expected %d '%s'", body, rc, err,
-		         status, msg);
+		fail_msg("%s\n -> %d '%s', expected %d '%s'", body, (int)rc,
+		         err, (int)status, msg);
 }
 
 #define ENV                                                                    \
@@ -292,38 +307,42 @@ static void
 test_bad_batches(void **state)
 {
 	(void)state;
-	expect_refused("", 400, "invalid JSON");
-	expect_refused("[1,2]", 400, "$: expected a JSON object");
-	expect_refused("{\"v\":2}", 400, "$.v: unsupported protocol version");
-	expect_refused("{\"v\":1,\"v\":1}", 400, "duplicate");
+	expect_refused("", INGEST_MALFORMED, "invalid JSON");
+	expect_refused("[1,2]", INGEST_MALFORMED, "$: expected a JSON object");
+	expect_refused("{\"v\":2}", INGEST_MALFORMED,
+	               "$.v: unsupported protocol version");
+	expect_refused("{\"v\":1,\"v\":1}", INGEST_MALFORMED, "duplicate");
 	expect_refused("{\"v\":1,\"agent_id\":\"" A2
 	               "\",\"epoch\":\"e\",\"batch_id\":\"b\",\"records\":[]}",
-	               403, "does not match");
-	expect_refused(ENV "\"records\":[]}", 400, "non-empty array");
-	expect_refused(ENV "\"records\":[1]}", 400, "records[0]: expected");
-	expect_refused(USE("{\"product\":\"x\",\"start\":5,\"end\":4}"), 422,
-	               "end is before start");
+	               INGEST_FORBIDDEN, "does not match");
+	expect_refused(ENV "\"records\":[]}", INGEST_MALFORMED,
+	               "non-empty array");
+	expect_refused(ENV "\"records\":[1]}", INGEST_MALFORMED,
+	               "records[0]: expected");
+	expect_refused(USE("{\"product\":\"x\",\"start\":5,\"end\":4}"),
+	               INGEST_BAD_RECORD, "end is before start");
 	expect_refused(USE("{\"product\":\"x\",\"start\":\"5\",\"end\":6}"),
-	               422, "records[0].data.start: expected an integer");
-	expect_refused(USE("{\"start\":5,\"end\":6}"), 422,
+	               INGEST_BAD_RECORD,
+	               "records[0].data.start: expected an integer");
+	expect_refused(USE("{\"start\":5,\"end\":6}"), INGEST_BAD_RECORD,
 	               "records[0].data.product: missing");
 	expect_refused(USE("{\"product\":\"a\\u0000b\",\"start\":5,\"end\":6}"),
-	               400, "NUL");
+	               INGEST_MALFORMED, "NUL");
 	expect_refused(ENV "\"records\":[{\"seq\":2,\"type\":\"usage\","
 	                   "\"time\":1,\"data\":{\"product\":\"x\",\"start\":"
 	                   "1,\"end\":2}},{\"seq\":2,\"type\":\"usage\","
 	                   "\"time\":1,\"data\":{}}]}",
-	               400, "records[1]: seq must increase");
+	               INGEST_MALFORMED, "records[1]: seq must increase");
 	expect_refused(ENV "\"records\":[{\"seq\":1,\"type\":\"x\",\"time\":1,"
 	                   "\"data\":{}}]}",
-	               422, "unknown record type");
+	               INGEST_BAD_RECORD, "unknown record type");
 	expect_refused(ENV "\"records\":[{\"seq\":1,\"type\":\"inventory\","
 	                   "\"time\":1,\"data\":{\"content\":{\"softwares\":"
 	                   "[{\"version\":\"1\"}]}}}]}",
-	               422, "softwares[0].name: missing");
+	               INGEST_BAD_RECORD, "softwares[0].name: missing");
 	expect_refused("{\"v\":1,\"agent_id\":\"" A1
 	               "\",\"epoch\":\"e;drop\",\"batch_id\":\"b\"}",
-	               400, "hex ids");
+	               INGEST_MALFORMED, "hex ids");
 }
 
 /* A batch of one record of type with data, at seq. */
@@ -467,10 +486,12 @@ test_clock_correction(void **state)
 	         "\"batch_id\":\"b\",\"records\":[{\"seq\":1,"
 	         "\"type\":\"usage\",\"time\":%lld,\"boot\":3,"
 	         "\"mono\":50000,\"data\":{\"product\":\"x\","
-	         "\"start\":1,\"end\":2}},{\"seq\":2,\"type\":\"usage\","
-	         "\"time\":%lld,\"boot\":2,\"mono\":1,\"data\":"
-	         "{\"product\":\"x\",\"start\":1,\"end\":2}}]}",
+	         "\"start\":%lld,\"end\":%lld}},{\"seq\":2,\"type\":"
+	         "\"usage\",\"time\":%lld,\"boot\":2,\"mono\":1,\"data\":"
+	         "{\"product\":\"x\",\"start\":%lld,\"end\":%lld}}]}",
 	         A1, (now + 3600000 - 10000) / 1000,
+	         (now + 3600000 - 20000) / 1000, (now + 3600000 - 10000) / 1000,
+	         (now + 3600000 - 10000) / 1000, (now + 3600000 - 20000) / 1000,
 	         (now + 3600000 - 10000) / 1000);
 	ingest_clock_parse("1800003600000 3 60000", now, &k);
 	assert_int_equal(k.known, 1);

@@ -1,4 +1,5 @@
 /* Unit tests: the agent's durable queue on real SQLite files. */
+#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -6,24 +7,63 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "queue.h"
 
+#ifdef _WIN32
+#define mkdir(path, mode) mkdir(path) /* mingw's takes no mode */
+#endif
+
 struct fixture {
-	char dir[64];
-	char path[128];
+	char dir[256];
+	char path[300];
 };
 
+/* The number of files in f->dir whose name starts with prefix; with
+ * remove_them, removes them. */
+static int
+dir_files(struct fixture *f, const char *prefix, int remove_them)
+{
+	char name[600];
+	struct dirent *de;
+	DIR *d;
+	int n = 0;
+
+	if ((d = opendir(f->dir)) == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0 ||
+		    strncmp(de->d_name, prefix, strlen(prefix)) != 0)
+			continue;
+		n++;
+		snprintf(name, sizeof(name), "%s/%s", f->dir, de->d_name);
+		if (remove_them && remove(name) != 0)
+			n = -1000;
+	}
+	closedir(d);
+	return n;
+}
+
+/* A directory of our own under $TEMP (Windows) or /tmp. */
 static int
 setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
+	const char *tmp = getenv("TEMP");
+	int fd;
 
-	snprintf(f->dir, sizeof(f->dir), "/tmp/mutu-queue-XXXXXX");
-	if (mkdtemp(f->dir) == NULL)
+	if (tmp == NULL || *tmp == '\0')
+		tmp = "/tmp";
+	snprintf(f->dir, sizeof(f->dir), "%s/mutu-queue-XXXXXX", tmp);
+	if ((fd = mkstemp(f->dir)) == -1)
+		return -1;
+	close(fd);
+	if (remove(f->dir) != 0 || mkdir(f->dir, 0700) != 0)
 		return -1;
 	snprintf(f->path, sizeof(f->path), "%s/queue.db", f->dir);
 	*state = f;
@@ -34,10 +74,8 @@ static int
 teardown(void **state)
 {
 	struct fixture *f = *state;
-	char cmd[128];
 
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-	if (system(cmd) != 0)
+	if (dir_files(f, "", 1) < 0 || rmdir(f->dir) != 0)
 		return -1;
 	free(f);
 	return 0;
@@ -260,7 +298,7 @@ test_corrupt_moved_aside(void **state)
 {
 	struct fixture *f = *state;
 	struct queue *q = open_q(f);
-	char epoch[40], aside[256];
+	char epoch[40];
 	struct types t;
 	FILE *fp;
 	int i;
@@ -281,9 +319,7 @@ test_corrupt_moved_aside(void **state)
 	assert_int_equal(t.gap, 1);
 	assert_non_null(strstr(t.last_gap, "\"reason\":\"corrupt\""));
 	queue_close(q);
-	snprintf(aside, sizeof(aside), "ls %s/queue.db.corrupt-* >/dev/null",
-	         f->dir);
-	assert_int_equal(system(aside), 0);
+	assert_true(dir_files(f, "queue.db.corrupt-", 0) >= 1);
 }
 
 /* Over budget: old usage is folded into days first; only if that is not

@@ -19,6 +19,7 @@
 #include "config.h"
 #include "queue.h"
 #include "usage.h"
+#include "util.h"
 
 struct fixture {
 	char dir[64], path[128];
@@ -112,8 +113,9 @@ test_procs_sees_child(void **state)
 	assert_int_equal(f.hits, 1);
 	assert_non_null(strstr(f.found.exe, "/sleeper"));
 	assert_int_equal(f.found.uid, getuid());
-	assert_true(f.found.start <= time(NULL));
-	assert_true(f.found.start >= time(NULL) - 5);
+	/* On the boot clock, a moment ago. */
+	assert_true(f.found.start_ms <= util_boot_ms());
+	assert_true(f.found.start_ms >= util_boot_ms() - 5000);
 	assert_int_equal(f.self, 0);
 	assert_int_equal(f.kthreads, 0);
 	kill(pid, SIGKILL);
@@ -163,6 +165,25 @@ on_record(const struct queue_rec *qr, void *arg)
 	return 0;
 }
 
+/* Waits until the wall clock has moved to the next second and returns it,
+ * so that a sample's time is known to the second. */
+static long long
+next_second(void)
+{
+	long long t = time(NULL);
+
+	while (time(NULL) == t)
+		usleep(20000);
+	return time(NULL);
+}
+
+static void
+peek(struct fixture *fx, struct rec *r)
+{
+	memset(r, 0, sizeof(*r));
+	assert_true(queue_peek(fx->q, 100000, 1 << 30, on_record, r) >= 0);
+}
+
 static void
 test_session_opens_and_closes(void **state)
 {
@@ -171,26 +192,29 @@ test_session_opens_and_closes(void **state)
 	struct usage *u;
 	struct rec r;
 	pid_t pid;
-	long long now = time(NULL);
+	long long t0, t1;
 
 	/* Make sure no sleep of ours is running before we start one. */
 	u = usage_new(fx->c, fx->q, &o);
 	assert_non_null(u);
-	assert_true(usage_sample(u, now) >= 0);
+	assert_true(usage_sample(u, time(NULL)) >= 0);
 	assert_int_equal(usage_cut(u) >= 0, 1);
 	assert_int_equal(queue_ack(fx->q, "none"), -1);
+	t0 = time(NULL);
 	pid = start_sleep(fx);
-	assert_true(usage_sample(u, now + 15) >= 0);
+	t1 = next_second();
+	assert_true(usage_sample(u, t1) >= 0);
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
-	assert_true(usage_sample(u, now + 30) >= 1);
-	memset(&r, 0, sizeof(r));
-	assert_true(queue_peek(fx->q, 100000, 1 << 30, on_record, &r) >= 1);
+	next_second();
+	assert_true(usage_sample(u, time(NULL)) >= 1);
+	peek(fx, &r);
 	assert_int_equal(r.found, 1);
 	assert_string_equal(r.product, "sleeper"); /* no package owns it */
 	assert_int_equal(r.running, 0);
-	assert_int_equal(r.end, now + 15); /* last sample that saw it */
-	assert_true(r.start <= r.end);
+	/* Ends at the last sample that saw it, started when it did. */
+	assert_true(r.end >= t1 - 1 && r.end <= t1);
+	assert_true(r.start >= t0 - 1 && r.start <= r.end);
 	/* The user is a 64-hex pseudonym, never the name. */
 	assert_int_equal(strlen(r.user), 64);
 	assert_null(strstr(r.user, "root"));
@@ -206,7 +230,7 @@ test_sessions_survive_restart(void **state)
 	struct rec r;
 	size_t open;
 	pid_t pid = start_sleep(fx);
-	long long now = time(NULL);
+	long long now = next_second();
 
 	u = usage_new(fx->c, fx->q, &o);
 	assert_true(usage_sample(u, now) >= 0);
@@ -218,15 +242,17 @@ test_sessions_survive_restart(void **state)
 	waitpid(pid, NULL, 0);
 	u = usage_new(fx->c, fx->q, &o); /* and starts again */
 	assert_int_equal(usage_open_count(u), open);
-	assert_true(usage_sample(u, now + 60) >= 1);
-	memset(&r, 0, sizeof(r));
-	queue_peek(fx->q, 100000, 1 << 30, on_record, &r);
+	next_second();
+	assert_true(usage_sample(u, time(NULL)) >= 1);
+	peek(fx, &r);
 	assert_int_equal(r.found, 1);
-	assert_int_equal(r.end, now);    /* closed at its last sighting */
-	assert_string_equal(r.user, ""); /* user_ids = none */
+	assert_true(r.end >= now - 1 && r.end <= now); /* its last sighting */
+	assert_string_equal(r.user, "");               /* user_ids = none */
 	usage_free(u);
 }
 
+/* Midnight UTC on a wall clock set to a second before it: the session is
+ * cut there, on the wall clock that dates it. */
 static void
 test_cut_and_midnight_split(void **state)
 {
@@ -235,27 +261,137 @@ test_cut_and_midnight_split(void **state)
 	struct usage *u = usage_new(fx->c, fx->q, &o);
 	long long day = (time(NULL) / 86400) * 86400;
 	pid_t pid = start_sleep(fx);
-
-	/* The copy must start before the pretended sample times. */
 	struct rec r;
 
-	/* Pretend the process was seen just before midnight, then after. */
-	assert_true(usage_sample(u, day + 86400 - 10) >= 0);
-	assert_true(usage_sample(u, day + 86400 + 10) >= 1);
-	memset(&r, 0, sizeof(r));
-	queue_peek(fx->q, 100000, 1 << 30, on_record, &r);
+	assert_true(usage_sample(u, day + 86400 - 1) >= 0);
+	usleep(2200000); /* 2.2 s on both clocks: no step */
+	assert_true(usage_sample(u, day + 86400 + 1) >= 1);
+	peek(fx, &r);
 	assert_int_equal(r.found, 1);
 	assert_int_equal(r.end, day + 86400);
 	assert_int_equal(r.running, 1);
+	assert_true(r.start >= day + 86400 - 3);
 	/* A cut records the part since midnight and keeps it open. */
 	assert_true(usage_cut(u) >= 1);
-	memset(&r, 0, sizeof(r));
-	queue_peek(fx->q, 100000, 1 << 30, on_record, &r);
+	peek(fx, &r);
 	assert_int_equal(r.found, 2);
 	assert_int_equal(r.start, day + 86400);
-	assert_int_equal(r.end, day + 86400 + 10);
+	assert_true(r.end >= day + 86400 && r.end <= day + 86400 + 2);
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
+	usage_free(u);
+}
+
+/* The wall clock steps while a program runs (issue 16, finding 3): the
+ * records last what the boot clock measured, dated on the new wall clock,
+ * whichever way and however far it stepped. */
+static void
+step_case(struct fixture *fx, long long step)
+{
+	struct usage_opts o = {0, USER_IDS_NONE, NULL};
+	struct usage *u = usage_new(fx->c, fx->q, &o);
+	long long now = time(NULL);
+	pid_t pid = start_sleep(fx);
+	struct rec r;
+
+	assert_non_null(u);
+	assert_true(usage_sample(u, now) >= 0);
+	assert_true(usage_sample(u, now + step) >= 0); /* the step */
+	usleep(1100000);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	assert_true(usage_sample(u, time(NULL) + step) >= 1);
+	peek(fx, &r);
+	assert_int_equal(r.found, 1);
+	assert_int_equal(r.running, 0);
+	/* About 1.2 s really elapsed. */
+	assert_true(r.end - r.start >= 0 && r.end - r.start <= 2);
+	assert_true(r.start >= now + step - 3 && r.end <= now + step + 3);
+	usage_free(u);
+}
+
+static void
+test_step_forward(void **state)
+{
+	step_case(*state, 3600);
+}
+
+static void
+test_step_decade(void **state)
+{
+	step_case(*state, 10LL * 365 * 86400);
+}
+
+static void
+test_step_back(void **state)
+{
+	step_case(*state, -3600);
+}
+
+/* Stepped while the agent was stopped: the persisted sessions keep their
+ * boot-clock times. */
+static void
+test_step_while_stopped(void **state)
+{
+	struct fixture *fx = *state;
+	struct usage_opts o = {0, USER_IDS_NONE, NULL};
+	long long now = time(NULL), step = 10LL * 365 * 86400;
+	pid_t pid = start_sleep(fx);
+	struct usage *u = usage_new(fx->c, fx->q, &o);
+	struct rec r;
+
+	assert_true(usage_sample(u, now) >= 0);
+	assert_int_equal(usage_save(u), 0);
+	usage_free(u);
+	u = usage_new(fx->c, fx->q, &o);
+	assert_true(usage_sample(u, now + step) >= 0);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	assert_true(usage_sample(u, now + step + 1) >= 1);
+	peek(fx, &r);
+	assert_int_equal(r.found, 1);
+	assert_true(r.end - r.start >= 0 && r.end - r.start <= 2);
+	assert_true(r.start >= now + step - 3);
+	usage_free(u);
+}
+
+/* Sessions persisted before a reboot end as they were: a program of the
+ * same name running after it starts a new session, never one stretched
+ * over the time the machine was off. */
+static void
+test_sessions_of_another_boot(void **state)
+{
+	struct fixture *fx = *state;
+	struct usage_opts o = {0, USER_IDS_NONE, NULL};
+	pid_t pid = start_sleep(fx);
+	struct usage *u;
+	struct rec r;
+	long long t0;
+
+	assert_int_equal(queue_set_boot(fx->q, "boot-a"), 0);
+	u = usage_new(fx->c, fx->q, &o);
+	t0 = next_second();
+	assert_true(usage_sample(u, t0) >= 0);
+	assert_int_equal(usage_save(u), 0);
+	usage_free(u);
+	assert_int_equal(queue_set_boot(fx->q, "boot-b"), 0);
+	u = usage_new(fx->c, fx->q, &o);
+	next_second();
+	next_second();
+	assert_true(usage_sample(u, time(NULL)) >= 1);
+	peek(fx, &r);
+	assert_int_equal(r.found, 1);
+	assert_int_equal(r.running, 0);
+	assert_true(r.end >= t0 - 1 && r.end <= t0);
+	/* The one still running goes on from there, not before. */
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	next_second();
+	assert_true(usage_sample(u, time(NULL)) >= 1);
+	peek(fx, &r);
+	assert_int_equal(r.found, 2);
+	assert_true(r.start >= t0 - 1);
+	assert_true(r.end - r.start <= 3);
 	usage_free(u);
 }
 
@@ -273,6 +409,13 @@ main(void)
 	                                    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_cut_and_midnight_split, setup,
 	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_step_forward, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_step_decade, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_step_back, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_step_while_stopped, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_sessions_of_another_boot,
+	                                    setup, teardown),
 	};
 	return cmocka_run_group_tests_name("usage", tests, NULL, NULL);
 }

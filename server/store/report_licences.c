@@ -1,0 +1,162 @@
+/*
+ * report_licences: installations and usage per product (or raw name) and
+ * commune over the window, with the totals across communes
+ * (docs/LICENCES.md, "Licence counts").
+ */
+#include "report.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+
+/* The licence query. %1$s is the commune column of a row: the real one
+ * for per-commune rows, '*' for the totals across communes. %2$s filters
+ * usage by commune: "a.commune = ?1" for one (the (commune, day) index
+ * serves it; "?1 IS NULL OR ..." would keep the planner on the day range),
+ * "?1 IS NULL" for all. %3$s and %4$s name a row's software and usage:
+ * the catalogue product (m.product, m.norm: rows no rule maps are left
+ * out) or, for view=raw, the raw name (rows an ignore rule drops are left
+ * out all the same). Only these constant strings are substituted.
+ * Whole months of the window come from the monthly rollup, the days at
+ * either end (?6, ?7: report_bind_months) from the daily summaries. */
+/* clang-format off */
+static const char licence_sql[] =
+    "WITH inst AS ("
+    "  SELECT %1$s AS commune, %3$s AS product,"
+    "    count(DISTINCT s.agent_id) AS n"
+    "  FROM software s JOIN agents a ON a.agent_id = s.agent_id"
+    "  JOIN software_map m ON m.name = s.name"
+    "   AND m.publisher = coalesce(s.publisher, '')"
+    "  WHERE (?1 IS NULL OR a.commune = ?1) AND m.ignored = 0"
+    "    AND %3$s IS NOT NULL AND (?2 IS NULL OR %3$s = ?2)"
+    "    AND " REPORT_IN_SERVICE("a", "?4 / 86400")
+    "  GROUP BY 1, 2),"
+    " u AS ("
+    /* whole months, from the monthly rollup */
+    "SELECT %1$s AS commune, %4$s AS product, a.agent_id,"
+    " nullif(a.\"user\", '') AS \"user\", a.seconds, a.last_end"
+    " FROM usage_monthly a JOIN usage_map m"
+    " ON m.product = a.product AND m.exe = a.exe"
+    " WHERE month >= ?6 AND month < ?7 AND %2$s AND m.ignored = 0 AND %4$s IS NOT NULL"
+    " AND (?2 IS NULL OR %4$s = ?2)"
+    " UNION ALL "
+    /* the days before the first whole month */
+    "SELECT %1$s AS commune, %4$s AS product, a.agent_id,"
+    " nullif(a.\"user\", '') AS \"user\", a.seconds, a.last_end"
+    " FROM usage_daily a JOIN usage_map m"
+    " ON m.product = a.product AND m.exe = a.exe"
+    " WHERE day >= ?3 / 86400 AND day < ?6 AND %2$s AND m.ignored = 0 AND %4$s IS NOT NULL"
+    " AND (?2 IS NULL OR %4$s = ?2)"
+    " UNION ALL "
+    /* the days after the last whole month */
+    "SELECT %1$s AS commune, %4$s AS product, a.agent_id,"
+    " nullif(a.\"user\", '') AS \"user\", a.seconds, a.last_end"
+    " FROM usage_daily a JOIN usage_map m"
+    " ON m.product = a.product AND m.exe = a.exe"
+    " WHERE day >= ?7 AND day <= ?4 / 86400 AND %2$s AND m.ignored = 0 AND %4$s IS NOT NULL"
+    " AND (?2 IS NULL OR %4$s = ?2)"
+    "),"
+    " used AS ("
+    "  SELECT commune, product, count(DISTINCT agent_id) AS machines,"
+    "    count(DISTINCT \"user\") AS users, sum(seconds) AS secs,"
+    "    max(last_end) AS last"
+    "  FROM u GROUP BY 1, 2),"
+    /* the peak needs days: the daily summaries of the whole window */
+    " daily AS ("
+    "  SELECT commune, product, max(n) AS peak FROM ("
+    "    SELECT %1$s AS commune, %4$s AS product, a.day,"
+    "      count(DISTINCT a.agent_id) AS n"
+    "    FROM usage_daily a JOIN usage_map m"
+    "     ON m.product = a.product AND m.exe = a.exe"
+    "    WHERE a.day >= ?3 / 86400 AND a.day <= ?4 / 86400 AND %2$s"
+    "      AND m.ignored = 0 AND %4$s IS NOT NULL"
+    "      AND (?2 IS NULL OR %4$s = ?2)"
+    "    GROUP BY 1, 2, 3) AS t GROUP BY 1, 2),"
+    " keys AS (SELECT commune, product FROM inst"
+    "  UNION SELECT commune, product FROM used)"
+    " SELECT k.product, k.commune, coalesce(i.n, 0),"
+    "  coalesce(x.machines, 0), coalesce(x.users, 0),"
+    "  coalesce(x.secs, 0), coalesce(d.peak, 0), x.last, p.name"
+    " FROM keys k"
+    " LEFT JOIN inst i ON i.commune = k.commune AND i.product = k.product"
+    " LEFT JOIN used x ON x.commune = k.commune AND x.product = k.product"
+    " LEFT JOIN daily d ON d.commune = k.commune AND d.product = k.product"
+    " LEFT JOIN products p ON p.key = k.product"
+    " ORDER BY 6 DESC, 3 DESC, 1, 2"
+    " LIMIT ?5";
+/* clang-format on */
+
+/* The licence rows (col: "a.commune" per commune, "'*'" for the totals
+ * across communes), by product or, with qu->raw, by raw name. User
+ * counts from 1 to k - 1 show as "<k" except in the rows of the
+ * viewer's own commune, as in every report (report_users). */
+static int
+licence_rows(struct sq *q, const struct store_query *qu, const char *col,
+             json_t *out)
+{
+	/* names: catalogue products, or raw names (view=raw) */
+	static const char *const names[2][2] = {{"m.product", "m.norm"},
+	                                        {"s.name", "a.product"}};
+	char sql[sizeof(licence_sql) + 512];
+	const char *commune;
+	struct db_stmt *st;
+	json_t *row;
+	int r, own;
+
+	snprintf(sql, sizeof(sql), licence_sql, col,
+	         qu->commune ? "a.commune = ?1" : "?1 IS NULL",
+	         names[qu->raw != 0][0], names[qu->raw != 0][1]);
+	if ((st = sq_prep(q, sql)) == NULL)
+		return STORE_ERR;
+	sq_bind_opt(st, 1, qu->commune);
+	sq_bind_opt(st, 2, qu->product);
+	db_bind_int64(st, 3, qu->from);
+	db_bind_int64(st, 4, qu->to);
+	db_bind_int64(st, 5, qu->limit > 0 ? qu->limit : LLONG_MAX);
+	report_bind_months(st, 6, qu);
+	while ((r = db_step(st)) == DB_ROW) {
+		commune = db_column_text(st, 1);
+		/* a commune admin's totals are its own commune's */
+		own = qu->viewer && *qu->viewer &&
+		      (strcmp(commune, qu->viewer) == 0 ||
+		       (strcmp(commune, "*") == 0 && qu->commune &&
+		        strcmp(qu->commune, qu->viewer) == 0));
+		row = json_pack(
+		    "{s:s, s:s, s:I, s:I, s:o, s:o, s:I, s:I, s:o}", "product",
+		    db_column_text(st, 0), "commune", commune, "installed",
+		    (json_int_t)db_column_int64(st, 2), "used_machines",
+		    (json_int_t)db_column_int64(st, 3), "used_users",
+		    report_users(db_column_int64(st, 4), own, qu->k),
+		    "usage_hours", report_hours(db_column_int64(st, 5)),
+		    "usage_seconds", (json_int_t)db_column_int64(st, 5),
+		    "peak_concurrent", (json_int_t)db_column_int64(st, 6),
+		    "last_used", sq_iso(st, 7));
+		if (row && db_column_type(st, 8) != DB_NULL)
+			json_object_set_new(row, "product_name",
+			                    json_string(db_column_text(st, 8)));
+		if (row == NULL || json_array_append_new(out, row) == -1)
+			break;
+	}
+	db_finalize(st);
+	return r == DB_DONE ? STORE_OK : STORE_ERR;
+}
+
+int
+report_licences(struct sq *q, const struct store_query *qu, json_t **out)
+{
+	json_t *rows = json_array(), *totals = json_array();
+	struct store_query all = *qu;
+
+	/* the limit trims the rows; the totals are over every row */
+	all.limit = 0;
+	*out = NULL;
+	if (licence_rows(q, qu, "a.commune", rows) != STORE_OK ||
+	    licence_rows(q, &all, "'*'", totals) != STORE_OK) {
+		json_decref(rows);
+		json_decref(totals);
+		return STORE_ERR;
+	}
+	*out = json_pack("{s:o, s:o, s:s}", "rows", rows, "totals", totals,
+	                 "view", qu->raw ? "raw" : "products");
+	return *out ? STORE_OK : STORE_ERR;
+}

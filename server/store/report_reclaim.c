@@ -1,0 +1,148 @@
+/*
+ * report_reclaim: installations of licensed products unused over their
+ * window, and what reclaiming each would save (docs/LICENCES.md,
+ * "Reclaim").
+ */
+#include "report.h"
+
+#include <stdio.h>
+
+#include "share.h"
+
+/* Installations of licensed products on machines in service on the
+ * window's last day (a revoked or retired one has nothing to reclaim),
+ * with their last use ever, how many days of the product's window the
+ * agent reported, and the entitlement a reclaim would save on: the
+ * commune's own first, else a pool's, in force in the report's window
+ * (?4, ?5: its first and last dates) and with a cost. */
+/* clang-format off */
+static const char reclaim_sql[] =
+    "WITH lic AS (SELECT DISTINCT product FROM entitlements),"
+    " inst AS (SELECT DISTINCT s.agent_id, a.hostname, a.commune,"
+    "   m.product"
+    "  FROM software s JOIN agents a ON a.agent_id = s.agent_id"
+    "  JOIN software_map m ON m.name = s.name"
+    "   AND m.publisher = coalesce(s.publisher, '')"
+    "  WHERE m.product IN (SELECT product FROM lic)"
+    "   AND (?2 IS NULL OR a.commune = ?2)"
+    "   AND " REPORT_IN_SERVICE("a", "?1 / 86400") "),"
+    " last AS (SELECT d.agent_id, m.norm AS product,"
+    "   max(d.last_end) AS last"
+    "  FROM usage_monthly d JOIN usage_map m"
+    "   ON m.product = d.product AND m.exe = d.exe"
+    "  WHERE m.norm IN (SELECT product FROM lic) GROUP BY 1, 2),"
+    " r AS (SELECT i.agent_id, i.hostname, i.commune, i.product,"
+    "  p.name AS product_name, l.last,"
+    "  coalesce(p.seasonal_days, ?3) AS win,"
+    "  (SELECT count(*) FROM agent_days ad WHERE ad.agent_id = i.agent_id"
+    "   AND ad.day > ?1 / 86400 - coalesce(p.seasonal_days, ?3)"
+    "   AND ad.day <= ?1 / 86400) AS seen,"
+    "  (SELECT e.id FROM entitlements e WHERE e.product = i.product"
+    "   AND (e.commune = i.commune OR e.pool IN"
+    "    (SELECT pool FROM pool_members WHERE commune = i.commune))"
+    "   AND coalesce(e.unit_cost, e.total_cost) IS NOT NULL"
+    "   AND (e.start_date IS NULL OR e.start_date <= ?5)"
+    "   AND (e.end_date IS NULL OR e.end_date >= ?4)"
+    "   ORDER BY e.commune IS NULL, e.id LIMIT 1) AS ent"
+    " FROM inst i JOIN products p ON p.key = i.product"
+    " LEFT JOIN last l ON l.agent_id = i.agent_id AND l.product = i.product"
+    " WHERE l.last IS NULL"
+    "  OR l.last < ?1 - coalesce(p.seasonal_days, ?3) * 86400)"
+    " SELECT r.agent_id, r.hostname, r.commune, r.product, r.product_name,"
+    "  r.last, r.win, r.seen, r.ent, e.unit_cost, e.total_cost, e.quantity"
+    " FROM r LEFT JOIN entitlements e ON e.id = r.ent"
+    " ORDER BY r.commune, r.product, r.hostname, r.agent_id";
+/* clang-format on */
+
+/* The saving of the next installation of an entitlement, counted in
+ * *seen (ent id -> installations listed so far): its unit cost, or the
+ * next unit of total_cost split over its quantity by the largest
+ * remainder method (docs/LICENCES.md, "Money"). */
+static long long
+unit_saving(struct db_stmt *st, json_t *seen)
+{
+	char id[32];
+	long long j, total, qty;
+
+	snprintf(id, sizeof(id), "%lld", (long long)db_column_int64(st, 8));
+	j = json_integer_value(json_object_get(seen, id));
+	json_object_set_new(seen, id, json_integer(j + 1));
+	if (db_column_type(st, 9) != DB_NULL)
+		return db_column_int64(st, 9);
+	total = db_column_int64(st, 10);
+	qty = db_column_int64(st, 11) > 0 ? db_column_int64(st, 11) : 1;
+	return total / qty + (j % qty < total % qty ? 1 : 0);
+}
+
+/* The reclaim row of st's current row; an unused installation's saving
+ * is added to *saving_total. */
+static json_t *
+reclaim_row(struct db_stmt *st, long long cov_ppm, json_t *units,
+            long long *saving_total)
+{
+	long long win = db_column_int64(st, 6), seen = db_column_int64(st, 7);
+	int unused = win > 0 && seen * 1000000 >= cov_ppm * win;
+	long long unit;
+	json_t *row;
+
+	row = json_pack(
+	    "{s:s, s:s, s:s, s:s, s:s, s:o, s:I, s:f, s:s}", "agent_id",
+	    db_column_text(st, 0), "hostname", db_column_text(st, 1), "commune",
+	    db_column_text(st, 2), "product", db_column_text(st, 3),
+	    "product_name", db_column_text(st, 4), "last_used", sq_iso(st, 5),
+	    "window_days", (json_int_t)win, "coverage",
+	    win > 0 ? (double)((seen * 1000 * 2 + win) / (2 * win)) / 1000
+	            : 0.0,
+	    "status", unused ? "unused" : "unreported");
+	/* coverage is days_reported / window_days, exactly */
+	json_object_set_new(row, "days_reported", json_integer(seen));
+	if (db_column_type(st, 8) != DB_NULL) {
+		unit = unit_saving(st, units);
+		json_object_set_new(row, "entitlement",
+		                    json_integer(db_column_int64(st, 8)));
+		json_object_set_new(row, "saving_cents", json_integer(unit));
+		share_add_eur(row, "saving");
+		if (unused)
+			*saving_total += unit;
+	}
+	return row;
+}
+
+int
+report_reclaim(struct sq *q, const struct store_query *qu, json_t **out)
+{
+	struct db_stmt *st = sq_prep(q, reclaim_sql);
+	long long saving_total = 0;
+	/* coverage in parts per million: the comparison is exact */
+	long long cov_ppm = (long long)(qu->coverage * 1000000 + 0.5);
+	json_t *rows, *units;
+	char d0[16], d1[16];
+	int r;
+
+	if (st == NULL)
+		return STORE_ERR;
+	report_day(qu->from, d0, sizeof(d0));
+	report_day(qu->to, d1, sizeof(d1));
+	db_bind_int64(st, 1, qu->to);
+	sq_bind_opt(st, 2, qu->commune);
+	db_bind_int64(st, 3, qu->days);
+	db_bind_text(st, 4, d0);
+	db_bind_text(st, 5, d1);
+	rows = json_array();
+	units = json_object();
+	while ((r = db_step(st)) == DB_ROW)
+		json_array_append_new(
+		    rows, reclaim_row(st, cov_ppm, units, &saving_total));
+	json_decref(units);
+	if (sq_done(q, r) != STORE_OK) {
+		db_finalize(st);
+		json_decref(rows);
+		return STORE_ERR;
+	}
+	db_finalize(st);
+	*out = json_pack("{s:o, s:I, s:o, s:f, s:i}", "rows", rows,
+	                 "saving_cents", (json_int_t)saving_total, "saving_eur",
+	                 share_json(saving_total, MONEY_SCALE), "coverage",
+	                 qu->coverage, "days", qu->days);
+	return STORE_OK;
+}
