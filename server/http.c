@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -25,7 +27,8 @@
 enum conn_phase {
 	C_HEAD, /* reading headers: header deadline */
 	C_BODY, /* reading the body: minimum rate, request deadline */
-	C_BUSY  /* handling or answering: MHD's idle timeout only */
+	C_BUSY, /* handling: MHD's idle timeout only */
+	C_REPLY /* sending the reply: minimum rate */
 };
 
 /* One open connection (MHD's socket context), in the server's list from
@@ -36,10 +39,11 @@ struct http_conn {
 	int fd;
 	enum conn_phase phase;
 	long long start_ms; /* accept, or the end of the previous request */
-	long long body_ms;  /* headers complete */
-	size_t body_bytes;
-	int reserved; /* opened in the reserved part of the slots */
-	int cut;      /* shut down by the reaper */
+	long long body_ms;  /* headers complete, or reply queued */
+	size_t body_bytes;  /* of the body received, or of the reply sent */
+	size_t reply_len;   /* bytes of the reply (C_REPLY) */
+	int reserved;       /* opened in the reserved part of the slots */
+	int cut;            /* shut down by the reaper */
 	char addr[INET6_ADDRSTRLEN];
 	char net[INET6_ADDRSTRLEN + 4]; /* IPv4 address or IPv6 /64 */
 };
@@ -257,16 +261,15 @@ http_error(struct http_reply *reply, int status, const char *fmt, ...)
 	http_json(reply, status, json_pack("{s:s}", "error", msg));
 }
 
-static enum MHD_Result
-send_reply(struct http_server *s, struct http_req *r, struct http_reply *reply)
-{
-	struct MHD_Connection *c = r->conn;
-	struct MHD_Response *resp;
-	enum MHD_Result rc;
-	char *text = NULL, ra[32];
+static size_t body_cost(size_t cap);
 
-	if (s->h.sent)
-		s->h.sent(s->ctx, r, reply->status);
+/* The reply's body as text owned by the caller, or NULL (out of memory).
+ * Takes it out of the reply. */
+static char *
+reply_body(struct http_reply *reply)
+{
+	char *text;
+
 	if (reply->text) {
 		text = reply->text;
 		reply->text = NULL;
@@ -274,16 +277,124 @@ send_reply(struct http_server *s, struct http_req *r, struct http_reply *reply)
 		text = strdup(reply->raw);
 	else if (reply->json)
 		text = json_dumps(reply->json, JSON_COMPACT);
-	if (text == NULL)
+	else
 		text = strdup("{}");
-	if (text == NULL)
-		return MHD_NO;
-	resp = MHD_create_response_from_buffer(strlen(text), text,
-	                                       MHD_RESPMEM_MUST_FREE);
-	if (resp == NULL) {
-		free(text);
-		return MHD_NO;
+	json_decref(reply->json);
+	reply->json = NULL;
+	return text;
+}
+
+/* Counts a reply of len bytes against max_body_memory until the request
+ * completes (on_completed() releases r->held), and moves the connection
+ * to C_REPLY. Returns -1, counting nothing, when it would take the total
+ * past the budget: a slow reader holds its reply in memory. */
+static int
+count_reply(struct http_req *r, size_t len)
+{
+	struct http_server *s = r->srv;
+	size_t cost = body_cost(len);
+	int rc = 0;
+
+	pthread_mutex_lock(&s->lock);
+	if (cost > 0 && s->body_held + cost > s->lim.max_body_memory)
+		rc = -1;
+	else {
+		s->body_held += cost;
+		r->held += cost;
 	}
+	if (rc == 0 && r->hc) {
+		r->hc->phase = C_REPLY;
+		r->hc->body_ms = mono_ms();
+		r->hc->body_bytes = 0;
+		r->hc->reply_len = len;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+/* A reply's body handed to MHD block by block, so that the reaper sees
+ * how much of it the client has taken. */
+struct reply_src {
+	struct http_server *srv;
+	struct http_conn
+	    *hc; /* valid while MHD reads: the connection is open */
+	char *text;
+	size_t len;
+};
+
+static ssize_t
+reply_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct reply_src *src = cls;
+	size_t n;
+
+	if (pos >= src->len)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	n = src->len - pos < max ? src->len - pos : max;
+	memcpy(buf, src->text + pos, n);
+	if (src->hc) {
+		pthread_mutex_lock(&src->srv->lock);
+		src->hc->body_bytes = pos + n;
+		pthread_mutex_unlock(&src->srv->lock);
+	}
+	return (ssize_t)n;
+}
+
+static void
+reply_free(void *cls)
+{
+	struct reply_src *src = cls;
+
+	free(src->text);
+	free(src);
+}
+
+/* The MHD response for text (taken over, also on failure), or NULL. */
+static struct MHD_Response *
+reply_response(struct http_req *r, char *text, size_t len)
+{
+	struct MHD_Response *resp;
+	struct reply_src *src;
+
+	if ((src = malloc(sizeof(*src))) == NULL) {
+		free(text);
+		return NULL;
+	}
+	*src = (struct reply_src){r->srv, r->hc, text, len};
+	resp = MHD_create_response_from_callback(len, 16 * 1024, reply_read,
+	                                         src, reply_free);
+	if (resp == NULL)
+		reply_free(src);
+	return resp;
+}
+
+static enum MHD_Result
+send_reply(struct http_server *s, struct http_req *r, struct http_reply *reply)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result rc;
+	char *text, ra[32];
+	size_t len;
+
+	if ((text = reply_body(reply)) == NULL)
+		return MHD_NO;
+	len = strlen(text);
+	if (count_reply(r, len) == -1) {
+		free(text);
+		http_error(reply, 503,
+		           "server is holding max_body_memory_mb = %zu MiB of "
+		           "request and reply bodies; retry later",
+		           s->lim.max_body_memory >> 20);
+		reply->retry_after = HTTP_BODY_RETRY_S;
+		if ((text = reply_body(reply)) == NULL)
+			return MHD_NO;
+		len = strlen(text);
+		count_reply(r, len); /* an error is under HTTP_BODY_FREE */
+	}
+	if (s->h.sent)
+		s->h.sent(s->ctx, r, reply->status);
+	if ((resp = reply_response(r, text, len)) == NULL)
+		return MHD_NO;
 	MHD_add_response_header(resp, "Content-Type",
 	                        reply->raw ? reply->content_type
 	                                   : "application/json");
@@ -292,10 +403,9 @@ send_reply(struct http_server *s, struct http_req *r, struct http_reply *reply)
 		snprintf(ra, sizeof(ra), "%ld", reply->retry_after);
 		MHD_add_response_header(resp, "Retry-After", ra);
 	}
-	rc = MHD_queue_response(c, (unsigned)reply->status, resp);
+	rc = MHD_queue_response(r->conn, (unsigned)reply->status, resp);
 	MHD_destroy_response(resp);
-	json_decref(reply->json);
-	reply->json = NULL;
+	reply->raw = NULL;
 	return rc;
 }
 
@@ -671,6 +781,19 @@ on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
 	*socket_context = hc;
 }
 
+/* Bytes of the reply the client has taken: those handed to MHD less
+ * those still in the socket's send queue (the kernel's buffer holds up to
+ * a few MiB that the client may never read). */
+static size_t
+reply_taken(const struct http_conn *hc)
+{
+	int queued = 0;
+
+	if (hc->fd < 0 || ioctl(hc->fd, SIOCOUTQ, &queued) == -1 || queued < 0)
+		return hc->body_bytes;
+	return (size_t)queued < hc->body_bytes ? hc->body_bytes - queued : 0;
+}
+
 /* Which deadline the connection missed at now, or NULL. */
 static const char *
 missed(const struct http_server *s, const struct http_conn *hc, long long now)
@@ -692,6 +815,14 @@ missed(const struct http_server *s, const struct http_conn *hc, long long now)
 		    (long long)hc->body_bytes <
 		        (now - grace_end) * s->lim.min_body_rate / 1000)
 			return "body rate";
+		return NULL;
+	case C_REPLY:
+		/* The same minimum rate for the client's reading. */
+		grace_end = hc->body_ms + head_ms;
+		if (now > grace_end && hc->body_bytes < hc->reply_len &&
+		    (long long)reply_taken(hc) <
+		        (now - grace_end) * s->lim.min_body_rate / 1000)
+			return "reply rate";
 		return NULL;
 	default:
 		return NULL;
@@ -717,6 +848,8 @@ reaper(void *arg)
 			hc->cut = 1;
 			if (why[0] == 'h')
 				s->st.cut_head++;
+			else if (strcmp(why, "reply rate") == 0)
+				s->st.cut_reply++;
 			else
 				s->st.cut_body++;
 			log_debug("http: %s: cut after %lld ms (%s deadline)",

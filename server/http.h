@@ -51,11 +51,12 @@ struct http_limits {
 	 * within HTTP_RESERVED_HEADER_S and is flagged (http_reserved()) so
 	 * that the API serves only them on it (max_conns/16). */
 	unsigned reserved_conns;
-	/* Bytes of request bodies (after inflating) held in memory by all
-	 * unfinished requests together; a body that would take the total
-	 * past it is refused (503, Retry-After HTTP_BODY_RETRY_S). The
-	 * first HTTP_BODY_FREE bytes of each body are not counted, so that
-	 * small requests pass when it is spent (0: 256 MiB). */
+	/* Bytes of request bodies (after inflating) and of replies not yet
+	 * sent that all requests together hold in memory; a body or reply
+	 * that would take the total past it is refused (503, Retry-After
+	 * HTTP_BODY_RETRY_S). The first HTTP_BODY_FREE bytes of each are not
+	 * counted, so that small requests pass when it is spent (0: 256 MiB).
+	 * A reply is read at min_body_rate too, after header_timeout_s. */
 	size_t max_body_memory;
 };
 
@@ -82,9 +83,10 @@ struct http_server *http_start(const char *addr, const struct http_limits *lim,
                                char *err, size_t errlen);
 /* What the connection limits did so far. */
 struct http_stats {
-	long long cut_head; /* cut for missing the header deadline */
-	long long cut_body; /* cut for a slow body or the request deadline */
-	long long reserved; /* connections opened in the reserved slots */
+	long long cut_head;  /* cut for missing the header deadline */
+	long long cut_body;  /* cut for a slow body or the request deadline */
+	long long cut_reply; /* cut for reading a reply too slowly */
+	long long reserved;  /* connections opened in the reserved slots */
 };
 void http_stats(struct http_server *s, struct http_stats *out);
 /* The port actually bound. */

@@ -308,8 +308,9 @@ log_http(struct http_server *h)
 
 	http_stats(h, &st);
 	log_info("connections: %lld cut for slow headers, %lld for a slow "
-	         "body or request, %lld opened in the reserved slots",
-	         st.cut_head, st.cut_body, st.reserved);
+	         "body or request, %lld for a slow reader, %lld opened in the "
+	         "reserved slots",
+	         st.cut_head, st.cut_body, st.cut_reply, st.reserved);
 }
 
 /* What a SIGBUS says, set before serving: a signal handler reaches only
