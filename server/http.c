@@ -162,6 +162,45 @@ http_query_each(const struct http_req *r,
 	return w.stopped ? -1 : 0;
 }
 
+struct nul_find {
+	int found;
+	char name[33];
+};
+
+/* Finds a query argument whose name or decoded value holds a NUL byte
+ * ("days=3%00x" would read as "3"): its name, printable, into cls. */
+static enum MHD_Result
+nul_arg(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_size,
+        const char *value, size_t value_size)
+{
+	struct nul_find *f = cls;
+	size_t i;
+
+	(void)kind;
+	if ((key == NULL || strlen(key) == key_size) &&
+	    (value == NULL || strlen(value) == value_size))
+		return MHD_YES;
+	f->found = 1;
+	for (i = 0; key && i < key_size && i < sizeof(f->name) - 1; i++)
+		f->name[i] = key[i] > ' ' && key[i] < 0x7f ? key[i] : '?';
+	f->name[i] = '\0';
+	return MHD_NO;
+}
+
+/* 400 when a query argument holds a NUL byte. */
+static int
+check_query(struct http_req *r, struct http_reply *reply)
+{
+	struct nul_find f = {0, ""};
+
+	MHD_get_connection_values_n(r->conn, MHD_GET_ARGUMENT_KIND, nul_arg,
+	                            &f);
+	if (!f.found)
+		return 0;
+	http_error(reply, 400, "query parameter '%s' holds a NUL byte", f.name);
+	return -1;
+}
+
 const char *
 http_body(const struct http_req *r, size_t *len)
 {
@@ -612,7 +651,7 @@ first_call(struct http_server *s, struct MHD_Connection *c, const char *url,
 	*con_cls = r;
 	/* The head may lower the caps (http_limit_body()): the declared
 	 * length is checked against them again. */
-	if (check_framing(s, r, &reply) == -1 ||
+	if (check_query(r, &reply) == -1 || check_framing(s, r, &reply) == -1 ||
 	    s->h.head(s->ctx, r, &reply) == -1 ||
 	    check_length(r, &reply) == -1) {
 		r->answered = 1;

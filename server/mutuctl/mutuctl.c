@@ -205,10 +205,29 @@ print_csv(json_t *rows, const struct column *cols)
 	}
 }
 
+/* The code point of a bidirectional formatting character at s (of len
+ * UTF-8 bytes), or 0: U+061C, U+200E-200F, U+202A-202E, U+2066-2069.
+ * They reorder what a terminal shows ("Trojan Source"). */
+static unsigned
+bidi_control(const unsigned char *s, size_t len)
+{
+	if (len == 2 && s[0] == 0xd8 && s[1] == 0x9c)
+		return 0x061c;
+	if (len != 3 || s[0] != 0xe2)
+		return 0;
+	if (s[1] == 0x80 &&
+	    (s[2] == 0x8e || s[2] == 0x8f || (s[2] >= 0xaa && s[2] <= 0xae)))
+		return 0x2000 + (s[2] - 0x80);
+	if (s[1] == 0x81 && s[2] >= 0xa6 && s[2] <= 0xa9)
+		return 0x2040 + (s[2] - 0x80);
+	return 0;
+}
+
 /* A cell as a terminal may show it: control characters (C0, DEL and the
- * C1 range U+0080-U+009F, which some terminals obey as escapes) become
- * \n, \r, \t, \e, \xNN or \u00NN, and so do bytes that are not UTF-8;
- * the rest is copied. The width: characters written. */
+ * C1 range U+0080-U+009F, which some terminals obey as escapes) and
+ * bidirectional formatting characters become \n, \r, \t, \e, \xNN or
+ * \uNNNN, and so do bytes that are not UTF-8; the rest is copied. The
+ * width: characters written. */
 static int
 tty_safe(const char *in, char *out, size_t n)
 {
@@ -234,11 +253,14 @@ tty_safe(const char *in, char *out, size_t n)
 			snprintf(esc, sizeof(esc), "\\x%02x", *s);
 		else if (len == 2 && s[0] == 0xc2 && s[1] < 0xa0)
 			snprintf(esc, sizeof(esc), "\\u%04x", s[1]);
+		else if (bidi_control(s, len))
+			snprintf(esc, sizeof(esc), "\\u%04x",
+			         bidi_control(s, len));
 		if (esc[0]) {
 			for (k = 0; esc[k]; k++)
 				out[o++] = esc[k];
 			width += (int)k;
-			s += len == 2 ? 2 : 1; /* a C1 character, or one byte */
+			s += len ? len : 1; /* a character, or one byte */
 			continue;
 		}
 		for (k = 0; k < len; k++)

@@ -1,5 +1,5 @@
 # Hostile strings in every inventory field (SQL injection, markup, CSV
-# formulas, control characters) are stored and returned byte for byte,
+# formulas, control characters, bidi overrides) are stored and returned byte for byte,
 # never executed; CSV output neutralises formulas; log lines stay single.
 . tests/integration/lib.sh
 start_server
@@ -10,7 +10,8 @@ evil = ["Robert'); DROP TABLE software;--", "\" OR 1=1 --",
         "<script>alert(1)</script>", "=HYPERLINK(\"http://x\",\"y\")",
         "+cmd|' /C calc'!A0", "@SUM(1+1)", "-2+3", "line\nbreak\ttab",
         "ünïcødé — 漢字", "%s%n%x", "../../etc/passwd",
-        "\u001b]0;pwned\u0007\u001b[2J\u009b31m"]
+        "\u001b]0;pwned\u0007\u001b[2J\u009b31m",
+        "invoice\u202egnp.exe \u2066x\u2069\u200f"]
 spec = {"secrets": {"29019": sys.argv[1]}, "machines": [{
     "name": "host'; DELETE FROM agents;--\nfake log line",
     "commune": "29019",
@@ -55,6 +56,9 @@ script -qec "env MUTU_TOKEN=$TOKEN $B/mutuctl --server $URL --format csv invento
 if grep -q "$esc" "$WORK/inv.tty"; then fail "CSV to a terminal holds an ESC"; fi
 grep -qF '\e]0;pwned\x07\e[2J\u009b31m' "$WORK/inv.tty" ||
 	fail "escaped cell not found: $(grep pwned "$WORK/inv.tty")"
-echo "ok: CSV to a terminal shows control characters escaped, to a file exact"
+grep -qF 'invoice\u202egnp.exe \u2066x\u2069\u200f' "$WORK/inv.tty" ||
+	fail "bidi controls not escaped: $(grep invoice "$WORK/inv.tty")"
+if grep -q "$(printf '\342\200\256')" "$WORK/inv.tty"; then fail "a U+202E reached the terminal"; fi
+echo "ok: CSV to a terminal shows control and bidi characters escaped, to a file exact"
 if grep -q "^fake log line" "$WORK/server.log"; then fail "a network string forged a log line"; fi
 echo "ok: log lines cannot be forged"

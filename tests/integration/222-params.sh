@@ -4,7 +4,8 @@
 # route takes the parameters docs/API.md lists for it, each once: an
 # unknown or repeated parameter, a missing or malformed value, NaN, an
 # infinity, an exponent or a number out of range is a 400 whose error
-# names the parameter and the value, for every report endpoint; good
+# names the parameter and the value (a NUL byte, "days=3%00x", which C
+# would read as "3", is named as such), for every report endpoint; good
 # values still answer 200.
 . tests/integration/lib.sh
 start_server
@@ -50,6 +51,8 @@ for p in licences reports/compliance reports/reclaim reports/costs reports/usage
 		bad "$p?days=$v" days "$(echo "$v" | sed 's/%20/ /g; s/%2B/+/g')"
 	done
 	bad "$p?days" days ""
+	bad "$p?days=3%00x" days "NUL byte"
+	bad "$p?da%00ys=3" "da?ys" "NUL byte"
 	bad "$p?days=3&days=4" days "given twice"
 	bad "$p?nosuch=1" nosuch ""
 	bad "$p?Days=3" Days ""
