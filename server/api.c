@@ -66,6 +66,7 @@ enum {
 	P_POOL = 1 << 5,
 	P_VIEW = 1 << 6,
 	P_STATE = 1 << 7,
+	P_SILENT = 1 << 8,
 };
 #define P_REPORT (P_COMMUNE | P_DAYS)
 
@@ -87,11 +88,11 @@ static const struct {
     {"GET", "/api/v1/licences", R_LICENCES, AUTH_ADMIN, 0, 0,
      P_REPORT | P_PRODUCT | P_LIMIT | P_VIEW},
     {"GET", "/api/v1/machines", R_MACHINES, AUTH_ADMIN, 0, 0,
-     P_COMMUNE | P_STATE},
+     P_COMMUNE | P_STATE | P_SILENT},
     {"GET", "/api/v1/machines/", R_MACHINE, AUTH_ADMIN, 1, 0, P_COMMUNE},
     {"POST", "/api/v1/machines/*/retire", R_LICADMIN, AUTH_OP, 1,
      ADM_AGENT_RETIRE, 0},
-    {"GET", "/api/v1/communes", R_COMMUNES, AUTH_ADMIN, 0, 0, 0},
+    {"GET", "/api/v1/communes", R_COMMUNES, AUTH_ADMIN, 0, 0, P_COMMUNE},
     {"GET", "/api/v1/catalogue", R_LICADMIN, AUTH_OP, 0, ADM_CATALOGUE_EXPORT,
      0},
     {"POST", "/api/v1/catalogue", R_LICADMIN, AUTH_OP, 0, ADM_CATALOGUE_IMPORT,
@@ -579,6 +580,7 @@ static const struct {
     {P_POOL, "pool", valid_pool, "a pool code (1 to 64 of a-z 0-9 - _ .)"},
     {P_VIEW, "view", valid_view, "products or raw"},
     {P_STATE, "state", valid_state, "active, silent, revoked or retired"},
+    {P_SILENT, "silent", valid_days, "a whole number of days from 1 to 3660"},
 };
 #define NPARAMS (sizeof(params) / sizeof(params[0]))
 
@@ -953,7 +955,8 @@ admin_query(struct api *api, struct http_req *r, const struct reqstate *st,
 	const char *commune = http_query(r, "commune");
 	const char *days = http_query(r, "days");
 	const char *limit = http_query(r, "limit");
-	long long d = DEFAULT_DAYS, l = 0;
+	const char *silent = http_query(r, "silent");
+	long long d = DEFAULT_DAYS, l = 0, sd = 0;
 
 	memset(q, 0, sizeof(*q));
 	if (commune && *commune == '\0')
@@ -981,6 +984,8 @@ admin_query(struct api *api, struct http_req *r, const struct reqstate *st,
 	q->commune = commune;
 	q->product = http_query(r, "product");
 	q->state = http_query(r, "state");
+	if (silent && util_parse_ll(silent, 1, MAX_DAYS, &sd) == 0)
+		q->silent = (int)sd; /* params[] checked it */
 	q->to = time(NULL);
 	q->from = q->to - d * 86400;
 	q->limit = (int)l;
@@ -1440,11 +1445,45 @@ server_gauges(const struct api *api, struct buf *out, json_t *fleet)
 	return rc;
 }
 
+/* The connections the slow-client limits cut, by what they missed. */
+static int
+conn_counters(const struct http_req *r, struct buf *out)
+{
+	static const char name[] = "mutu_http_connections_cut_total";
+	struct http_stats st;
+	int rc;
+
+	http_req_stats(r, &st);
+	rc = metrics_family(out, name, "counter",
+	                    "Connections cut by the slow-client limits: "
+	                    "headers, body (rate or request deadline), reply "
+	                    "(read too slowly).");
+	if (rc == 0)
+		rc = metrics_sample(out, name, "reason", "headers", NULL, NULL,
+		                    (double)st.cut_head);
+	if (rc == 0)
+		rc = metrics_sample(out, name, "reason", "body", NULL, NULL,
+		                    (double)st.cut_body);
+	if (rc == 0)
+		rc = metrics_sample(out, name, "reason", "reply", NULL, NULL,
+		                    (double)st.cut_reply);
+	if (rc == 0)
+		rc = metrics_family(out, "mutu_http_connections_reserved_total",
+		                    "counter",
+		                    "Connections opened in the slots kept for "
+		                    "health checks and admins.");
+	if (rc == 0)
+		rc =
+		    metrics_sample(out, "mutu_http_connections_reserved_total",
+		                   NULL, NULL, NULL, NULL, (double)st.reserved);
+	return rc;
+}
+
 /* GET /metrics: the Prometheus text format 0.0.4 (docs/OPERATIONS.md).
  * The fleet's gauges come from the database at each scrape; when it
  * fails, the answer is 503, never a page with gauges missing. */
 static void
-do_metrics(struct api *api, struct http_reply *reply)
+do_metrics(struct api *api, struct http_req *r, struct http_reply *reply)
 {
 	struct buf out;
 	json_t *fleet = NULL;
@@ -1457,6 +1496,7 @@ do_metrics(struct api *api, struct http_reply *reply)
 	buf_init(&out, 64 * 1024 * 1024);
 	if (metrics_write(api->metrics, &out) == -1 ||
 	    server_gauges(api, &out, fleet) == -1 ||
+	    conn_counters(r, &out) == -1 ||
 	    fleet_gauges(&out, json_object_get(fleet, "communes")) == -1) {
 		buf_free(&out);
 		json_decref(fleet);
@@ -1492,7 +1532,7 @@ api_handle(void *ctx, struct http_req *r, struct http_reply *reply)
 		do_ready(api, reply);
 		break;
 	case R_METRICS:
-		do_metrics(api, reply);
+		do_metrics(api, r, reply);
 		break;
 	case R_ENROL:
 		do_enrol(api, r, st, reply);

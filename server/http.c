@@ -916,6 +916,12 @@ http_stats(struct http_server *s, struct http_stats *out)
 	pthread_mutex_unlock(&s->lock);
 }
 
+void
+http_req_stats(const struct http_req *r, struct http_stats *out)
+{
+	http_stats(r->srv, out);
+}
+
 /* Splits "host:port" or "[v6]:port". */
 static int
 parse_addr(const char *addr, char *host, size_t hn, char *port, size_t pn)

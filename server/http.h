@@ -89,6 +89,8 @@ struct http_stats {
 	long long reserved;  /* connections opened in the reserved slots */
 };
 void http_stats(struct http_server *s, struct http_stats *out);
+/* The same, from a request of the server. */
+void http_req_stats(const struct http_req *r, struct http_stats *out);
 /* The port actually bound. */
 int http_port(const struct http_server *s);
 /* Stops accepting, finishes requests in progress, frees; NULL is a no-op. */

@@ -74,7 +74,7 @@ usage_exit(int code)
 	    "  licences [--commune CODE] [--days N] [--product NAME] "
 	    "[--limit N] [--raw]\n"
 	    "  machines [--commune CODE] [--state "
-	    "active|silent|revoked|retired]\n"
+	    "active|silent|revoked|retired] [--silent DAYS]\n"
 	    "  machines retire AGENT_ID   out of service: its token stops, "
 	    "it stops counting\n"
 	    "  inventory HOSTNAME|AGENT_ID\n"
@@ -486,19 +486,116 @@ machine_cells(json_t *rows)
 	}
 }
 
+static const struct column commune_cols[] = {{"CODE", "code"},
+                                             {"NAME", "name"},
+                                             {"MACHINES", "machines"},
+                                             {"IN_SERVICE", "in_service"},
+                                             {"SILENT_7D", "silent"},
+                                             {"LAST_CONTACT", "last_contact"},
+                                             {"CONTACT_DAYS", "contact_days"},
+                                             {NULL, NULL}};
+
+static int parse_int(const char *s, const char *what);
+
+/* The communes (of rows, from /communes) with machines in service none of
+ * which made contact for days or more: a site outage, not broken PCs. */
+static json_t *
+silent_communes(json_t *rows, long long days)
+{
+	json_t *out = json_array(), *row, *d;
+	size_t i;
+
+	json_array_foreach(rows, i, row)
+	{
+		d = json_object_get(row, "contact_days");
+		if (json_is_integer(d) && json_integer_value(d) >= days)
+			json_array_append(out, row);
+	}
+	return out;
+}
+
+/* The STATE cell of machines in service with the days since their last
+ * contact ("active 3 d"). */
+static void
+contact_cells(json_t *rows)
+{
+	const char *state;
+	json_t *row, *days;
+	char s[64];
+	size_t i;
+
+	json_array_foreach(rows, i, row)
+	{
+		state = json_string_value(json_object_get(row, "state"));
+		days = json_object_get(row, "contact_days");
+		if (state && json_is_integer(days))
+			snprintf(s, sizeof(s), "%s %lld d", state,
+			         (long long)json_integer_value(days));
+		else
+			util_strlcpy(s, state ? state : "-", sizeof(s));
+		json_object_set_new(row, "state_cell", json_string(s));
+	}
+}
+
+/* machines --silent DAYS: the machines in service silent for DAYS or
+ * more, then the communes where every one of them is. In JSON, both in
+ * one object; in CSV, the machines only (communes --format csv has the
+ * rest). */
+static void
+print_silent(const struct ctl *c, json_t *machines, int days)
+{
+	char q[128] = "", path[256];
+	json_t *communes, *out, *both;
+
+	ctl_param(q, sizeof(q), "commune", c->commune);
+	snprintf(path, sizeof(path), "/api/v1/communes%s", q);
+	communes = get(c, path);
+	out = silent_communes(communes, days);
+	if (c->format == FMT_JSON) {
+		both = json_pack("{s:O, s:O}", "machines", machines,
+		                 "silent_communes", out);
+		json_dumpf(both, stdout, JSON_INDENT(2));
+		putchar('\n');
+		json_decref(both);
+	} else if (c->format == FMT_CSV)
+		ctl_print(c, machines, machine_csv_cols);
+	else {
+		contact_cells(machines);
+		ctl_print(c, machines, machine_cols);
+		printf(
+		    "\n%zu machine(s) in service silent for %d days or more; "
+		    "communes where every machine is:%s\n",
+		    json_array_size(machines), days,
+		    json_array_size(out) ? "" : " none");
+		if (json_array_size(out))
+			ctl_print(c, out, commune_cols);
+	}
+	json_decref(out);
+	json_decref(communes);
+}
+
 static int
 cmd_machines(const struct ctl *c)
 {
+	const char *silent = ctl_opt(c, "silent");
 	char q[256] = "", path[512];
 	json_t *j;
+	int days = silent ? parse_int(silent, "--silent") : 0;
 
 	ctl_param(q, sizeof(q), "commune", c->commune);
 	ctl_param(q, sizeof(q), "state", ctl_opt(c, "state"));
+	ctl_param(q, sizeof(q), "silent", silent);
 	snprintf(path, sizeof(path), "/api/v1/machines%s", q);
 	j = get(c, path);
-	if (c->format == FMT_TABLE)
-		machine_cells(j);
-	ctl_print(c, j, c->format == FMT_CSV ? machine_csv_cols : machine_cols);
+	if (silent)
+		print_silent(c, j, days);
+	else {
+		if (c->format == FMT_TABLE)
+			machine_cells(j);
+		ctl_print(c, j,
+		          c->format == FMT_CSV ? machine_csv_cols
+		                               : machine_cols);
+	}
 	json_decref(j);
 	return 0;
 }
@@ -561,13 +658,9 @@ cmd_inventory(const struct ctl *c, const char *id)
 static int
 cmd_communes(const struct ctl *c)
 {
-	static const struct column cols[] = {{"CODE", "code"},
-	                                     {"NAME", "name"},
-	                                     {"MACHINES", "machines"},
-	                                     {NULL, NULL}};
 	json_t *j = get(c, "/api/v1/communes");
 
-	ctl_print(c, j, cols);
+	ctl_print(c, j, commune_cols);
 	json_decref(j);
 	return 0;
 }
@@ -662,6 +755,7 @@ main(int argc, char *argv[])
 	    {"max-uses", required_argument, NULL, 'O'},
 	    {"before", required_argument, NULL, 'O'},
 	    {"state", required_argument, NULL, 'O'},
+	    {"silent", required_argument, NULL, 'O'},
 	    {NULL, 0, NULL, 0},
 	};
 	struct ctl c;

@@ -43,11 +43,24 @@ machine_state(struct db_stmt *st, long long now, long long *silent_days)
 	return "silent";
 }
 
+/* Whole days since st's machine last made contact (its last batch or,
+ * without one, its enrolment), or -1 when it is out of service. */
+static long long
+contact_days(struct db_stmt *st, long long now)
+{
+	long long seen =
+	    db_column_int64(st, db_column_type(st, 5) == DB_NULL ? 4 : 5);
+
+	if (db_column_type(st, 14) != DB_NULL || db_column_int64(st, 12) != 0)
+		return -1;
+	return now > seen ? (now - seen) / 86400 : 0;
+}
+
 static json_t *
 machine_row(struct db_stmt *st, long long now)
 {
 	const char *os = db_column_text(st, 3), *state;
-	long long silent;
+	long long silent, days = contact_days(st, now);
 	json_t *clock = db_column_type(st, 8) == DB_NULL
 	                    ? json_null()
 	                    : json_real(db_column_int64(st, 8) / 1000.0);
@@ -55,7 +68,7 @@ machine_row(struct db_stmt *st, long long now)
 	state = machine_state(st, now, &silent);
 	return json_pack(
 	    "{s:I, s:I, s:s, s:s, s:s, s:s?, s:o, s:o, s:o, s:I, s:o, s:I,"
-	    " s:s, s:o, s:o, s:o}",
+	    " s:s, s:o, s:o, s:o, s:o}",
 	    "usage_dropped", (json_int_t)db_column_int64(st, 10),
 	    "software_dropped", (json_int_t)db_column_int64(st, 11), "agent_id",
 	    db_column_text(st, 0), "hostname", db_column_text(st, 1), "commune",
@@ -65,7 +78,8 @@ machine_row(struct db_stmt *st, long long now)
 	    clock, "records_lost", (json_int_t)db_column_int64(st, 9), "state",
 	    state, "silent_days",
 	    silent < 0 ? json_null() : json_integer(silent), "revoked_at",
-	    sq_iso(st, 13), "retired_at", sq_iso(st, 14));
+	    sq_iso(st, 13), "retired_at", sq_iso(st, 14), "contact_days",
+	    days < 0 ? json_null() : json_integer(days));
 }
 
 int
@@ -86,6 +100,8 @@ report_machines(struct sq *q, const struct store_query *qu, json_t **out)
 	sq_bind_opt(st, 1, qu->commune);
 	*out = json_array();
 	while ((r = db_step(st)) == DB_ROW) {
+		if (qu->silent > 0 && contact_days(st, now) < qu->silent)
+			continue; /* out of service, or heard from lately */
 		if ((row = machine_row(st, now)) == NULL)
 			break; /* out of memory: r is not DB_DONE */
 		if (qu->state && strcmp(sq_jstr(row, "state"), qu->state) != 0)
@@ -216,27 +232,59 @@ report_machine(struct sq *q, const struct store_query *qu, const char *id,
 	return STORE_OK;
 }
 
+/* Per commune: its machines, those in service (neither revoked nor
+ * retired), those of them silent for SILENT_DAYS or more, and the latest
+ * contact of any of them (a commune whose machines all went quiet at once
+ * is a site outage, not broken PCs). */
+static const char communes_sql[] =
+    "WITH a AS (SELECT agent_id, commune,"
+    "  CASE WHEN revoked = 0 AND retired_at IS NULL"
+    "   THEN coalesce(last_seen, enrolled) END AS contact FROM agents)"
+    " SELECT c.code, c.name, count(a.agent_id), count(a.contact),"
+    " sum(CASE WHEN a.contact < ?2 THEN 1 ELSE 0 END), max(a.contact)"
+    " FROM communes c LEFT JOIN a ON a.commune = c.code"
+    " WHERE (?1 IS NULL OR c.code = ?1)"
+    " GROUP BY c.code, c.name ORDER BY c.code";
+
+static json_t *
+commune_row(struct db_stmt *st, long long now)
+{
+	long long last = db_column_int64(st, 5);
+	int seen = db_column_type(st, 5) != DB_NULL;
+
+	return json_pack(
+	    "{s:s, s:s, s:I, s:I, s:I, s:o, s:o}", "code",
+	    db_column_text(st, 0), "name", db_column_text(st, 1), "machines",
+	    (json_int_t)db_column_int64(st, 2), "in_service",
+	    (json_int_t)db_column_int64(st, 3), "silent",
+	    (json_int_t)db_column_int64(st, 4), "last_contact", sq_iso(st, 5),
+	    "contact_days",
+	    seen ? json_integer(now > last ? (now - last) / 86400 : 0)
+	         : json_null());
+}
+
 int
 report_communes(struct sq *q, const struct store_query *qu, json_t **out)
 {
+	long long now = time(NULL);
 	struct db_stmt *st;
+	json_t *row;
 	int r;
 
-	st = sq_prep(q,
-	             "SELECT c.code, c.name,"
-	             " (SELECT count(*) FROM agents a WHERE a.commune = c.code)"
-	             " FROM communes c WHERE (?1 IS NULL OR c.code = ?1)"
-	             " ORDER BY c.code");
-	if (st == NULL)
+	if ((st = sq_prep(q, communes_sql)) == NULL)
 		return STORE_ERR;
 	sq_bind_opt(st, 1, qu->commune);
+	db_bind_int64(st, 2, now - SILENT_DAYS * 86400LL);
 	*out = json_array();
-	while ((r = db_step(st)) == DB_ROW)
-		json_array_append_new(
-		    *out,
-		    json_pack("{s:s, s:s, s:I}", "code", db_column_text(st, 0),
-		              "name", db_column_text(st, 1), "machines",
-		              (json_int_t)db_column_int64(st, 2)));
+	while ((r = db_step(st)) == DB_ROW) {
+		if ((row = commune_row(st, now)) == NULL)
+			break; /* out of memory: r is not DB_DONE */
+		json_array_append_new(*out, row);
+	}
+	if (sq_done(q, r) != STORE_OK) {
+		json_decref(*out);
+		*out = NULL;
+	}
 	db_finalize(st);
-	return r == DB_DONE ? STORE_OK : STORE_ERR;
+	return *out ? STORE_OK : STORE_ERR;
 }

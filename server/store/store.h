@@ -184,6 +184,8 @@ struct store_query {
 	int raw;             /* licences: raw names (view=raw), not products */
 	const char *state;   /* machines: one state (active, silent, revoked,
 	                        retired), NULL for all */
+	int silent;          /* machines: only those in service with no
+	                        contact for this many days or more; 0: all */
 };
 
 struct store;

@@ -137,8 +137,10 @@ echo "ok: agent synced"
 say "10 slow readers of a 6 MiB reply, budget 16 MiB"
 enrolled a2 29019
 stop_server
+head -c 24 /dev/urandom | base64 >"$WORK/mtok"
+chmod 600 "$WORK/mtok"
 server_conf 'max_body_memory_mb = 16' 'max_connections_per_address = 64' \
-	'header_timeout = 2' 'min_body_rate = 200000'
+	'header_timeout = 2' 'min_body_rate = 200000' "metrics_token_file = $WORK/mtok"
 start_server
 /usr/bin/python3 - "$aid" "$(date +%s)" <<'EOF2' | gzip -c >"$WORK/inv.gz"
 import json, os, sys
@@ -245,6 +247,9 @@ code=$(curl -s --max-time 20 -o "$WORK/machine2.json" -w '%{http_code}' \
 expect_eq "the reply once the slow readers are cut" "$code" 200
 cmp -s "$WORK/machine.json" "$WORK/machine2.json" || fail "the reply changed"
 echo "ok: budget given back: the same $size bytes served"
+cut=$(curl -s -H "Authorization: Bearer $(cat "$WORK/mtok")" "$URL/metrics" |
+	sed -n 's/^mutu_http_connections_cut_total{reason="reply"} //p')
+expect_eq "/metrics: connections cut for a slow reader" "$cut" "$n200"
 stop_server
 grep "connections: " "$WORK/server.log" | tail -n 1
 n=$(sed -n 's/.*, \([0-9]*\) for a slow reader.*/\1/p' "$WORK/server.log" | tail -n 1)

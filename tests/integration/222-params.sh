@@ -57,7 +57,7 @@ for p in licences reports/compliance reports/reclaim reports/costs reports/usage
 	bad "$p?nosuch=1" nosuch ""
 	bad "$p?Days=3" Days ""
 done
-for p in licences machines reports/compliance reports/reclaim reports/costs reports/usage; do
+for p in licences machines communes reports/compliance reports/reclaim reports/costs reports/usage; do
 	good "$p?commune=29019"
 	for v in 2901 290190 abcde ""; do
 		bad "$p?commune=$v" commune "$v"
@@ -66,7 +66,12 @@ for p in licences machines reports/compliance reports/reclaim reports/costs repo
 done
 bad "machines?days=3" days ""
 bad "machines?limit=3" limit ""
-bad "communes?commune=29019" commune ""
+bad "communes?days=3" days ""
+good "machines?silent=1"
+good "machines?silent=3660"
+for v in 0 3661 abc -1 1.5 ""; do bad "machines?silent=$v" silent "$v"; done
+bad "machines?silent=1&silent=2" silent "given twice"
+bad "licences?silent=1" silent ""
 bad "audit?commune=29019" commune ""
 
 say "coverage (reclaim)"
