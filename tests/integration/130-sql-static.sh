@@ -28,12 +28,17 @@ bad = []
 for path in sys.argv[1:]:
     src = open(path).read()
     # 1. prepare/exec calls: first SQL argument
-    for m in re.finditer(r'\b(sq_prep|sqlite3_prepare_v2|sq_exec|exec|lookup1|lookup|query_rows|map_exists|map_insert|list|revoke)\(\s*(?:q|b|q->db)\s*,\s*([^,;]+?)\s*[,)]', src):
+    for m in re.finditer(r'\b(sq_prep|sq_get|sqlite3_prepare_v2|sq_exec|exec|lookup1|lookup|query_rows|map_exists|map_insert|list|revoke)\(\s*(?:q|b|q->db)\s*,\s*([^,;]+?)\s*[,)]', src):
         arg = m.group(2).strip()
         if arg.startswith('"') or arg in allowed_args or arg.startswith("SECRET_VALID_SQL") \
            or re.match(r"^[a-z_]+ \? \"", arg) or re.match(r"^id > 0\s*\?\s*\"", arg) or re.match(r'^strcmp\(basis', arg):
             continue
         if re.match(r'^[A-Z_]+$', arg):   # a macro of literals
+            continue
+        # a static const char array of the same file: initialised at
+        # compile time, it cannot hold request data
+        if re.match(r'^[a-z_]+$', arg) and \
+           re.search(r'static const char %s\[\] =' % arg, src):
             continue
         bad.append("%s: %s(%s)" % (path, m.group(1), arg))
     # 2. every snprintf into a buffer named sql: its arguments after the
@@ -58,10 +63,11 @@ for path in sys.argv[1:]:
     for m in re.finditer(r'licence_rows\(q,\s*qu,\s*([^,]+),', src):
         if m.group(1).strip() not in ('"a.commune"', '"\'*\'"'):
             bad.append("%s: licence_rows column %s" % (path, m.group(1)))
-    # 4. the summaries' upserts are one of two constants
-    for m in re.finditer(r'add_summary\(q,\s*([^,]+),', src):
-        if m.group(1).strip() not in ("daily_sql", "monthly_sql"):
-            bad.append("%s: add_summary SQL %s" % (path, m.group(1)))
+    # 4. the summaries' upserts are constant arrays
+    for name in ("daily_sql", "monthly_sql"):
+        if re.search(r'\b%s\b' % name, src) and \
+           not re.search(r'static const char %s\[\] =' % name, src):
+            bad.append("%s: %s is not a constant array" % (path, name))
 if bad:
     print("SQL built from something other than constants:")
     print("\n".join(bad))
