@@ -463,10 +463,11 @@ cmd_licences(const struct ctl *c)
 	return 0;
 }
 
-/* The table's STATE cells: the state, and a silent machine's days
- * since its last contact ("silent 12 d"). */
+/* The table's STATE cells: the state, and the days of the field days
+ * when it has them: a silent machine's silent_days ("silent 12 d"), or a
+ * machine in service's contact_days ("active 3 d"). */
 static void
-machine_cells(json_t *rows)
+machine_cells(json_t *rows, const char *days_field)
 {
 	const char *state;
 	json_t *row, *days;
@@ -476,7 +477,7 @@ machine_cells(json_t *rows)
 	json_array_foreach(rows, i, row)
 	{
 		state = json_string_value(json_object_get(row, "state"));
-		days = json_object_get(row, "silent_days");
+		days = json_object_get(row, days_field);
 		if (state && json_is_integer(days))
 			snprintf(s, sizeof(s), "%s %lld d", state,
 			         (long long)json_integer_value(days));
@@ -514,29 +515,6 @@ silent_communes(json_t *rows, long long days)
 	return out;
 }
 
-/* The STATE cell of machines in service with the days since their last
- * contact ("active 3 d"). */
-static void
-contact_cells(json_t *rows)
-{
-	const char *state;
-	json_t *row, *days;
-	char s[64];
-	size_t i;
-
-	json_array_foreach(rows, i, row)
-	{
-		state = json_string_value(json_object_get(row, "state"));
-		days = json_object_get(row, "contact_days");
-		if (state && json_is_integer(days))
-			snprintf(s, sizeof(s), "%s %lld d", state,
-			         (long long)json_integer_value(days));
-		else
-			util_strlcpy(s, state ? state : "-", sizeof(s));
-		json_object_set_new(row, "state_cell", json_string(s));
-	}
-}
-
 /* machines --silent DAYS: the machines in service silent for DAYS or
  * more, then the communes where every one of them is. In JSON, both in
  * one object; in CSV, the machines only (communes --format csv has the
@@ -560,7 +538,7 @@ print_silent(const struct ctl *c, json_t *machines, int days)
 	} else if (c->format == FMT_CSV)
 		ctl_print(c, machines, machine_csv_cols);
 	else {
-		contact_cells(machines);
+		machine_cells(machines, "contact_days");
 		ctl_print(c, machines, machine_cols);
 		printf(
 		    "\n%zu machine(s) in service silent for %d days or more; "
@@ -591,7 +569,7 @@ cmd_machines(const struct ctl *c)
 		print_silent(c, j, days);
 	else {
 		if (c->format == FMT_TABLE)
-			machine_cells(j);
+			machine_cells(j, "silent_days");
 		ctl_print(c, j,
 		          c->format == FMT_CSV ? machine_csv_cols
 		                               : machine_cols);
@@ -644,7 +622,7 @@ cmd_inventory(const struct ctl *c, const char *id)
 		if (c->format == FMT_TABLE) {
 			one = json_array();
 			json_array_append(one, j);
-			machine_cells(one);
+			machine_cells(one, "silent_days");
 			ctl_print(c, one, machine_cols);
 			json_decref(one);
 			putchar('\n');
