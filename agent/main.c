@@ -20,6 +20,7 @@
 #include "proto.h"
 #include "queue.h"
 #include "service.h"
+#include "status.h"
 #include "sync.h"
 #include "usage.h"
 #include "util.h"
@@ -63,7 +64,12 @@ usage_exit(int code)
 	    "  queues records read from standard input, one JSON object per\n"
 	    "  line ({\"type\": ..., \"time\": ..., \"data\": {...}}), N per\n"
 	    "  transaction, printing each one's sequence number once "
-	    "durable\n",
+	    "durable\n"
+	    "       mutu-agent [-c file] status [--max-age HOURS] [--json]\n"
+	    "  prints the queue and the last delivery (read-only, beside a\n"
+	    "  running service); exit 1 if records have waited HOURS "
+	    "(24)\n"
+	    "  without a delivery, 2 if the state cannot be read\n",
 	    service_default_config());
 	exit(code);
 }
@@ -739,6 +745,61 @@ fail:
 	return 1;
 }
 
+/* status: the queue and the last delivery, read-only, for a person or a
+ * monitoring check (docs/OPERATIONS.md): exit 0 ok, 1 records have waited
+ * longer than --max-age without a delivery, 2 bad arguments or a state
+ * that cannot be read. Needs the configuration for state_dir and
+ * disk_budget; changes nothing, so it skips load_config()'s import of
+ * installer settings. */
+static int
+cmd_status(const char *conffile, int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"max-age", required_argument, NULL, 'm'},
+	    {"json", no_argument, NULL, 'j'},
+	    {NULL, 0, NULL, 0},
+	};
+	long long max_age = STATUS_MAX_AGE_DEFAULT;
+	struct agent_config cfg;
+	char path[PATH_MAX], err[PATH_MAX + 256];
+	struct status st;
+	int ch, json = 0, rc;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (ch == 'm' && status_parse_hours(optarg, &max_age) == -1) {
+			fprintf(stderr,
+			        "mutu-agent: --max-age: hours from 0 to "
+			        "87600, not '%s'\n",
+			        optarg);
+			return 2;
+		} else if (ch == 'j')
+			json = 1;
+		else if (ch != 'm')
+			usage_exit(2);
+	}
+	if (optind != argc)
+		usage_exit(2);
+	memset(&cfg, 0, sizeof(cfg));
+	rc = config_load(conffile, &cfg, err, sizeof(err));
+	if (rc == 0 && (size_t)snprintf(path, sizeof(path), "%s/queue.db",
+	                                cfg.state_dir) >= sizeof(path)) {
+		snprintf(err, sizeof(err), "state_dir too long");
+		rc = -1;
+	}
+	if (rc == 0)
+		rc = status_read(path, max_age, cfg.disk_budget * 1048576LL,
+		                 &st, err, sizeof(err));
+	crypto_wipe(&cfg, sizeof(cfg));
+	if (rc == -1) {
+		fprintf(stderr, "mutu-agent: %s\n", err);
+		return 2;
+	}
+	if (status_print(stdout, &st, json) == -1)
+		return 2;
+	return status_failing(&st) ? 1 : 0;
+}
+
 /* Prints the inventory document alone: for admins, and for the tests that
  * validate it against the GLPI schema. Needs no configuration. */
 static int
@@ -881,6 +942,8 @@ main(int argc, char *argv[])
 	parse_args(argc, argv, &o);
 	if (optind < argc && strcmp(argv[optind], "enrol") == 0)
 		return cmd_enrol(o.conffile, argc - optind, argv + optind);
+	if (optind < argc && strcmp(argv[optind], "status") == 0)
+		return cmd_status(o.conffile, argc - optind, argv + optind);
 	if (optind < argc && strcmp(argv[optind], "enqueue") == 0) {
 		if (argc - optind > 2)
 			usage_exit(2);

@@ -375,6 +375,69 @@ fail:
 	return NULL;
 }
 
+/* The database's error as the reason in err. */
+static void
+db_error(struct queue *q, char *err, size_t errlen)
+{
+	snprintf(err, errlen, "%s: %s", q->path,
+	         q->db ? sqlite3_errmsg(q->db) : "cannot open");
+}
+
+struct queue *
+queue_open_readonly(const char *path, char *err, size_t errlen)
+{
+	unsigned long long id[2];
+	struct queue *q;
+	int v;
+
+	if (util_file_id(path, id) == -1) {
+		snprintf(err, errlen, "%s: %s", path,
+		         errno == ENOENT ? "no queue: the agent has not run "
+		                           "with this state_dir"
+		                         : strerror(errno));
+		return NULL;
+	}
+	if ((q = calloc(1, sizeof(*q))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (util_strlcpy(q->path, path, sizeof(q->path)) == -1) {
+		snprintf(err, errlen, "queue path too long");
+		goto fail;
+	}
+	if (no_links(path, err, errlen) == -1)
+		goto fail;
+	/* No pragma that writes (journal_mode, auto_vacuum): the agent
+	 * set them when it created the file. */
+	if (sqlite3_open_v2(path, &q->db,
+	                    SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX |
+	                        SQLITE_OPEN_NOFOLLOW,
+	                    NULL) != SQLITE_OK) {
+		db_error(q, err, errlen);
+		goto fail;
+	}
+	sqlite3_busy_timeout(q->db, 5000);
+	if (exec(q, "PRAGMA query_only=ON") == -1 ||
+	    (v = schema_version(q)) < 0) {
+		db_error(q, err, errlen);
+		goto fail;
+	}
+	if (v != QUEUE_SCHEMA_VERSION) {
+		snprintf(err, errlen,
+		         "%s: queue schema version %d, this agent's is %d%s",
+		         path, v, QUEUE_SCHEMA_VERSION,
+		         v < QUEUE_SCHEMA_VERSION
+		             ? " (the agent updates it when it starts)"
+		             : "");
+		goto fail;
+	}
+	memcpy(q->file_id, id, sizeof(q->file_id));
+	return q;
+fail:
+	queue_close(q);
+	return NULL;
+}
+
 int
 queue_gone(const struct queue *q)
 {
@@ -525,6 +588,35 @@ queue_pending(struct queue *q)
 		n = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
 	return n;
+}
+
+int
+queue_stats(struct queue *q, struct queue_stats *out)
+{
+	/* The first record in sequence order is the one waiting longest:
+	 * found by its key, where min(created) would read every row. */
+	static const char sql[] =
+	    "SELECT (SELECT count(*) FROM records),"
+	    " (SELECT created FROM records ORDER BY seq LIMIT 1),"
+	    " (SELECT records FROM batch WHERE id = 1),"
+	    " (SELECT count(*) FROM quarantine),"
+	    " (SELECT sum(records) FROM dropped)";
+	sqlite3_stmt *st;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (sqlite3_prepare_v2(q->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		/* NULL (no record, no batch, nothing dropped) reads as 0. */
+		out->records = sqlite3_column_int64(st, 0);
+		out->oldest = sqlite3_column_int64(st, 1);
+		out->in_batch = sqlite3_column_int64(st, 2);
+		out->quarantined = sqlite3_column_int64(st, 3);
+		out->dropped = sqlite3_column_int64(st, 4);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : -1;
 }
 
 int

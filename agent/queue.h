@@ -36,6 +36,13 @@ struct queue_session {
  * epoch is created, and a "gap" record reports the lost epoch. NULL on
  * failure, with the reason in err. */
 struct queue *queue_open(const char *path, char *err, size_t errlen);
+/* Opens the queue at path read-only, for a look from outside the agent
+ * (mutu-agent status) while the agent may run: nothing is created,
+ * migrated or written (SQLite WAL readers do not block its writer). Only
+ * the calls that read work on it: queue_stats(), queue_pending(),
+ * queue_meta_get(), queue_disk_bytes(). NULL with the reason in err if
+ * the file is absent, unreadable, or not of this agent's schema. */
+struct queue *queue_open_readonly(const char *path, char *err, size_t errlen);
 /* Closes the queue; NULL is a no-op. */
 void queue_close(struct queue *q);
 /* Whether the queue's path no longer names the file opened (deleted, or
@@ -59,6 +66,18 @@ long long queue_push(struct queue *q, const char *type, long long created,
                      const char *body);
 /* Number of records waiting for acknowledgement, or -1. */
 long long queue_pending(struct queue *q);
+
+/* What the queue holds, read in one statement (one snapshot). */
+struct queue_stats {
+	long long records;     /* waiting for acknowledgement */
+	long long oldest;      /* creation time of the first of them, 0: none */
+	long long in_batch;    /* of them, in the sealed batch being sent */
+	long long quarantined; /* refused by the server, set aside for good */
+	long long dropped;     /* given up to keep the disk budget, ever */
+};
+
+/* Fills out. Returns 0, or -1. */
+int queue_stats(struct queue *q, struct queue_stats *out);
 
 /* A queued record, as queue_peek() shows it. Strings are borrowed for the
  * callback's duration. */

@@ -1,6 +1,7 @@
 #include "sync.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 
 #include <jansson.h>
 
+#include "attr.h"
 #include "buf.h"
 #include "codec.h"
 #include "crashpoint.h"
@@ -16,6 +18,7 @@
 #include "httpc.h"
 #include "log.h"
 #include "proto.h"
+#include "utf8.h"
 #include "util.h"
 
 #define MAX_BATCHES_PER_RUN 200
@@ -33,9 +36,98 @@ struct sync {
 	char key_path[PATH_MAX];
 	char url_enrol[600], url_batches[600];
 	const volatile sig_atomic_t *stop; /* borrowed; NULL: never */
-	int limit;        /* records per batch: halved after a 413 */
-	size_t max_bytes; /* JSON bytes per batch: likewise */
+	int limit;                /* records per batch: halved after a 413 */
+	size_t max_bytes;         /* JSON bytes per batch: likewise */
+	int tried;                /* this run made a request to the server */
+	char err[SYNC_ERROR_MAX]; /* why this run's last step failed */
 };
+
+/* The delivery's outcome in the queue's meta table (sync_state). */
+#define KEY_OK_AT         "sync_ok_at"
+#define KEY_FAILING_SINCE "sync_failing_since"
+#define KEY_ERROR_AT      "sync_error_at"
+#define KEY_ERROR         "sync_error"
+
+static void failed(struct sync *s, const char *fmt, ...) MUTU_PRINTF(2, 3);
+
+/* Logs why a step of the delivery failed, and keeps the text as the
+ * run's error (the last one wins) for sync_state. */
+static void
+failed(struct sync *s, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_warnx("%s", msg);
+	sync_clean_error(msg, s->err, sizeof(s->err));
+}
+
+/* Whether the UTF-8 character at p (len bytes) could change how a
+ * terminal shows what follows: C1 controls (U+0080-U+009F) and the bidi
+ * formatting characters (U+202A-U+202E, U+2066-U+2069). */
+static int
+hostile_char(const unsigned char *p, size_t len)
+{
+	if (len == 2)
+		return p[0] == 0xc2 && p[1] < 0xa0;
+	if (len == 3 && p[0] == 0xe2 && p[1] == 0x80)
+		return p[2] >= 0xaa && p[2] <= 0xae;
+	if (len == 3 && p[0] == 0xe2 && p[1] == 0x81)
+		return p[2] >= 0xa6 && p[2] <= 0xa9;
+	return 0;
+}
+
+void
+sync_clean_error(const char *src, char *dst, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)src;
+	size_t o = 0, len, i, auth;
+	const unsigned char *at;
+	unsigned char c;
+
+	if (n == 0)
+		return;
+	while (*p != '\0') {
+		if (p[0] == ':' && p[1] == '/' && p[2] == '/') {
+			if (o + 3 >= n)
+				break;
+			memcpy(dst + o, p, 3);
+			o += 3;
+			p += 3;
+			/* scheme://user:password@host/: the authority ends
+			 * at the path, query, fragment, a quote or a blank;
+			 * what precedes its last '@' is the user info. */
+			auth = strcspn((const char *)p, "/?#'\" \t\r\n");
+			for (at = NULL, i = 0; i < auth; i++)
+				if (p[i] == '@')
+					at = p + i;
+			if (at != NULL)
+				p = at + 1;
+			continue;
+		}
+		len = utf8_len(p);
+		c = 0;
+		if (len == 0)
+			c = '?', len = 1; /* not UTF-8 */
+		else if (len == 1 && (*p < 0x20 || *p == 0x7f))
+			c = ' ';
+		else if (hostile_char(p, len))
+			c = '?';
+		if (o + (c ? 1 : len) >= n)
+			break;
+		if (c)
+			dst[o++] = (char)c;
+		else {
+			memcpy(dst + o, p, len);
+			o += len;
+		}
+		p += len;
+	}
+	dst[o] = '\0';
+}
 
 void
 sync_set_tick(struct sync *s, void (*tick)(void *), void *arg)
@@ -172,14 +264,14 @@ sync_backoff(int attempt, long base, long cap, long retry_after, double rnd)
 
 /* Logs the server's "error" message, if it sent one. */
 static void
-log_refusal(const char *what, const struct httpc_resp *r)
+log_refusal(struct sync *s, const char *what, const struct httpc_resp *r)
 {
 	json_t *j =
 	    json_loadb(r->body.data ? r->body.data : "", r->body.len, 0, NULL);
 	const char *msg = json_string_value(json_object_get(j, "error"));
 
-	log_warnx("%s: server answered %ld%s%s", what, r->status,
-	          msg ? ": " : "", msg ? msg : "");
+	failed(s, "%s: server answered %ld%s%s", what, r->status,
+	       msg ? ": " : "", msg ? msg : "");
 	json_decref(j);
 }
 
@@ -201,8 +293,8 @@ sync_enrol(struct sync *s, struct sync_result *res)
 	int rc = -1;
 
 	if (s->cfg->enrol_secret[0] == '\0') {
-		log_warnx("no token in %s and no enrol_secret configured",
-		          s->token_path);
+		failed(s, "no token in %s and no enrol_secret configured",
+		       s->token_path);
 		return -1;
 	}
 	body = json_pack("{s:s, s:s, s:s}", "agent_id", s->agent_id, "hostname",
@@ -220,25 +312,26 @@ sync_enrol(struct sync *s, struct sync_result *res)
 		return -1;
 	req.body = text;
 	req.body_len = strlen(text);
+	s->tried = 1;
 	if (httpc_do(s->http, &req, &r) == -1) {
-		log_warnx("enrol: %s", r.err);
+		failed(s, "enrol: %s", r.err);
 		goto fail;
 	}
 	res->status = (int)r.status;
 	res->retry_after = r.retry_after;
 	if (r.status != 200 && r.status != 201) {
-		log_refusal("enrol", &r);
+		log_refusal(s, "enrol", &r);
 		goto fail;
 	}
 	reply = json_loadb(r.body.data ? r.body.data : "", r.body.len, 0, NULL);
 	tok = json_string_value(json_object_get(reply, "token"));
 	commune = json_string_value(json_object_get(reply, "commune"));
 	if (tok == NULL || strlen(tok) != CRYPTO_HEX256_LEN) {
-		log_warnx("enrol: answer without a valid token");
+		failed(s, "enrol: answer without a valid token");
 		goto fail;
 	}
 	if (util_write_file(s->token_path, tok, strlen(tok), 0600) == -1) {
-		log_warn("%s", s->token_path);
+		failed(s, "%s: %s", s->token_path, strerror(errno));
 		goto fail;
 	}
 	util_strlcpy(s->token, tok, sizeof(s->token));
@@ -424,6 +517,8 @@ post_batch(struct sync *s, const struct queue_batch *qb, int identity,
 	buf_init(&plain, PROTO_MAX_INFLATED);
 	if (identity) {
 		if (codec_gunzip(qb->body, qb->len, 0, &plain) != CODEC_OK) {
+			failed(s, "sync: cannot decompress batch %s",
+			       qb->batch_id);
 			buf_free(&plain);
 			return -1;
 		}
@@ -433,10 +528,11 @@ post_batch(struct sync *s, const struct queue_batch *qb, int identity,
 	}
 	clock_header(s, hdr, sizeof(hdr));
 	req.header = hdr;
+	s->tried = 1;
 	rc = httpc_do(s->http, &req, &r);
 	buf_free(&plain);
 	if (rc == -1) {
-		log_warnx("sync: %s", r.err);
+		failed(s, "sync: %s", r.err);
 		buf_free(&r.body);
 		return -1;
 	}
@@ -449,12 +545,12 @@ post_batch(struct sync *s, const struct queue_batch *qb, int identity,
 }
 
 static void
-log_answer(const char *what, const struct answer *a)
+log_answer(struct sync *s, const char *what, const struct answer *a)
 {
 	const char *msg = json_string_value(json_object_get(a->body, "error"));
 
-	log_warnx("%s: server answered %ld%s%s", what, a->status,
-	          msg ? ": " : "", msg ? msg : "");
+	failed(s, "%s: server answered %ld%s%s", what, a->status,
+	       msg ? ": " : "", msg ? msg : "");
 }
 
 /* Sets records first..last aside and queues a "gap" record saying so, in
@@ -555,15 +651,16 @@ on_ack(struct sync *s, const struct queue_batch *qb, json_t *j,
        struct sync_result *res)
 {
 	if (!acked(qb, j)) {
-		log_warnx("sync: answer does not acknowledge batch %s; "
-		          "keeping it",
-		          qb->batch_id);
+		failed(s,
+		       "sync: answer does not acknowledge batch %s; "
+		       "keeping it",
+		       qb->batch_id);
 		return -1;
 	}
 	crashpoint("sync.acked");
 	if (queue_ack(s->q, qb->batch_id) == -1) {
-		log_warnx("sync: cannot remove acknowledged batch %s",
-		          qb->batch_id);
+		failed(s, "sync: cannot remove acknowledged batch %s",
+		       qb->batch_id);
 		return -1;
 	}
 	crashpoint("sync.deleted");
@@ -596,14 +693,14 @@ again:
 		rc = on_ack(s, qb, a.body, res);
 		break;
 	case V_QUARANTINE:
-		log_answer("sync", &a);
+		log_answer(s, "sync", &a);
 		rc = on_refused(s, qb, a.body, res);
 		break;
 	case V_SPLIT:
 		rc = on_too_large(s, qb, res);
 		break;
 	case V_IDENTITY:
-		log_answer("sync", &a);
+		log_answer(s, "sync", &a);
 		if (!identity) {
 			identity = 1;
 			json_decref(a.body);
@@ -617,12 +714,12 @@ again:
 			rc = -1; /* the caller queues the inventory first */
 		break;
 	case V_PAUSE:
-		log_answer("sync", &a);
+		log_answer(s, "sync", &a);
 		res->retry_after = SYNC_PAUSE;
 		break;
 	case V_REENROL:
 	case V_RETRY:
-		log_answer("sync", &a);
+		log_answer(s, "sync", &a);
 		break;
 	}
 	json_decref(a.body);
@@ -647,8 +744,10 @@ run_batches(struct sync *s, struct sync_result *res)
 			return -1;
 		if ((n = queue_sealed(s->q, &qb)) == 0)
 			n = seal_batch(s, &qb);
-		if (n == -1)
+		if (n == -1) {
+			failed(s, "sync: cannot seal a batch from the queue");
 			return -1;
+		}
 		if (n == 0)
 			return 0;
 		st = deliver(s, &qb, res);
@@ -672,14 +771,100 @@ run_batches(struct sync *s, struct sync_result *res)
 	return 0; /* more to send: the caller comes back soon */
 }
 
+/* Reads meta value key of q as a time; 0 if absent or malformed. */
+static long long
+meta_time(struct queue *q, const char *key)
+{
+	char v[32];
+	long long t;
+
+	if (queue_meta_get(q, key, v, sizeof(v)) == -1 ||
+	    util_parse_ll(v, 0, 1LL << 40, &t) == -1)
+		return 0;
+	return t;
+}
+
+int
+sync_state_load(struct queue *q, struct sync_state *st)
+{
+	char v[32], raw[SYNC_ERROR_MAX];
+
+	memset(st, 0, sizeof(*st));
+	/* A database without the keys (a new agent, or one from before
+	 * them) reads as no attempt yet; the epoch is always there, so
+	 * that a read that fails is told apart from an absent key. */
+	if (queue_meta_get(q, "epoch", v, sizeof(v)) == -1)
+		return -1;
+	st->ok_at = meta_time(q, KEY_OK_AT);
+	st->failing_since = meta_time(q, KEY_FAILING_SINCE);
+	st->error_at = meta_time(q, KEY_ERROR_AT);
+	/* Cleaned again: whatever the file holds, status prints one line. */
+	if (queue_meta_get(q, KEY_ERROR, raw, sizeof(raw)) == 0)
+		sync_clean_error(raw, st->error, sizeof(st->error));
+	return 0;
+}
+
+/* Sets meta value key of q to the time t. */
+static int
+set_time(struct queue *q, const char *key, long long t)
+{
+	char v[32];
+
+	snprintf(v, sizeof(v), "%lld", t);
+	return queue_meta_set(q, key, v);
+}
+
+/* Keeps the run's outcome (sync_state) in one small transaction of the
+ * queue. A run that found nothing to send and asked the server nothing
+ * is not written, nor one the server answered with 409 alone: the
+ * caller queues the full inventory and tries again at once. Not being
+ * able to write it is logged; delivery goes on. */
+static void
+keep_outcome(struct sync *s, int rc, const struct sync_result *res)
+{
+	const char *err =
+	    s->err[0] ? s->err : "delivery failed (see the agent's log)";
+	long long now = time(NULL), since;
+	int took = rc == 0 || res->batches > 0;
+	int fail = rc == -1 && !res->need_inventory;
+	int w = 0;
+
+	if (s->q == NULL || (!fail && !(took && s->tried)))
+		return;
+	since = meta_time(s->q, KEY_FAILING_SINCE);
+	if (queue_begin(s->q) == -1) {
+		log_warnx("queue: cannot record the delivery's outcome");
+		return;
+	}
+	if (took)
+		w |= set_time(s->q, KEY_OK_AT, now);
+	if (rc == 0 && since != 0)
+		w |= set_time(s->q, KEY_FAILING_SINCE, 0);
+	if (fail && since == 0)
+		w |= set_time(s->q, KEY_FAILING_SINCE, now);
+	if (fail)
+		w |= set_time(s->q, KEY_ERROR_AT, now) |
+		     queue_meta_set(s->q, KEY_ERROR, err);
+	if (w != 0)
+		queue_rollback(s->q);
+	if (w != 0 || queue_commit(s->q) == -1)
+		log_warnx("queue: cannot record the delivery's outcome");
+}
+
 int
 sync_run(struct sync *s, struct sync_result *res)
 {
-	int rc = run_batches(s, res);
+	int rc;
 
+	s->tried = 0;
+	s->err[0] = '\0';
+	rc = run_batches(s, res);
 	/* No connection is held idle between runs: the next one is minutes
 	 * or hours away, and a server facing thousands of agents should
 	 * not keep their sockets open meanwhile. */
 	httpc_disconnect(s->http);
+	/* Stopping (SIGTERM) is not a failed delivery. */
+	if (!(s->stop && *s->stop))
+		keep_outcome(s, rc, res);
 	return rc;
 }

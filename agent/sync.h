@@ -24,6 +24,24 @@ struct sync_result {
 	long long quarantined; /* records set aside as refused by the server */
 };
 
+/* The longest error text kept for "mutu-agent status", with its NUL. */
+#define SYNC_ERROR_MAX 256
+
+/* How delivery went, as sync_run() keeps it in the queue's meta table for
+ * "mutu-agent status": one small transaction per attempt that reached
+ * for the server or failed (not per record, nor for an attempt that found
+ * nothing to send). Times are Unix seconds on the agent's clock, 0 for
+ * never. */
+struct sync_state {
+	long long ok_at;            /* last attempt the server took: batches
+	                               acknowledged, or nothing left to send */
+	long long failing_since;    /* first failed attempt after the last one
+	                               that succeeded; 0 if that one succeeded */
+	long long error_at;         /* last failed attempt, 0: none ever */
+	char error[SYNC_ERROR_MAX]; /* its reason, "" if none; one line of
+	                               UTF-8 holding no URL's user:password */
+};
+
 /* How long a refusal that needs an administrator (403, or 401 again
  * after a new enrolment) pauses delivery, in seconds. */
 #define SYNC_PAUSE 3600
@@ -54,6 +72,14 @@ int sync_save_identity(struct sync *s);
  * table in docs/PROTOCOL.md says: a refused record is quarantined and
  * reported, a batch too large is split, and so on. */
 int sync_run(struct sync *s, struct sync_result *r);
+/* Reads what the last delivery attempts left in q (which may be opened
+ * read-only) into st. Returns 0, or -1. */
+int sync_state_load(struct queue *q, struct sync_state *st);
+/* Copies the error text src into dst (n bytes) as status shows it: on one
+ * line (control characters blanked), the user:password@ of any URL left
+ * out, bytes that are not UTF-8 replaced by '?', cut at a character's
+ * boundary. Pure function. */
+void sync_clean_error(const char *src, char *dst, size_t n);
 /* Delay in seconds before retry number `attempt` (1, 2, ...): exponential
  * from base (5 s by default), capped at `cap`, with full jitter from the
  * random value rnd in [0, 1), and never less than the server's retry_after

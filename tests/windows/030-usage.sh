@@ -7,6 +7,7 @@
 #   its version resource (ProductName "Mutu Test Viewer", CompanyName
 #   "Mutu Test Editions"), as WINWORD.EXE does: it counts for the
 #   installed "Mutu Test Viewer 2.0 (x64)" of that publisher.
+# Then "mutu-agent.exe status", run beside the agent, shows the delivery.
 . tests/windows/lib.sh
 N=${WIN_USAGE_SECONDS:-6}
 NV=4
@@ -72,5 +73,11 @@ user=$(sdb "SELECT DISTINCT user FROM usage WHERE exe LIKE '%CARTO.EXE'")
 clear=$(wrun cmd /c 'echo %USERNAME%' 2>/dev/null | tr -d '\r')
 [ "$user" != "$clear" ] || fail "the user name reached the server in clear ($clear)"
 echo "ok: user pseudonymous ($user)"
+# mutu-agent status beside the running agent (read-only): delivered, ok.
+agent -c "$WCONF" status >"$WORK/status.out" 2>&1 ||
+	fail "status beside the agent: exit $?: $(cat "$WORK/status.out")"
+tr -d '\r' <"$WORK/status.out" | grep -q '^last_delivery: 20' ||
+	fail "status shows no delivery: $(cat "$WORK/status.out")"
+echo "ok: status beside the running agent, exit 0: $(tr -d '\r' <"$WORK/status.out" | grep '^last_delivery')"
 win_kill_agent
 echo "done in $(elapsed) s"
