@@ -7,6 +7,7 @@
 # true ones once the server has corrected them, and the agent must log the
 # step.
 . tests/integration/lib.sh
+[ "$BACKEND" = sqlite ] || skip "SQLite only: the agent's side: the engines are tested by the other tests"
 command -v faketime >/dev/null || skip "faketime not installed (make deps)"
 LIBFT=""
 for f in /usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1 \

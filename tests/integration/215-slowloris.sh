@@ -5,6 +5,7 @@
 # second, reconnecting when cut) must not keep /healthz from 127.0.0.6 or
 # an admin call from answering within 2 s.
 . tests/integration/lib.sh
+[ "$BACKEND" = sqlite ] || skip "SQLite only: the HTTP layer has no engine"
 server_conf 'max_connections = 64' 'max_connections_per_address = 12' \
 	'reserved_connections = 16' 'header_timeout = 4'
 start_server

@@ -9,6 +9,7 @@
 # MiB), get 503s naming the limit, and leave /healthz, an admin call and
 # an agent's sync working.
 . tests/integration/lib.sh
+[ "$BACKEND" = sqlite ] || skip "SQLite only: the HTTP layer has no engine"
 server_conf 'max_body_memory_mb = 16' 'max_connections_per_address = 64'
 start_server
 bootstrap

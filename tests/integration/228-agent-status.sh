@@ -8,6 +8,7 @@
 # delivered. A fresh agent with nothing queued is ok; no queue, bad
 # arguments or configuration exit 2. No secret is ever printed.
 . tests/integration/lib.sh
+[ "$BACKEND" = sqlite ] || skip "SQLite only: the agent's side: the engines are tested by the other tests"
 command -v faketime >/dev/null || skip "faketime not installed (make deps)"
 export FAKETIME_DONT_FAKE_MONOTONIC=1
 # Sanitizer builds: libfaketime is preloaded ahead of the ASan runtime.
