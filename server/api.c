@@ -1353,11 +1353,13 @@ fleet_gauges(struct buf *out, json_t *communes)
 		const char *name, *type, *help;
 	} fam[] = {
 	    {"mutu_agents", "gauge",
-	     "Machines per commune by state: active (seen within 7 days), "
-	     "silent 7 to 30 days, silent 30 days or more, never reported, "
-	     "revoked, retired."},
+	     "Machines per commune by state: active (in contact within 7 "
+	     "days), silent 7 to 30 days, silent 30 days or more (since the "
+	     "last batch or, without one, the enrolment), never (enrolled "
+	     "within 7 days, no batch yet), revoked, retired."},
 	    {"mutu_commune_last_seen_timestamp_seconds", "gauge",
-	     "When a machine of the commune last reported (absent: never)."},
+	     "The last contact of a machine of the commune in service: its "
+	     "last batch or, without one, its enrolment (absent: none)."},
 	    {"mutu_records_lost_total", "counter",
 	     "Records the commune's agents reported lost (gap records)."},
 	};

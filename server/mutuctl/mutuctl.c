@@ -35,19 +35,23 @@ static const struct column machine_cols[] = {
     {"SOFTWARE", "software"}, {"LAST_SEEN", "last_seen"},
     {"STATE", "state_cell"},  {"CLOCK_S", "clock_offset_s"},
     {"LOST", "records_lost"}, {NULL, NULL}};
-static const struct column machine_csv_cols[] = {{"AGENT_ID", "agent_id"},
-                                                 {"HOSTNAME", "hostname"},
-                                                 {"COMMUNE", "commune"},
-                                                 {"OS", "os"},
-                                                 {"SOFTWARE", "software"},
-                                                 {"LAST_SEEN", "last_seen"},
-                                                 {"STATE", "state"},
-                                                 {"SILENT_DAYS", "silent_days"},
-                                                 {"REVOKED_AT", "revoked_at"},
-                                                 {"RETIRED_AT", "retired_at"},
-                                                 {"CLOCK_S", "clock_offset_s"},
-                                                 {"LOST", "records_lost"},
-                                                 {NULL, NULL}};
+static const struct column machine_csv_cols[] = {
+    {"AGENT_ID", "agent_id"},
+    {"HOSTNAME", "hostname"},
+    {"COMMUNE", "commune"},
+    {"OS", "os"},
+    {"SOFTWARE", "software"},
+    {"LAST_SEEN", "last_seen"},
+    {"STATE", "state"},
+    {"SILENT_DAYS", "silent_days"},
+    {"CONTACT_DAYS", "contact_days"},
+    {"REVOKED_AT", "revoked_at"},
+    {"RETIRED_AT", "retired_at"},
+    {"CLOCK_S", "clock_offset_s"},
+    {"LOST", "records_lost"},
+    {NULL, NULL}};
+static void machine_cells(json_t *rows, const char *days_field);
+
 static const struct column software_cols[] = {
     {"NAME", "name"}, {"VERSION", "version"}, {"ARCH", "arch"}, {NULL, NULL}};
 
@@ -406,8 +410,10 @@ ctl_request(const struct ctl *c, const char *method, const char *path,
 	code = r.status == 401   ? CTL_EXIT_AUTH
 	       : r.status == 404 ? CTL_EXIT_NOTFOUND
 	                         : CTL_EXIT_FAIL;
-	if (r.status == 409 && json_object_get(j, "candidates"))
+	if (r.status == 409 && json_object_get(j, "candidates")) {
+		machine_cells(json_object_get(j, "candidates"), "silent_days");
 		ctl_print(c, json_object_get(j, "candidates"), machine_cols);
+	}
 	json_decref(j);
 	ctl_die(code, "server answered %ld: %s", r.status, why);
 }
@@ -540,11 +546,10 @@ print_silent(const struct ctl *c, json_t *machines, int days)
 	else {
 		machine_cells(machines, "contact_days");
 		ctl_print(c, machines, machine_cols);
-		printf(
-		    "\n%zu machine(s) in service silent for %d days or more; "
-		    "communes where every machine is:%s\n",
-		    json_array_size(machines), days,
-		    json_array_size(out) ? "" : " none");
+		printf("\n%zu machine(s) listed; communes where every machine "
+		       "in service has been silent for %d day(s) or more:%s\n",
+		       json_array_size(machines), days,
+		       json_array_size(out) ? "" : " none");
 		if (json_array_size(out))
 			ctl_print(c, out, commune_cols);
 	}
@@ -636,7 +641,12 @@ cmd_inventory(const struct ctl *c, const char *id)
 static int
 cmd_communes(const struct ctl *c)
 {
-	json_t *j = get(c, "/api/v1/communes");
+	char q[128] = "", path[256];
+	json_t *j;
+
+	ctl_param(q, sizeof(q), "commune", c->commune);
+	snprintf(path, sizeof(path), "/api/v1/communes%s", q);
+	j = get(c, path);
 
 	ctl_print(c, j, commune_cols);
 	json_decref(j);

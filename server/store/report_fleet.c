@@ -8,20 +8,24 @@
 #include "engine.h"
 
 /* Per commune (every one, with or without machines): machines active
- * (seen within 7 days of ?1), silent 7 to 30 days, silent 30 days or
- * more, enrolled but never reported, revoked, retired (each machine in
- * one state: retired before revoked); the records its agents
- * reported lost (as machines' records_lost); the largest clock offset of
- * its machines in ms (NULL: none known); when one of them was last seen
- * (NULL: none ever). */
+ * (in contact within 7 days of ?1), silent 7 to 30 days, silent 30 days
+ * or more, enrolled within 7 days but not reported yet, revoked, retired
+ * (each machine in one state: retired before revoked; contact is the last
+ * batch or, without one, the enrolment, as mutuctl machines counts it);
+ * the records its agents reported lost (as machines' records_lost); the
+ * largest clock offset of its machines in ms (NULL: none known); the last
+ * contact of a machine in service (NULL: none). */
 static const char fleet_sql[] =
-    "WITH a AS (SELECT agent_id, commune, last_seen, clock_offset_ms,"
+    "WITH a AS (SELECT agent_id, commune, clock_offset_ms,"
+    "  coalesce(last_seen, enrolled) AS last_seen,"
     "  CASE WHEN retired_at IS NOT NULL THEN 'retired'"
     "   WHEN revoked != 0 THEN 'revoked'"
+    "   WHEN coalesce(last_seen, enrolled) < ?1 - 30 * 86400"
+    "    THEN 'silent_30d'"
+    "   WHEN coalesce(last_seen, enrolled) < ?1 - 7 * 86400"
+    "    THEN 'silent_7d'"
     "   WHEN last_seen IS NULL THEN 'never'"
-    "   WHEN last_seen >= ?1 - 7 * 86400 THEN 'active'"
-    "   WHEN last_seen >= ?1 - 30 * 86400 THEN 'silent_7d'"
-    "   ELSE 'silent_30d' END AS state FROM agents)"
+    "   ELSE 'active' END AS state FROM agents)"
     " SELECT c.code,"
     " sum(CASE WHEN a.state = 'active' THEN 1 ELSE 0 END),"
     " sum(CASE WHEN a.state = 'silent_7d' THEN 1 ELSE 0 END),"

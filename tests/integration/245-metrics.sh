@@ -89,7 +89,14 @@ expect_eq "revoke pc3" "$(curl -s -o /dev/null -w '%{http_code}' -X DELETE \
 	-H "Authorization: Bearer $TOKEN" "$URL/api/v1/agents/$(cat "$WORK/pc3/agent-id")")" 200
 enrolled pc4 29075
 ctl machines retire "$(cat "$WORK/pc4/agent-id")" >/dev/null || fail "retire pc4"
+# pc5 enrols and never sends a batch (its service never started): never,
+# then silent from its enrolment, as mutuctl machines says.
+agent_conf pc5 29075
+printf '%s\n' "$SECRET_29075" >"$WORK/pc5.secret"
+"$B/mutu-agent" -c "$WORK/pc5.conf" enrol --server "$URL" --commune 29075 \
+	--secret-file "$WORK/pc5.secret" >/dev/null 2>&1 || fail "pc5 did not enrol"
 scrape
+expect_eq "29075 never" "$(metric 'mutu_agents{commune="29075",state="never"}')" 1
 expect_eq "29019 lost" "$(metric 'mutu_records_lost_total{commune="29019"}')" 1
 expect_eq "a 422 counted" "$(metric 'mutu_http_requests_total{endpoint="POST /api/v1/batches",code="422"}')" 1
 expect_eq "29075 revoked" "$(metric 'mutu_agents{commune="29075",state="revoked"}')" 1
@@ -122,6 +129,12 @@ for ahead in 10 40; do
 	if [ "$ahead" = 10 ]; then state=silent_7d; else state=silent_30d; fi
 	expect_eq "29019 $state" "$(metric "mutu_agents{commune=\"29019\",state=\"$state\"}")" 2
 	expect_eq "29019 active" "$(metric 'mutu_agents{commune="29019",state="active"}')" 0
+	expect_eq "29075: pc5, enrolled and never heard from, $state" \
+		"$(metric "mutu_agents{commune=\"29075\",state=\"$state\"}")" 1
+	expect_eq "29075 never" "$(metric 'mutu_agents{commune="29075",state="never"}')" 0
+	seen=$(metric 'mutu_commune_last_seen_timestamp_seconds{commune="29075"}')
+	expect_eq "29075 last contact (pc5's enrolment), days before the faked now" \
+		"$(((${faked%.*} - ${seen%.*}) / 86400))" "$ahead"
 done
 
 say "/readyz"

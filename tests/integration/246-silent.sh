@@ -65,11 +65,15 @@ expect_eq "communes where every machine is silent" \
 expect_eq "silent 4 days: none" "$(ctl --format json machines --silent 4 | hosts)" "[]"
 ctl machines --silent 2 >"$WORK/s.txt" || fail "mutuctl machines --silent 2"
 cat "$WORK/s.txt"
-grep -q '^2 machine(s) in service silent for 2 days or more; communes where every machine is:$' "$WORK/s.txt" ||
+grep -q '^2 machine(s) listed; communes where every machine in service has been silent for 2 day(s) or more:$' "$WORK/s.txt" ||
 	fail "table summary line missing"
 expect_eq "table: Guipavas flagged" "$(grep -c '^29075 *Guipavas ' "$WORK/s.txt")" 1
 expect_eq "table: Brest not flagged" "$(grep -c '^29019 ' "$WORK/s.txt")" 0
 expect_eq "CSV: the machines" "$(ctl --format csv machines --silent 2 | tr -d '\r' | tail -n +2 | wc -l)" 2
+expect_eq "CSV: their contact days" \
+	"$(ctl --format csv machines --silent 2 | tr -d '\r' | /usr/bin/python3 -c "import csv,sys; print([r['contact_days'] for r in csv.DictReader(sys.stdin)])")" \
+	"['3', '3']"
+expect_eq "mutuctl communes --commune" "$(ctl --format json communes --commune 29075 | json '[c["code"] for c in j]')" "['29075']"
 expect_eq "a commune's admin sees its own" \
 	"$(MUTU_TOKEN=$TOKEN_B "$B/mutuctl" --server "$URL" --format json machines --silent 2 |
 		json '([m["commune"] for m in j["machines"]], j["silent_communes"])')" "(['29019'], [])"
@@ -86,6 +90,16 @@ expect_eq "silent 7 days, Brest" "$(ctl --format json machines --silent 7 --comm
 expect_eq "state silent, as before" "$(ctl --format json machines --state silent | json 'sorted(m["agent_id"] for m in j)')" "$(ids "$B2" "$G1")"
 expect_eq "--silent 6: Brest flagged too" \
 	"$(ctl --format json machines --silent 6 | json '[c["code"] for c in j["silent_communes"]]')" "['29019', '29075']"
+
+# Every agent here runs on this host: its name is ambiguous (409), and
+# the candidates' table says their states.
+set +e
+ctl inventory "$(sdb "SELECT hostname FROM agents WHERE agent_id = '$B1'")" >"$WORK/amb.txt" 2>&1
+rc=$?
+set -e
+expect_eq "ambiguous host name: exit 1" "$rc" 1
+expect_eq "candidates' states" "$(grep -oE '(active|silent [0-9]+ d|retired)  ' "$WORK/amb.txt" | sort | uniq -c | tr -s ' ' | tr '\n' ';')" \
+	" 1 active ; 1 retired ; 2 silent 9 d ;"
 
 say "bad values"
 for v in 0 3661 abc -1 ""; do
