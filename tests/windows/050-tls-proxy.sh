@@ -53,7 +53,7 @@ connects() { grep -c "\"CONNECT\".*localhost:$PORT\".*200" "$WORK/$1-proxy.log" 
 say "proxy in agent.conf"
 win_agent_conf viaconf 29019 "startup_splay = 0" \
 	"proxy = http://127.0.0.1:$(cat "$WORK/conf-proxy.port")"
-agent -c "$WCONF" --once >"$WORK/viaconf.out" 2>&1 ||
+agent_once "$WORK/viaconf.out" -c "$WCONF" ||
 	fail "delivery through the configured proxy failed: $(cat "$WORK/viaconf.out")"
 n=$(connects conf)
 [ "$n" -ge 1 ] || fail "the configured proxy saw no CONNECT: $(cat "$WORK/conf-proxy.log")"
@@ -72,7 +72,7 @@ wrun reg add 'HKLM\Software\Microsoft\Windows\CurrentVersion\Internet Settings\C
 	fail "cannot set the WinHTTP proxy"
 before_conf=$(connects conf)
 win_agent_conf viasys 29019 "startup_splay = 0"
-agent -c "$WCONF" --once >"$WORK/viasys.out" 2>&1 ||
+agent_once "$WORK/viasys.out" -c "$WCONF" ||
 	fail "delivery through the WinHTTP proxy failed: $(cat "$WORK/viasys.out")"
 n=$(connects sys)
 [ "$n" -ge 1 ] || fail "the WinHTTP default proxy saw no CONNECT: $(cat "$WORK/sys-proxy.log")"
@@ -83,7 +83,7 @@ echo "ok: WinHTTP default proxy used ($n CONNECTs)"
 say "proxy = direct goes around the WinHTTP proxy"
 before_sys=$(connects sys)
 win_agent_conf direct 29019 "startup_splay = 0" "proxy = direct"
-agent -c "$WCONF" --once >"$WORK/direct.out" 2>&1 ||
+agent_once "$WORK/direct.out" -c "$WCONF" ||
 	fail "direct delivery failed: $(cat "$WORK/direct.out")"
 expect_eq "CONNECTs with proxy = direct" "$(connects sys)" "$before_sys"
 expect_eq "agents at the server" "$(sdb 'SELECT count(*) FROM agents')" 3
