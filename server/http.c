@@ -833,38 +833,56 @@ reply_taken(const struct http_conn *hc)
 	return (size_t)queued < hc->body_bytes ? hc->body_bytes - queued : 0;
 }
 
-/* Which deadline the connection missed at now, or NULL. */
-static const char *
+/* The deadlines the reaper enforces; what a cut connection missed. */
+enum cut {
+	CUT_NONE,
+	CUT_HEADERS, /* headers not complete in header_timeout_s */
+	CUT_REQUEST, /* request not received in request_timeout_s */
+	CUT_BODY,    /* body below min_body_rate after the grace */
+	CUT_REPLY    /* reply read below min_body_rate after the grace */
+};
+static const char *const cut_names[] = {"", "headers", "request", "body rate",
+                                        "reply rate"};
+
+/* Whether bytes, since since_ms plus grace_ms, fell below min_body_rate. */
+static int
+below_rate(const struct http_server *s, long long since_ms, long long grace_ms,
+           size_t bytes, long long now)
+{
+	long long grace_end = since_ms + grace_ms;
+
+	return now > grace_end && (long long)bytes < (now - grace_end) *
+	                                                 s->lim.min_body_rate /
+	                                                 1000;
+}
+
+/* Which deadline the connection missed at now, or CUT_NONE. */
+static enum cut
 missed(const struct http_server *s, const struct http_conn *hc, long long now)
 {
 	long long head_ms = (long long)s->lim.header_timeout_s * 1000;
-	long long grace_end;
 
 	if (hc->reserved && head_ms > HTTP_RESERVED_HEADER_S * 1000)
 		head_ms = HTTP_RESERVED_HEADER_S * 1000;
 	switch (hc->phase) {
 	case C_HEAD:
-		return now - hc->start_ms > head_ms ? "headers" : NULL;
+		return now - hc->start_ms > head_ms ? CUT_HEADERS : CUT_NONE;
 	case C_BODY:
 		if (now - hc->start_ms >
 		    (long long)s->lim.request_timeout_s * 1000)
-			return "request";
-		grace_end = hc->body_ms + head_ms;
-		if (now > grace_end &&
-		    (long long)hc->body_bytes <
-		        (now - grace_end) * s->lim.min_body_rate / 1000)
-			return "body rate";
-		return NULL;
+			return CUT_REQUEST;
+		return below_rate(s, hc->body_ms, head_ms, hc->body_bytes, now)
+		           ? CUT_BODY
+		           : CUT_NONE;
 	case C_REPLY:
 		/* The same minimum rate for the client's reading. */
-		grace_end = hc->body_ms + head_ms;
-		if (now > grace_end && hc->body_bytes < hc->reply_len &&
-		    (long long)reply_taken(hc) <
-		        (now - grace_end) * s->lim.min_body_rate / 1000)
-			return "reply rate";
-		return NULL;
+		return hc->body_bytes < hc->reply_len &&
+		               below_rate(s, hc->body_ms, head_ms,
+		                          reply_taken(hc), now)
+		           ? CUT_REPLY
+		           : CUT_NONE;
 	default:
-		return NULL;
+		return CUT_NONE;
 	}
 }
 
@@ -875,24 +893,24 @@ reaper(void *arg)
 	struct http_server *s = arg;
 	struct http_conn *hc;
 	struct timespec until;
-	const char *why;
+	enum cut why;
 	long long now;
 
 	pthread_mutex_lock(&s->lock);
 	while (!s->stopping) {
 		now = mono_ms();
 		for (hc = s->conns; hc; hc = hc->next) {
-			if (hc->cut || (why = missed(s, hc, now)) == NULL)
+			if (hc->cut || (why = missed(s, hc, now)) == CUT_NONE)
 				continue;
 			hc->cut = 1;
-			if (why[0] == 'h')
+			if (why == CUT_HEADERS)
 				s->st.cut_head++;
-			else if (strcmp(why, "reply rate") == 0)
+			else if (why == CUT_REPLY)
 				s->st.cut_reply++;
 			else
 				s->st.cut_body++;
 			log_debug("http: %s: cut after %lld ms (%s deadline)",
-			          hc->addr, now - hc->start_ms, why);
+			          hc->addr, now - hc->start_ms, cut_names[why]);
 			if (hc->fd >= 0)
 				shutdown(hc->fd, SHUT_RDWR);
 		}

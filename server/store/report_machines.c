@@ -22,27 +22,6 @@ static const char machine_cols[] =
     " a.retired_at"
     " FROM agents a";
 
-/* The state of st's machine at now (docs/LICENCES.md, "Lifecycle"):
- * retired, revoked, silent (no contact for SILENT_DAYS days or more,
- * since its last batch or, without one, its enrolment: *silent_days
- * whole days, else -1), or active. */
-static const char *
-machine_state(struct db_stmt *st, long long now, long long *silent_days)
-{
-	long long seen =
-	    db_column_int64(st, db_column_type(st, 5) == DB_NULL ? 4 : 5);
-
-	*silent_days = -1;
-	if (db_column_type(st, 14) != DB_NULL)
-		return "retired";
-	if (db_column_int64(st, 12) != 0)
-		return "revoked";
-	if (now - seen < SILENT_DAYS * 86400LL)
-		return "active";
-	*silent_days = (now - seen) / 86400;
-	return "silent";
-}
-
 /* Whole days since st's machine last made contact (its last batch or,
  * without one, its enrolment), or -1 when it is out of service. */
 static long long
@@ -54,6 +33,26 @@ contact_days(struct db_stmt *st, long long now)
 	if (db_column_type(st, 14) != DB_NULL || db_column_int64(st, 12) != 0)
 		return -1;
 	return now > seen ? (now - seen) / 86400 : 0;
+}
+
+/* The state of st's machine at now (docs/LICENCES.md, "Lifecycle"):
+ * retired, revoked, silent (no contact for SILENT_DAYS days or more,
+ * since its last batch or, without one, its enrolment: *silent_days
+ * whole days, else -1), or active. */
+static const char *
+machine_state(struct db_stmt *st, long long now, long long *silent_days)
+{
+	long long days = contact_days(st, now);
+
+	*silent_days = -1;
+	if (db_column_type(st, 14) != DB_NULL)
+		return "retired";
+	if (db_column_int64(st, 12) != 0)
+		return "revoked";
+	if (days < SILENT_DAYS)
+		return "active";
+	*silent_days = days;
+	return "silent";
 }
 
 static json_t *
