@@ -97,8 +97,10 @@ echo
 echo "== mutuctl licences --limit 12 (most used first; '*' = all communes)"
 "$B/mutuctl" licences --limit 12
 echo
-echo "== mutuctl licences --raw --product bash (a raw package name)"
-"$B/mutuctl" licences --raw --product bash
+TODAY=$(TZ=Europe/Paris date +%F)
+echo "== mutuctl licences --raw --product bash --from $TODAY --to $TODAY"
+echo "   (a raw package name, today: --days periods end yesterday)"
+"$B/mutuctl" licences --raw --product bash --from "$TODAY" --to "$TODAY"
 echo
 echo "== mutuctl compliance   (owned x installed x used, commune -> pool -> all)"
 "$B/mutuctl" compliance
@@ -106,8 +108,11 @@ echo
 echo "== mutuctl reclaim      (licensed installs unused for 90 days)"
 "$B/mutuctl" reclaim
 echo
-echo "== mutuctl costs        (the pooled Office contract, shared by use)"
-"$B/mutuctl" costs --days 30
+echo "== mutuctl costs --month $(date +%Y-%m)  (the pooled Office contract, shared by use)"
+"$B/mutuctl" costs --month "$(date +%Y-%m)"
+echo
+echo "== mutuctl costs --year $(date +%Y)  (the year's statement)"
+"$B/mutuctl" costs --year "$(date +%Y)"
 
 kill -TERM $SERVER
 wait $SERVER

@@ -91,16 +91,13 @@ trim(const struct ctl *c, json_t *rows)
 static json_t *
 report(const struct ctl *c, const char *kind)
 {
-	char q[1024] = "", path[1200], num[32];
+	char q[1024] = "", path[1200];
 
 	ctl_param(q, sizeof(q), "commune", c->commune);
 	ctl_param(q, sizeof(q), "product", c->product);
 	ctl_param(q, sizeof(q), "pool", ctl_opt(c, "pool"));
 	ctl_param(q, sizeof(q), "coverage", ctl_opt(c, "coverage"));
-	if (c->days > 0) {
-		snprintf(num, sizeof(num), "%d", c->days);
-		ctl_param(q, sizeof(q), "days", num);
-	}
+	ctl_period(c, q, sizeof(q));
 	snprintf(path, sizeof(path), "/api/v1/reports/%s%s", kind, q);
 	return ctl_request(c, "GET", path, NULL);
 }

@@ -75,7 +75,7 @@ usage_exit(int code)
 	    code ? stderr : stdout,
 	    "usage: mutuctl [--server URL] [--token-file FILE] [--format "
 	    "table|json|csv] COMMAND\n"
-	    "  licences [--commune CODE] [--days N] [--product NAME] "
+	    "  licences [--commune CODE] [PERIOD] [--product NAME] "
 	    "[--limit N] [--raw]\n"
 	    "  machines [--commune CODE] [--state "
 	    "active|silent|revoked|retired] [--silent DAYS]\n"
@@ -83,12 +83,12 @@ usage_exit(int code)
 	    "it stops counting\n"
 	    "  inventory HOSTNAME|AGENT_ID\n"
 	    "  communes\n"
-	    "  compliance [--commune CODE] [--product KEY] [--days N] "
+	    "  compliance [--commune CODE] [--product KEY] [PERIOD] "
 	    "[--limit N]\n"
-	    "  reclaim [--commune CODE] [--days N] [--coverage 0.7] "
+	    "  reclaim [--commune CODE] [PERIOD] [--coverage 0.7] "
 	    "[--limit N]\n"
-	    "  costs [--pool CODE] [--days N] [--limit N]\n"
-	    "  usage [--commune CODE] [--product KEY] [--days N] "
+	    "  costs [--pool CODE] [PERIOD] [--limit N]\n"
+	    "  usage [--commune CODE] [--product KEY] [PERIOD] "
 	    "[--limit N]\n"
 	    "  catalogue export [FILE] | import FILE | products | rules |"
 	    " unmatched\n"
@@ -113,6 +113,11 @@ usage_exit(int code)
 	    "  audit [--days N] | audit retention [DAYS] | "
 	    "audit purge --before YYYY-MM-DD\n"
 	    "  gaps [--days N]   data agents reported as given up\n"
+	    "PERIOD, whole days of the server's time zone: --days N (the N "
+	    "days\n"
+	    "ending yesterday), --month YYYY-MM, --year YYYY, or --from "
+	    "YYYY-MM-DD\n"
+	    "--to YYYY-MM-DD (both included).\n"
 	    "The server, token and CA file may come from MUTU_SERVER, "
 	    "MUTU_TOKEN\n"
 	    "and MUTU_CA_FILE. The token: from --token-file FILE (mode 0600 "
@@ -344,6 +349,21 @@ ctl_opt(const struct ctl *c, const char *name)
 	return json_string_value(json_object_get(c->opts, name));
 }
 
+void
+ctl_period(const struct ctl *c, char *q, size_t n)
+{
+	static const char *const names[] = {"from", "to", "month", "year"};
+	char num[32];
+	size_t i;
+
+	if (c->days > 0) {
+		snprintf(num, sizeof(num), "%d", c->days);
+		ctl_param(q, n, "days", num);
+	}
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		ctl_param(q, n, names[i], ctl_opt(c, names[i]));
+}
+
 /* One request, repeated while the server answers 429 (admin requests are
  * rate-limited per token) and asks for a short wait: a script that loops
  * over communes slows down instead of failing half-way. At most
@@ -448,10 +468,7 @@ cmd_licences(const struct ctl *c)
 	ctl_param(q, sizeof(q), "product", c->product);
 	if (json_object_get(c->opts, "raw")) /* raw names, not products */
 		ctl_param(q, sizeof(q), "view", "raw");
-	if (c->days > 0) {
-		snprintf(num, sizeof(num), "%d", c->days);
-		ctl_param(q, sizeof(q), "days", num);
-	}
+	ctl_period(c, q, sizeof(q));
 	if (c->limit > 0) {
 		snprintf(num, sizeof(num), "%d", c->limit);
 		ctl_param(q, sizeof(q), "limit", num);
@@ -744,6 +761,10 @@ main(int argc, char *argv[])
 	    {"before", required_argument, NULL, 'O'},
 	    {"state", required_argument, NULL, 'O'},
 	    {"silent", required_argument, NULL, 'O'},
+	    {"from", required_argument, NULL, 'O'},
+	    {"to", required_argument, NULL, 'O'},
+	    {"month", required_argument, NULL, 'O'},
+	    {"year", required_argument, NULL, 'O'},
 	    {NULL, 0, NULL, 0},
 	};
 	struct ctl c;

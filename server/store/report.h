@@ -31,13 +31,12 @@ int report_communes(struct sq *q, const struct store_query *qu, json_t **out);
 /* The fleet's state at now, for /metrics (report_fleet.c). */
 int report_fleet(struct sq *q, long long now, json_t **out);
 
-/* The window. A report reads the usage of its window [qu->from, qu->to]
+/* The window. A report reads the usage of its period [qu->first,
+ * qu->last] (local days, cal.h)
  * as the union of three row sets, written out in its SQL: the whole
  * months from usage_monthly, and the days at either end from
  * usage_daily (two day ranges, each served by an index). */
 
-/* Writes t's UTC day as YYYY-MM-DD. */
-void report_day(long long t, char *out, size_t n);
 /* Binds parameters 1 to 4 of st: the window's first and last day
  * numbers, then its first and last days as YYYY-MM-DD. */
 void report_bind_window(struct db_stmt *st, const struct store_query *qu);
@@ -48,13 +47,16 @@ void report_bind_window(struct db_stmt *st, const struct store_query *qu);
 void report_bind_months(struct db_stmt *st, int i,
                         const struct store_query *qu);
 /* SQL: whether the machine of the agents row a (an alias) was in
- * service on day d (an SQL expression of a day number, as the window's:
- * t / 86400), that is neither revoked nor retired on or before it. An
- * installation counts in a window whose last day is d; its usage counts
- * whatever became of it (docs/LICENCES.md, "Lifecycle"). */
-#define REPORT_IN_SERVICE(a, d)                                                \
-	"(" a ".revoked_at IS NULL OR " a ".revoked_at / 86400 > " d ")"       \
-	" AND (" a ".retired_at IS NULL OR " a ".retired_at / 86400 > " d ")"
+ * service on a period's last day, that is neither revoked nor retired
+ * on or before it; end is an SQL expression of the instant the day after
+ * it begins (report_end()). An installation counts in a period whose
+ * last day is that; its usage counts whatever became of it
+ * (docs/LICENCES.md, "Lifecycle"). */
+#define REPORT_IN_SERVICE(a, end)                                              \
+	"(" a ".revoked_at IS NULL OR " a ".revoked_at >= " end ")"            \
+	" AND (" a ".retired_at IS NULL OR " a ".retired_at >= " end ")"
+/* The instant the day after day begins: REPORT_IN_SERVICE's end. */
+long long report_end(long long day);
 /* The commune a report is focused on: the query's, else the viewer's,
  * else "" (the intercommunal view). */
 const char *report_focus(const struct store_query *qu);

@@ -22,7 +22,7 @@ static const char compliance_sql[] =
     "  JOIN software_map m ON m.name = s.name"
     "   AND m.publisher = coalesce(s.publisher, '')"
     "  WHERE m.product IS NOT NULL AND (?5 IS NULL OR m.product = ?5)"
-    "   AND " REPORT_IN_SERVICE("a", "?2") " AND %1$s),"
+    "   AND " REPORT_IN_SERVICE("a", "?9") " AND %1$s),"
     /* usage of normalised products over the window (?7 and ?8 bound by
      * report_bind_months) */
     " used AS ("
@@ -349,6 +349,7 @@ report_compliance(struct sq *q, const struct store_query *qu, json_t **out)
 	sq_bind_opt(st, 5, qu->product);
 	db_bind_text(st, 6, report_focus(qu));
 	report_bind_months(st, 7, qu);
+	db_bind_int64(st, 9, report_end(qu->last));
 	*out = json_array();
 	while ((r = db_step(st)) == DB_ROW) {
 		json_t *row = compliance_row(st, qu);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cal.h"
 #include "entitle.h"
 #include "share.h"
 
@@ -50,7 +51,7 @@ measure(struct sq *q, const char *basis, const char *product,
 	    " JOIN software_map m ON m.name = s.name"
 	    " AND m.publisher = coalesce(s.publisher, '')"
 	    " WHERE ?1 IS NOT NULL AND m.product = ?3 AND a.commune = ?4"
-	    " AND " REPORT_IN_SERVICE("a", "?2");
+	    " AND " REPORT_IN_SERVICE("a", "?5");
 	int by_hours =
 	    strcmp(basis, "peak") != 0 && strcmp(basis, "installs") != 0;
 	const char *sql = by_hours                     ? hours
@@ -62,12 +63,14 @@ measure(struct sq *q, const char *basis, const char *product,
 	st = sq_prep(q, sql);
 	if (st == NULL)
 		return STORE_ERR;
-	db_bind_int64(st, 1, qu->from / 86400);
-	db_bind_int64(st, 2, qu->to / 86400);
+	db_bind_int64(st, 1, qu->first);
+	db_bind_int64(st, 2, qu->last);
 	db_bind_text(st, 3, product);
 	db_bind_text(st, 4, commune);
 	if (by_hours)
 		report_bind_months(st, 5, qu);
+	else if (!strcmp(basis, "installs"))
+		db_bind_int64(st, 5, report_end(qu->last));
 	/* an aggregate: one row, always */
 	if ((r = db_step(st)) == DB_ROW)
 		*v = db_column_int64(st, 0);
@@ -96,8 +99,8 @@ statements(struct sq *q, json_t *ent, const struct store_query *qu,
 	long long fixed_total, *w, *one, *fixed, *var;
 	struct store_query in_force = *qu;
 
-	in_force.from = d0 * 86400;
-	in_force.to = d1 * 86400;
+	in_force.first = d0;
+	in_force.last = d1;
 	fixed_total = share_mul_div(billed, ppm, 1000000);
 	w = calloc(n + 1, sizeof(*w));
 	one = calloc(n + 1, sizeof(*one));
@@ -147,8 +150,8 @@ billed_part(json_t *e, long long w0, long long w1, long long *d0, long long *d1)
 	long long invoice =
 	    json_integer_value(json_object_get(e, "invoice_cents"));
 	long long s, t;
-	int has_s = entitle_date_days(sq_jstr(e, "start_date"), &s) == 0;
-	int has_t = entitle_date_days(sq_jstr(e, "end_date"), &t) == 0;
+	int has_s = cal_parse(sq_jstr(e, "start_date"), &s) == 0;
+	int has_t = cal_parse(sq_jstr(e, "end_date"), &t) == 0;
 
 	*d0 = has_s && s > w0 ? s : w0;
 	*d1 = has_t && t < w1 ? t : w1;
@@ -188,7 +191,7 @@ own_statement(json_t *list, const char *commune)
 int
 report_costs(struct sq *q, const struct store_query *qu, json_t **out)
 {
-	long long w0 = qu->from / 86400, w1 = qu->to / 86400, d0, d1, billed;
+	long long w0 = qu->first, w1 = qu->last, d0, d1, billed;
 	long long m0, m1;
 	int member = qu->viewer && *qu->viewer;
 	char first[16], last[16];
@@ -217,8 +220,8 @@ report_costs(struct sq *q, const struct store_query *qu, json_t **out)
 	               " ORDER BY e.pool, e.product, e.id");
 	if (st == NULL)
 		return STORE_ERR;
-	report_day(qu->from, first, sizeof(first));
-	report_day(qu->to, last, sizeof(last));
+	cal_format(qu->first, first, sizeof(first));
+	cal_format(qu->last, last, sizeof(last));
 	sq_bind_opt(st, 1, qu->pool);
 	db_bind_text(st, 2, report_focus(qu));
 	db_bind_text(st, 3, first);
@@ -239,9 +242,10 @@ report_costs(struct sq *q, const struct store_query *qu, json_t **out)
 		billed = billed_part(e, w0, w1, &d0, &d1);
 		if (member && strcmp(sq_jstr(e, "basis"), "installs") != 0) {
 			/* a commune admin: whole months only (see above) */
-			m0 = sq_month(d0) == d0 ? d0
-			                        : sq_month(sq_month(d0) + 31);
-			m1 = sq_month(d1 + 1) - 1;
+			m0 = cal_month(d0) == d0
+			         ? d0
+			         : cal_month(cal_month(d0) + 31);
+			m1 = cal_month(d1 + 1) - 1;
 			if (d1 < d0 || m1 < m0) {
 				m0 = w1 + 1;
 				m1 = w1;

@@ -29,7 +29,7 @@ static const char licence_sql[] =
     "   AND m.publisher = coalesce(s.publisher, '')"
     "  WHERE (?1 IS NULL OR a.commune = ?1) AND m.ignored = 0"
     "    AND %3$s IS NOT NULL AND (?2 IS NULL OR %3$s = ?2)"
-    "    AND " REPORT_IN_SERVICE("a", "?4 / 86400")
+    "    AND " REPORT_IN_SERVICE("a", "?8")
     "  GROUP BY 1, 2),"
     " u AS ("
     /* whole months, from the monthly rollup */
@@ -45,7 +45,7 @@ static const char licence_sql[] =
     " nullif(a.\"user\", '') AS \"user\", a.seconds, a.last_end"
     " FROM usage_daily a JOIN usage_map m"
     " ON m.product = a.product AND m.exe = a.exe"
-    " WHERE day >= ?3 / 86400 AND day < ?6 AND %2$s AND m.ignored = 0 AND %4$s IS NOT NULL"
+    " WHERE day >= ?3 AND day < ?6 AND %2$s AND m.ignored = 0 AND %4$s IS NOT NULL"
     " AND (?2 IS NULL OR %4$s = ?2)"
     " UNION ALL "
     /* the days after the last whole month */
@@ -53,7 +53,7 @@ static const char licence_sql[] =
     " nullif(a.\"user\", '') AS \"user\", a.seconds, a.last_end"
     " FROM usage_daily a JOIN usage_map m"
     " ON m.product = a.product AND m.exe = a.exe"
-    " WHERE day >= ?7 AND day <= ?4 / 86400 AND %2$s AND m.ignored = 0 AND %4$s IS NOT NULL"
+    " WHERE day >= ?7 AND day <= ?4 AND %2$s AND m.ignored = 0 AND %4$s IS NOT NULL"
     " AND (?2 IS NULL OR %4$s = ?2)"
     "),"
     " used AS ("
@@ -68,7 +68,7 @@ static const char licence_sql[] =
     "      count(DISTINCT a.agent_id) AS n"
     "    FROM usage_daily a JOIN usage_map m"
     "     ON m.product = a.product AND m.exe = a.exe"
-    "    WHERE a.day >= ?3 / 86400 AND a.day <= ?4 / 86400 AND %2$s"
+    "    WHERE a.day >= ?3 AND a.day <= ?4 AND %2$s"
     "      AND m.ignored = 0 AND %4$s IS NOT NULL"
     "      AND (?2 IS NULL OR %4$s = ?2)"
     "    GROUP BY 1, 2, 3) AS t GROUP BY 1, 2),"
@@ -110,10 +110,11 @@ licence_rows(struct sq *q, const struct store_query *qu, const char *col,
 		return STORE_ERR;
 	sq_bind_opt(st, 1, qu->commune);
 	sq_bind_opt(st, 2, qu->product);
-	db_bind_int64(st, 3, qu->from);
-	db_bind_int64(st, 4, qu->to);
+	db_bind_int64(st, 3, qu->first);
+	db_bind_int64(st, 4, qu->last);
 	db_bind_int64(st, 5, qu->limit > 0 ? qu->limit : LLONG_MAX);
 	report_bind_months(st, 6, qu);
+	db_bind_int64(st, 8, report_end(qu->last));
 	while ((r = db_step(st)) == DB_ROW) {
 		commune = db_column_text(st, 1);
 		/* a commune admin's totals are its own commune's */

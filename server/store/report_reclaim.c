@@ -7,36 +7,42 @@
 
 #include <stdio.h>
 
+#include "cal.h"
 #include "share.h"
 
 /* Installations of licensed products on machines in service on the
- * window's last day (a revoked or retired one has nothing to reclaim),
- * with their last use ever, how many days of the product's window the
+ * period's last day (?1; ?6: the instant after it) and enrolled (or
+ * reporting) by then
+ * (a revoked or retired one has nothing to reclaim), with their last use
+ * up to that day and its day, how many days of the product's window (the
+ * period's ?3 days, or the product's seasonal_days, ending on ?1) the
  * agent reported, and the entitlement a reclaim would save on: the
- * commune's own first, else a pool's, in force in the report's window
- * (?4, ?5: its first and last dates) and with a cost. */
+ * commune's own first, else a pool's, in force in the period (?4, ?5:
+ * its first and last dates) and with a cost. Nothing after the period's
+ * last day counts: a closed period's answer never changes. */
 /* clang-format off */
 static const char reclaim_sql[] =
     "WITH lic AS (SELECT DISTINCT product FROM entitlements),"
     " inst AS (SELECT DISTINCT s.agent_id, a.hostname, a.commune,"
-    "   m.product"
+    "   a.enrolled, m.product"
     "  FROM software s JOIN agents a ON a.agent_id = s.agent_id"
     "  JOIN software_map m ON m.name = s.name"
     "   AND m.publisher = coalesce(s.publisher, '')"
     "  WHERE m.product IN (SELECT product FROM lic)"
-    "   AND (?2 IS NULL OR a.commune = ?2)"
-    "   AND " REPORT_IN_SERVICE("a", "?1 / 86400") "),"
-    " last AS (SELECT d.agent_id, m.norm AS product,"
-    "   max(d.last_end) AS last"
-    "  FROM usage_monthly d JOIN usage_map m"
-    "   ON m.product = d.product AND m.exe = d.exe"
-    "  WHERE m.norm IN (SELECT product FROM lic) GROUP BY 1, 2),"
+    "   AND (?2 IS NULL OR a.commune = ?2) AND (a.enrolled < ?6"
+    "    OR EXISTS (SELECT 1 FROM agent_days ad"
+    "     WHERE ad.agent_id = a.agent_id AND ad.day <= ?1))"
+    "   AND " REPORT_IN_SERVICE("a", "?6") "),"
     " r AS (SELECT i.agent_id, i.hostname, i.commune, i.product,"
-    "  p.name AS product_name, l.last,"
+    "  i.enrolled, p.name AS product_name,"
     "  coalesce(p.seasonal_days, ?3) AS win,"
+    "  (SELECT max(d.day) FROM usage_daily d JOIN usage_map m"
+    "   ON m.product = d.product AND m.exe = d.exe"
+    "   WHERE d.agent_id = i.agent_id AND m.norm = i.product"
+    "   AND d.day <= ?1) AS last_day,"
     "  (SELECT count(*) FROM agent_days ad WHERE ad.agent_id = i.agent_id"
-    "   AND ad.day > ?1 / 86400 - coalesce(p.seasonal_days, ?3)"
-    "   AND ad.day <= ?1 / 86400) AS seen,"
+    "   AND ad.day > ?1 - coalesce(p.seasonal_days, ?3)"
+    "   AND ad.day <= ?1) AS seen,"
     "  (SELECT e.id FROM entitlements e WHERE e.product = i.product"
     "   AND (e.commune = i.commune OR e.pool IN"
     "    (SELECT pool FROM pool_members WHERE commune = i.commune))"
@@ -44,13 +50,17 @@ static const char reclaim_sql[] =
     "   AND (e.start_date IS NULL OR e.start_date <= ?5)"
     "   AND (e.end_date IS NULL OR e.end_date >= ?4)"
     "   ORDER BY e.commune IS NULL, e.id LIMIT 1) AS ent"
-    " FROM inst i JOIN products p ON p.key = i.product"
-    " LEFT JOIN last l ON l.agent_id = i.agent_id AND l.product = i.product"
-    " WHERE l.last IS NULL"
-    "  OR l.last < ?1 - coalesce(p.seasonal_days, ?3) * 86400)"
+    " FROM inst i JOIN products p ON p.key = i.product)"
     " SELECT r.agent_id, r.hostname, r.commune, r.product, r.product_name,"
-    "  r.last, r.win, r.seen, r.ent, e.unit_cost, e.total_cost, e.quantity"
+    "  (SELECT max(d.last_end) FROM usage_daily d JOIN usage_map m"
+    "   ON m.product = d.product AND m.exe = d.exe"
+    "   WHERE d.agent_id = r.agent_id AND m.norm = r.product"
+    "   AND d.day = r.last_day),"
+    "  r.win, r.seen, r.ent, e.unit_cost, e.total_cost, e.quantity,"
+    "  r.enrolled, (SELECT min(ad.day) FROM agent_days ad"
+    "   WHERE ad.agent_id = r.agent_id)"
     " FROM r LEFT JOIN entitlements e ON e.id = r.ent"
+    " WHERE r.last_day IS NULL OR r.last_day <= ?1 - r.win"
     " ORDER BY r.commune, r.product, r.hostname, r.agent_id";
 /* clang-format on */
 
@@ -74,14 +84,25 @@ unit_saving(struct db_stmt *st, json_t *seen)
 	return total / qty + (j % qty < total % qty ? 1 : 0);
 }
 
-/* The reclaim row of st's current row; an unused installation's saving
- * is added to *saving_total. */
+/* The reclaim row of st's current row (the period ending on day last);
+ * an unused installation's saving is added to *saving_total. Coverage
+ * counts the days of the product's window the machine existed in: from
+ * its enrolment day (or first day reported, if earlier) on. */
 static json_t *
-reclaim_row(struct db_stmt *st, long long cov_ppm, json_t *units,
-            long long *saving_total)
+reclaim_row(struct db_stmt *st, long long last, long long cov_ppm,
+            json_t *units, long long *saving_total)
 {
 	long long win = db_column_int64(st, 6), seen = db_column_int64(st, 7);
-	int unused = win > 0 && seen * 1000000 >= cov_ppm * win;
+	long long born = cal_day(db_column_int64(st, 12));
+	int unused;
+
+	/* it existed from its enrolment, or its first report if earlier
+	 * (history sent after enrolment) */
+	if (db_column_type(st, 13) != DB_NULL && db_column_int64(st, 13) < born)
+		born = db_column_int64(st, 13);
+	if (born > last - win + 1)
+		win = last - born + 1;
+	unused = win > 0 && seen * 1000000 >= cov_ppm * win;
 	long long unit;
 	json_t *row;
 
@@ -121,18 +142,19 @@ report_reclaim(struct sq *q, const struct store_query *qu, json_t **out)
 
 	if (st == NULL)
 		return STORE_ERR;
-	report_day(qu->from, d0, sizeof(d0));
-	report_day(qu->to, d1, sizeof(d1));
-	db_bind_int64(st, 1, qu->to);
+	cal_format(qu->first, d0, sizeof(d0));
+	cal_format(qu->last, d1, sizeof(d1));
+	db_bind_int64(st, 1, qu->last);
 	sq_bind_opt(st, 2, qu->commune);
 	db_bind_int64(st, 3, qu->days);
 	db_bind_text(st, 4, d0);
 	db_bind_text(st, 5, d1);
+	db_bind_int64(st, 6, report_end(qu->last));
 	rows = json_array();
 	units = json_object();
 	while ((r = db_step(st)) == DB_ROW)
-		json_array_append_new(
-		    rows, reclaim_row(st, cov_ppm, units, &saving_total));
+		json_array_append_new(rows, reclaim_row(st, qu->last, cov_ppm,
+		                                        units, &saving_total));
 	json_decref(units);
 	if (sq_done(q, r) != STORE_OK) {
 		db_finalize(st);

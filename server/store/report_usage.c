@@ -56,8 +56,8 @@ report_usage(struct sq *q, const struct store_query *qu, json_t **out)
 	st = sq_prep(q, sql);
 	if (st == NULL)
 		return STORE_ERR;
-	db_bind_int64(st, 1, qu->from / 86400);
-	db_bind_int64(st, 2, qu->to / 86400);
+	db_bind_int64(st, 1, qu->first);
+	db_bind_int64(st, 2, qu->last);
 	db_bind_text(st, 3, report_focus(qu));
 	sq_bind_opt(st, 4, qu->product);
 	report_bind_months(st, 5, qu);

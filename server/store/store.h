@@ -171,21 +171,23 @@ struct store_ingest_result {
  * caller may see; the API has checked it against the token's scope. */
 struct store_query {
 	const char *commune;
-	const char *product; /* NULL: all */
-	long long from, to;  /* Unix seconds: the window of usage */
-	int limit;           /* 0: no limit */
-	const char *pool;    /* costs: one pool, NULL for all */
-	double coverage;     /* reclaim: share of the window an agent must
-	                        have reported to count as unused */
-	int days;            /* the window in days */
-	int k;               /* privacy: user counts below k are hidden
-	                        outside the viewer's commune */
-	const char *viewer;  /* the token's commune, "" for intercommunal */
-	int raw;             /* licences: raw names (view=raw), not products */
-	const char *state;   /* machines: one state (active, silent, revoked,
-	                        retired), NULL for all */
-	int silent;          /* machines: only those in service with no
-	                        contact for this many days or more; 0: all */
+	const char *product;   /* NULL: all */
+	long long first, last; /* the period: local days (cal.h), both
+	                          included */
+	long long now;         /* Unix seconds: the time of the request */
+	int limit;             /* 0: no limit */
+	const char *pool;      /* costs: one pool, NULL for all */
+	double coverage;       /* reclaim: share of the window an agent must
+	                          have reported to count as unused */
+	int days;              /* the period's length in days */
+	int k;                 /* privacy: user counts below k are hidden
+	                          outside the viewer's commune */
+	const char *viewer;    /* the token's commune, "" for intercommunal */
+	int raw;           /* licences: raw names (view=raw), not products */
+	const char *state; /* machines: one state (active, silent, revoked,
+	                      retired), NULL for all */
+	int silent;        /* machines: only those in service with no
+	                      contact for this many days or more; 0: all */
 };
 
 struct store;

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cal.h"
 #include "crypto.h"
 #include "engine.h"
 #include "store_sql.h"
@@ -250,30 +251,14 @@ audit_purge(struct sq *q, long long cutoff, long long actor, const char *why,
 	return engine_of(q->db)->purge_audit(q, cutoff, actor, why, n);
 }
 
-/* A YYYY-MM-DD date as seconds since 1970 at 00:00 UTC; -1 if d is not
- * a real date from 1970 on. */
+/* A YYYY-MM-DD date as the instant its local day begins; -1 if d is
+ * not a real date from 1970 on. */
 static long long
 date_epoch(const char *d)
 {
-	static const int mdays[] = {31, 29, 31, 30, 31, 30,
-	                            31, 31, 30, 31, 30, 31};
-	long long y, era, yoe, doy, doe;
-	int yy, m, day;
+	long long day;
 
-	if (d == NULL || strlen(d) != 10 || d[4] != '-' || d[7] != '-' ||
-	    strspn(d, "0123456789-") != 10 ||
-	    sscanf(d, "%4d-%2d-%2d", &yy, &m, &day) != 3 || m < 1 || m > 12 ||
-	    day < 1 || day > mdays[m - 1] || yy < 1970)
-		return -1;
-	if (m == 2 && day == 29 &&
-	    !((yy % 4 == 0 && yy % 100 != 0) || yy % 400 == 0))
-		return -1;
-	y = yy - (m <= 2); /* days_from_civil (H. Hinnant) */
-	era = y / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + day - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return (era * 146097 + doe - 719468) * 86400;
+	return cal_parse(d, &day) == 0 && day >= 0 ? cal_start(day) : -1;
 }
 
 /* The audit log's retention: shown to any admin, set (and applied at

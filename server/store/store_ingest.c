@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cal.h"
 #include "digest.h"
 #include "log.h"
 #include "norm.h"
@@ -252,15 +253,16 @@ add_summary(struct sq *q, const struct store_agent *a, const struct sq_sum *s)
 	return sq_step_put(q, st);
 }
 
-/* Adds s to the daily summary. A day has 86,400 s: a key (program,
- * executable, user) whose day would hold more, from records each in
- * range (a hostile agent's), is capped there, and s->seconds becomes
- * what was really added, for the monthly sums. */
+/* Adds s to the daily summary. A day has 86,400 s (23 or 25 hours on
+ * the days clocks change): a key (program, executable, user) whose day
+ * would hold more, from records each in range (a hostile agent's), is
+ * capped there, and s->seconds becomes what was really added, for the
+ * monthly sums. */
 static int
 add_day(struct sq *q, const struct store_agent *a, struct sq_sum *s)
 {
+	long long total, room = cal_start(s->when + 1) - cal_start(s->when);
 	struct db_stmt *st;
-	long long total;
 	int r;
 
 	if ((st = sq_get(q, daily_sql)) == NULL)
@@ -275,14 +277,15 @@ add_day(struct sq *q, const struct store_agent *a, struct sq_sum *s)
 	}
 	total = db_column_int64(st, 0);
 	sq_put(q, st);
-	if (total <= 86400)
+	if (total <= room)
 		return STORE_OK;
-	s->seconds -= total - 86400;
-	if ((st = sq_get(q, "UPDATE usage_daily SET seconds = 86400"
+	s->seconds -= total - room;
+	if ((st = sq_get(q, "UPDATE usage_daily SET seconds = ?7"
 	                    " WHERE day = ?1 AND agent_id = ?2 AND product = ?4"
 	                    " AND exe = ?5 AND \"user\" = ?6")) == NULL)
 		return STORE_ERR;
 	bind_summary(st, a, s);
+	db_bind_int64(st, 7, room);
 	return sq_step_put(q, st);
 }
 
@@ -325,32 +328,59 @@ flush_months(struct sq *q, const struct store_agent *a)
 	return rc;
 }
 
-/* Adds usage to the daily summary the reports read, and to the monthly
- * sums written at the end of the transaction: the day is the (corrected)
- * start day; agents cut records at midnight UTC. */
+/* Books part of a record on one day: in the daily summary the reports
+ * read, and in the monthly sums written at the end of the transaction. */
+static int
+add_part(struct sq *q, const struct store_agent *a, struct sq_sum *s)
+{
+	int rc;
+
+	if ((rc = add_day(q, a, s)) != STORE_OK)
+		return rc;
+	s->when = cal_month(s->when);
+	/* room for every part of the batch (ingest_tx) */
+	q->tx.months[q->tx.nmonths++] = *s;
+	return STORE_OK;
+}
+
+/* Books usage over the local days (cal.h) its (corrected) interval
+ * [start, end] spans: each day gets its part of the seconds in
+ * proportion to its part of the interval, by cumulative floors so that
+ * the parts add up to the seconds exactly (a usage record's seconds are
+ * its length, so each day gets exactly the time that fell on it); the
+ * sessions count on the start day (docs/LICENCES.md, "Periods"). */
 static int
 add_daily(struct sq *q, const struct store_agent *a,
           const struct store_record *r, long long seconds, long long sessions)
 {
-	struct sq_sum s = {
-	    .when = (r->u.use.start + r->shift) / 86400,
-	    .seconds = seconds,
-	    .sessions = sessions,
-	    .last_end = r->u.use.end + r->shift,
-	    .product = r->u.use.product,
-	    .exe = r->u.use.exe ? r->u.use.exe : "",
-	    .user = r->u.use.user ? r->u.use.user : "",
-	};
-	int rc;
+	long long t0 = r->u.use.start + r->shift, t1 = r->u.use.end + r->shift;
+	long long day = cal_day(t0), next, cut, cum, done = 0;
+	struct sq_sum s;
+	int rc = STORE_OK, first = 1;
 
-	if ((rc = add_day(q, a, &s)) != STORE_OK)
-		return rc;
-	s.when = sq_month(s.when);
-	/* room for every record of the batch */
-	q->tx.months[q->tx.nmonths++] = s;
-	if (norm_map_usage(q, s.product, s.exe) == -1)
+	do {
+		next = cal_start(day + 1);
+		cut = t1 < next ? t1 : next;
+		cum = t1 > t0 ? seconds * (cut - t0) / (t1 - t0) : seconds;
+		s = (struct sq_sum){
+		    .when = day,
+		    .seconds = cum - done,
+		    .sessions = first ? sessions : 0,
+		    .last_end = cut,
+		    .product = r->u.use.product,
+		    .exe = r->u.use.exe ? r->u.use.exe : "",
+		    .user = r->u.use.user ? r->u.use.user : "",
+		};
+		done = cum;
+		first = 0;
+		rc = add_part(q, a, &s);
+		day++;
+	} while (rc == STORE_OK && cut < t1);
+	if (rc == STORE_OK &&
+	    norm_map_usage(q, r->u.use.product,
+	                   r->u.use.exe ? r->u.use.exe : "") == -1)
 		return STORE_ERR;
-	return STORE_OK;
+	return rc;
 }
 
 /* Records that the agent was running on the record's day (reclaim needs
@@ -358,17 +388,19 @@ add_daily(struct sq *q, const struct store_agent *a,
 static int
 add_agent_day(struct sq *q, const char *agent_id, long long t)
 {
+	long long day = cal_day(t);
+
 	/* Records of a batch mostly share their day: once is enough. */
-	if (t / 86400 == q->tx.day && strcmp(agent_id, q->tx.day_agent) == 0)
+	if (day == q->tx.day && strcmp(agent_id, q->tx.day_agent) == 0)
 		return STORE_OK;
-	q->tx.day = t / 86400;
+	q->tx.day = day;
 	util_strlcpy(q->tx.day_agent, agent_id, sizeof(q->tx.day_agent));
 	struct db_stmt *st = sq_get(q, "INSERT INTO agent_days(agent_id, day)"
 	                               " VALUES (?, ?) ON CONFLICT DO NOTHING");
 
 	if (st) {
 		db_bind_text(st, 1, agent_id);
-		db_bind_int64(st, 2, t / 86400);
+		db_bind_int64(st, 2, day);
 	}
 	return sq_step_put(q, st);
 }
@@ -427,7 +459,7 @@ static int
 day_room(struct sq *q, const char *agent_id, int max,
          const struct store_record *r)
 {
-	long long day = (r->u.use.start + r->shift) / 86400;
+	long long day = cal_day(r->u.use.start + r->shift);
 	struct sq_daykeys *d = NULL;
 	size_t i;
 	int rc;
@@ -604,7 +636,9 @@ ingest_tx(struct sq *q, const struct store_agent *a,
 	q->tx.day_agent[0] = '\0'; /* nothing recorded in this transaction */
 	q->tx.nmonths = 0;
 	q->tx.ndaykeys = 0;
-	q->tx.months = calloc(b->n + 1, sizeof(*q->tx.months));
+	/* a record spans at most 9 local days (7 x 86,400 s starting at
+	 * 23:30 and crossing a 23-hour day) */
+	q->tx.months = calloc(9 * b->n + 1, sizeof(*q->tx.months));
 	q->tx.daykeys = calloc(b->n + 1, sizeof(*q->tx.daykeys));
 	if (q->tx.months == NULL || q->tx.daykeys == NULL)
 		goto fail;

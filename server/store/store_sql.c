@@ -426,16 +426,6 @@ sq_agent_auth(struct sq *q, const char *hash, struct store_agent *out)
 	           sizeof(out->commune)));
 }
 
-long long
-sq_month(long long day)
-{
-	time_t t = (time_t)(day * 86400);
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	return day - (tm.tm_mday - 1);
-}
-
 /* Runs a query and returns its rows as an array of objects whose keys are
  * the column names; integer, real, text and null columns keep their type. */
 int

@@ -155,10 +155,6 @@ int sq_done(struct sq *q, int step) MUTU_MUST_CHECK;
 /* The string member key of JSON object o, or NULL. */
 const char *sq_jstr(json_t *o, const char *key);
 
-/* Usage rollups. The day number (days since 1970, UTC) of the first day
- * of day's month: the key of usage_monthly. */
-long long sq_month(long long day);
-
 /* Ingest (store_ingest.c): store_ingest() on a connection. */
 int sq_ingest(struct sq *q, const struct store_agent *a,
               const struct store_batch *batch, struct store_ingest_result *res);

@@ -28,7 +28,7 @@ batch 1 10 >"$WORK/b1.json"
 post "$WORK/b1.json" >"$WORK/r1"
 expect_eq "first status" "$(tail -n 1 "$WORK/r1")" 200
 expect_eq "first applied" "$(head -n 1 "$WORK/r1" | json 'j["applied"]')" 10
-hours() { ctl --format json licences --raw --product replay-app | json '[r for r in j if r["commune"]=="29019"][0]["usage_hours"]'; }
+hours() { ctl --format json licences --raw --product replay-app $(recent_args 30) | json '[r for r in j if r["commune"]=="29019"][0]["usage_hours"]'; }
 expect_eq "hours after first" "$(hours)" 5.0
 post "$WORK/b1.json" >"$WORK/r2"
 expect_eq "replay status" "$(tail -n 1 "$WORK/r2")" 200

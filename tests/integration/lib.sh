@@ -208,3 +208,13 @@ enqueue_acked() {
 import json, sys
 for l in sys.stdin: print(json.loads(l)['data']['exe'])" >>"$WORK/acked"
 }
+
+# Reports default to whole days ending yesterday (docs/LICENCES.md,
+# "Periods"); what agents did just now is in "the N days before today
+# through tomorrow" (tomorrow: a test that crosses midnight in Paris, the
+# default time_zone, still sees it). recent_args N: as mutuctl options;
+# recent_q N: as query parameters.
+recent_from() { TZ=Europe/Paris date -d "-$1 days" +%F; }
+recent_to() { TZ=Europe/Paris date -d "+1 day" +%F; }
+recent_args() { echo "--from $(recent_from "$1") --to $(recent_to)"; }
+recent_q() { echo "from=$(recent_from "$1")&to=$(recent_to)"; }

@@ -52,7 +52,7 @@ P4 privacy and agreement: no user count 1..k-1 outside the viewer's
 
 Every failure names the round's seed (PROPS_SEED=N runs that scenario
 alone) and the figures that differ."""
-import calendar, gzip, json, os, random, shlex, subprocess, sys, time, urllib.error
+import re, calendar, gzip, json, os, random, shlex, subprocess, sys, time, urllib.error
 import urllib.parse, urllib.request, uuid
 
 URL = sys.argv[1]
@@ -112,6 +112,11 @@ def call(method, path, token=TOKEN, body=None, raw=False):
 
 
 def get(path, token=TOKEN):
+    """The oracle's window "days=N" is the N days before today through
+    today (N + 1 UTC days: the server runs with time_zone = UTC), asked
+    as from and to (days=N alone means the N days ending yesterday)."""
+    path = re.sub(r"days=(\d+)", lambda m: "from=%s&to=%s" % (
+        iso(today() - int(m.group(1))), iso(today())), path)
     return call("GET", path, token)
 
 

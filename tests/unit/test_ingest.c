@@ -120,8 +120,10 @@ static json_t *
 licence_row(struct fixture *f, const char *commune, const char *product,
             int totals)
 {
-	struct store_query q = {
-	    .commune = commune, .product = product, .to = time(NULL) + 86400};
+	struct store_query q = {.commune = commune,
+	                        .product = product,
+	                        .last = time(NULL) / 86400 +
+	                                1}; /* through tomorrow */
 	json_t *out, *rows, *row;
 
 	assert_int_equal(store_licences(f->s, &q, &out), STORE_OK);
