@@ -55,6 +55,50 @@ void report_bind_months(struct db_stmt *st, int i,
 #define REPORT_IN_SERVICE(a, end)                                              \
 	"(" a ".revoked_at IS NULL OR " a ".revoked_at >= " end ")"            \
 	" AND (" a ".retired_at IS NULL OR " a ".retired_at >= " end ")"
+/*
+ * Usage intervals (docs/LICENCES.md, "Concurrency and hours"): SQL common
+ * table expressions over the intervals [t0, t1) of usage_span, which the
+ * reports write out after their own source of them, a CTE with columns
+ * (<keys>, day, t0, t1) (each interval within its local day).
+ *
+ * REPORT_MERGE(name, src, keys): name(<keys>, day, t0, t1), the intervals
+ * of src merged per keys and day where they overlap or touch (gaps and
+ * islands: an interval starts an island when it begins after every
+ * earlier one has ended). Merged per person (the user, or the machine
+ * that sent no user id), their lengths add up to the union of that
+ * person's hours; merged per machine, each machine counts once however
+ * many programs of the product it had open.
+ *
+ * REPORT_PEAK(name, src, keys): name(<keys>, peak), the most intervals of
+ * src open at one instant per keys: +1 at each start, -1 at each end,
+ * ends before starts at the same instant (an interval ends before the
+ * next begins), the running sum's maximum.
+ *
+ * Names and keys are constant strings of the reports' SQL, never input.
+ */
+#define REPORT_MERGE(name, src, keys)                                          \
+	" " name "_g AS (SELECT " keys ", day, t0, t1, max(t1) OVER"           \
+	" (PARTITION BY " keys ", day ORDER BY t0, t1 ROWS BETWEEN"            \
+	" UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev FROM " src "),"         \
+	" " name "_i AS (SELECT " keys ", day, t0, t1, sum(CASE WHEN prev"     \
+	" IS NULL OR t0 > prev THEN 1 ELSE 0 END) OVER (PARTITION BY " keys    \
+	", day ORDER BY t0, t1 ROWS UNBOUNDED PRECEDING) AS grp"               \
+	" FROM " name "_g),"                                                   \
+	" " name " AS (SELECT " keys ", day, min(t0) AS t0, max(t1) AS t1"     \
+	" FROM " name "_i GROUP BY " keys ", day, grp)"
+#define REPORT_PEAK(name, src, keys)                                           \
+	" " name "_e AS (SELECT " keys ", t0 AS t, 1 AS d FROM " src           \
+	" UNION ALL SELECT " keys ", t1, -1 FROM " src "),"                    \
+	" " name " AS (SELECT " keys ", max(n) AS peak FROM (SELECT " keys     \
+	", sum(d) OVER (PARTITION BY " keys " ORDER BY t, d ROWS UNBOUNDED"    \
+	" PRECEDING) AS n FROM " name "_e) AS r GROUP BY " keys ")"
+/* The person of a usage_span row alias a: its user's pseudonym in its
+ * commune (pseudonyms are keyed per commune), or its machine when it sent
+ * no user id. */
+#define REPORT_PERSON(a)                                                       \
+	"CASE WHEN " a ".\"user\" = '' THEN '#' || " a ".agent_id ELSE " a     \
+	".commune || '/' || " a ".\"user\" END"
+
 /* The instant the day after day begins: REPORT_IN_SERVICE's end. */
 long long report_end(long long day);
 /* The commune a report is focused on: the query's, else the viewer's,

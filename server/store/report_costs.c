@@ -13,38 +13,33 @@
 #include "share.h"
 
 /* One member's measure of a product over the window, by the pool's basis:
- * usage seconds, peak machines on one day, or machines with it installed
- * that were in service on the last day (docs/LICENCES.md, "Lifecycle"),
- * in *v. STORE_OK, or STORE_ERR. */
+ * its people's hours (seconds), the most machines running it at once, or
+ * the machines with it installed that were in service on the last day
+ * (docs/LICENCES.md, "Lifecycle"), in *v. STORE_OK, or STORE_ERR. */
 static int MUTU_MUST_CHECK
 measure(struct sq *q, const char *basis, const char *product,
         const char *commune, const struct store_query *qu, long long *v)
 {
-	/* a commune's seconds of a normalised product (?5 and ?6 bound by
-	 * report_bind_months) */
+	/* a commune's intervals of a normalised product (docs/LICENCES.md,
+	 * "Concurrency and hours") */
+	/* clang-format off */
+#define COST_SPANS                                                             \
+	"WITH sp AS (SELECT d.agent_id, " REPORT_PERSON("d") " AS person,"     \
+	" d.day, d.t0, d.t1 FROM usage_span d JOIN usage_map m"                \
+	" ON m.product = d.product AND m.exe = d.exe"                          \
+	" WHERE m.norm = ?3 AND d.commune = ?4 AND d.day BETWEEN ?1 AND ?2),"
+	/* the union of each person's hours, added up */
 	static const char hours[] =
-	    "SELECT coalesce(sum(t.seconds), 0) FROM ("
-	    /* whole months, from the monthly rollup */
-	    "SELECT d.seconds FROM usage_monthly d JOIN usage_map m"
-	    " ON m.product = d.product AND m.exe = d.exe"
-	    " WHERE m.norm = ?3 AND d.commune = ?4"
-	    " AND month >= ?5 AND month < ?6"
-	    " UNION ALL "
-	    /* the days before the first whole month */
-	    "SELECT d.seconds FROM usage_daily d JOIN usage_map m"
-	    " ON m.product = d.product AND m.exe = d.exe"
-	    " WHERE m.norm = ?3 AND d.commune = ?4 AND day >= ?1 AND day < ?5"
-	    " UNION ALL "
-	    /* the days after the last whole month */
-	    "SELECT d.seconds FROM usage_daily d JOIN usage_map m"
-	    " ON m.product = d.product AND m.exe = d.exe"
-	    " WHERE m.norm = ?3 AND d.commune = ?4 AND day >= ?6 AND day <= ?2"
-	    ") AS t";
+	    COST_SPANS REPORT_MERGE("hu", "sp", "person")
+	    " SELECT coalesce(sum(t1 - t0), 0) FROM hu";
+	/* the most machines running it at once */
 	static const char peak[] =
-	    "SELECT coalesce(max(n), 0) FROM (SELECT count(DISTINCT d.agent_id)"
-	    " AS n FROM usage_daily d JOIN usage_map m ON m.product = d.product"
-	    " AND m.exe = d.exe WHERE m.norm = ?3 AND d.commune = ?4"
-	    " AND d.day BETWEEN ?1 AND ?2 GROUP BY d.day) AS t";
+	    COST_SPANS REPORT_MERGE("mu", "sp", "agent_id") ","
+	    " one AS (SELECT 1 AS k, t0, t1 FROM mu),"
+	    REPORT_PEAK("pk", "one", "k")
+	    " SELECT coalesce(max(peak), 0) FROM pk";
+#undef COST_SPANS
+	/* clang-format on */
 	static const char installs[] =
 	    "SELECT count(DISTINCT s.agent_id) FROM software s"
 	    " JOIN agents a ON a.agent_id = s.agent_id"
@@ -67,9 +62,7 @@ measure(struct sq *q, const char *basis, const char *product,
 	db_bind_int64(st, 2, qu->last);
 	db_bind_text(st, 3, product);
 	db_bind_text(st, 4, commune);
-	if (by_hours)
-		report_bind_months(st, 5, qu);
-	else if (!strcmp(basis, "installs"))
+	if (sql == installs)
 		db_bind_int64(st, 5, report_end(qu->last));
 	/* an aggregate: one row, always */
 	if ((r = db_step(st)) == DB_ROW)

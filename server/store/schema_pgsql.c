@@ -244,6 +244,19 @@ static const char *const pg_migrations[] = {
     "  WHERE action = 'change'"
     "  AND detail = 'DELETE /api/v1/agents/' || agents.agent_id),"
     "  last_seen, enrolled) WHERE revoked = 1 AND revoked_at IS NULL;",
+    /* 7: SQLite's 12, usage intervals. The owner reads the daily
+     * summaries through their policy: scope '*' for this transaction. */
+    "SELECT set_config('mutu.scope', '*', true);"
+    "CREATE TABLE IF NOT EXISTS usage_span(day bigint NOT NULL,"
+    "  agent_id text NOT NULL, commune text NOT NULL, product text NOT NULL,"
+    "  exe text NOT NULL, \"user\" text NOT NULL, t0 bigint NOT NULL,"
+    "  t1 bigint NOT NULL,"
+    "  PRIMARY KEY (day, agent_id, product, exe, \"user\", t0));"
+    "CREATE INDEX IF NOT EXISTS usage_span_commune"
+    "  ON usage_span(commune, day);"
+    "INSERT INTO usage_span SELECT day, agent_id, commune, product, exe,"
+    "  \"user\", day * 86400, day * 86400 + seconds FROM usage_daily"
+    "  WHERE seconds > 0 AND NOT EXISTS (SELECT 1 FROM usage_span);",
 };
 #define NEWEST (int)(sizeof(pg_migrations) / sizeof(pg_migrations[0]))
 
@@ -268,6 +281,7 @@ static const struct {
     {"usage", SEES("commune")},
     {"usage_daily", SEES("commune")},
     {"usage_monthly", SEES("commune")},
+    {"usage_span", SEES("commune")},
     {"gaps", SEES("commune")},
     {"audit", SEES("commune")},
     {"pool_members", SEES("commune")},

@@ -180,6 +180,22 @@ static const char *const lite_migrations[] = {
     "  WHERE action = 'change'"
     "  AND detail = 'DELETE /api/v1/agents/' || agents.agent_id),"
     "  last_seen, enrolled) WHERE revoked = 1;",
+    /* 12: usage intervals (docs/LICENCES.md, "Concurrency and hours"):
+     * each record's part on each local day it spans, [t0, t1) in Unix
+     * seconds, from which reports take true concurrency and the union of
+     * a person's intervals. Usage booked before has no intervals: each
+     * daily summary becomes one interval from the start of its day (once:
+     * intervals already there are kept). */
+    "CREATE TABLE IF NOT EXISTS usage_span(day INTEGER NOT NULL,"
+    "  agent_id TEXT NOT NULL,"
+    "  commune TEXT NOT NULL, product TEXT NOT NULL, exe TEXT NOT NULL,"
+    "  user TEXT NOT NULL, t0 INTEGER NOT NULL, t1 INTEGER NOT NULL,"
+    "  PRIMARY KEY (day, agent_id, product, exe, user, t0)) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS usage_span_commune"
+    "  ON usage_span(commune, day);"
+    "INSERT INTO usage_span SELECT day, agent_id, commune, product, exe,"
+    "  user, day * 86400, day * 86400 + seconds FROM usage_daily"
+    "  WHERE seconds > 0 AND NOT EXISTS (SELECT 1 FROM usage_span);",
 };
 #define NEWEST (int)(sizeof(lite_migrations) / sizeof(lite_migrations[0]))
 

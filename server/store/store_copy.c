@@ -21,9 +21,10 @@
 static const char *const tables[] = {
     "communes",      "enrol_secrets", "admin_tokens", "agents",
     "streams",       "software",      "usage",        "usage_daily",
-    "usage_monthly", "agent_days",    "products",     "rules",
-    "software_map",  "usage_map",     "pools",        "pool_members",
-    "entitlements",  "audit",         "gaps",         "meta",
+    "usage_monthly", "usage_span",    "agent_days",   "products",
+    "rules",         "software_map",  "usage_map",    "pools",
+    "pool_members",  "entitlements",  "audit",        "gaps",
+    "meta",
 };
 #define NTABLES (sizeof(tables) / sizeof(tables[0]))
 

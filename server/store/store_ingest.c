@@ -343,18 +343,55 @@ add_part(struct sq *q, const struct store_agent *a, struct sq_sum *s)
 	return STORE_OK;
 }
 
+/* Adds the interval [t0, t0 + s->seconds) of s's day, cut at cut, to
+ * the usage intervals (an interval of the same key and start keeps the
+ * longer end). Empty intervals are left out: they hold no instant. */
+static int
+add_span(struct sq *q, const struct store_agent *a, const struct sq_sum *s,
+         long long day, long long t0, long long cut)
+{
+	long long t1 = t0 + s->seconds < cut ? t0 + s->seconds : cut;
+	struct db_stmt *st;
+
+	if (t1 <= t0)
+		return STORE_OK;
+	st =
+	    sq_get(q, "INSERT INTO usage_span(day, agent_id, commune,"
+	              " product, exe, \"user\", t0, t1)"
+	              " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+	              " ON CONFLICT(day, agent_id, product, exe, \"user\", t0)"
+	              " DO UPDATE SET t1 = CASE WHEN excluded.t1 >"
+	              " usage_span.t1 THEN excluded.t1 ELSE usage_span.t1 END");
+	if (st == NULL)
+		return STORE_ERR;
+	db_bind_int64(st, 1, day);
+	db_bind_text(st, 2, a->agent_id);
+	db_bind_text(st, 3, a->commune);
+	db_bind_text(st, 4, s->product);
+	db_bind_text(st, 5, s->exe);
+	db_bind_text(st, 6, s->user);
+	db_bind_int64(st, 7, t0);
+	db_bind_int64(st, 8, t1);
+	return sq_step_put(q, st);
+}
+
 /* Books usage over the local days (cal.h) its (corrected) interval
  * [start, end] spans: each day gets its part of the seconds in
  * proportion to its part of the interval, by cumulative floors so that
  * the parts add up to the seconds exactly (a usage record's seconds are
  * its length, so each day gets exactly the time that fell on it); the
- * sessions count on the start day (docs/LICENCES.md, "Periods"). */
+ * sessions count on the start day (docs/LICENCES.md, "Periods").
+ * Each day's part is also kept as an interval, for concurrency and the
+ * union of a person's hours: a record's real part of the day, or, for a
+ * day total (which has no times), its seconds from the start of its span
+ * on that day. */
 static int
 add_daily(struct sq *q, const struct store_agent *a,
           const struct store_record *r, long long seconds, long long sessions)
 {
 	long long t0 = r->u.use.start + r->shift, t1 = r->u.use.end + r->shift;
 	long long day = cal_day(t0), next, cut, cum, done = 0;
+	long long from = cal_start(day);
 	struct sq_sum s;
 	int rc = STORE_OK, first = 1;
 
@@ -373,7 +410,10 @@ add_daily(struct sq *q, const struct store_agent *a,
 		};
 		done = cum;
 		first = 0;
-		rc = add_part(q, a, &s);
+		if ((rc = add_part(q, a, &s)) == STORE_OK)
+			rc =
+			    add_span(q, a, &s, day, t0 > from ? t0 : from, cut);
+		from = next;
 		day++;
 	} while (rc == STORE_OK && cut < t1);
 	if (rc == STORE_OK &&
