@@ -138,8 +138,17 @@ cmd_reclaim(const struct ctl *c)
 	                                     {"STATUS", "status"},
 	                                     {"SAVING_EUR", "saving_eur"},
 	                                     {NULL, NULL}};
+	static const struct column seat_cols[] = {{"PRODUCT", "product"},
+	                                          {"LEVEL", "level"},
+	                                          {"HOLDER", "holder"},
+	                                          {"METRIC", "metric"},
+	                                          {"OWNED", "owned"},
+	                                          {"NEED", "need"},
+	                                          {"SURPLUS", "surplus"},
+	                                          {"SAVING_EUR", "saving_eur"},
+	                                          {NULL, NULL}};
 	json_t *j = report(c, "reclaim"), *rows = json_object_get(j, "rows"),
-	       *r;
+	       *r, *seats;
 	char total[32];
 	size_t i;
 
@@ -151,10 +160,18 @@ cmd_reclaim(const struct ctl *c)
 	} else
 		ctl_print(c, rows, cols);
 	if (c->format == FMT_TABLE) {
+		seats = json_object_get(j, "seats");
+		if (json_array_size(seats) > 0) {
+			json_array_foreach(seats, i, r) add_euros(r, "saving");
+			printf("\nseats beyond the need (user and concurrent "
+			       "licences):\n");
+			ctl_print(c, seats, seat_cols);
+		}
 		euros(json_integer_value(json_object_get(j, "saving_cents")),
 		      total, sizeof(total));
 		printf("\nreclaimable: %s EUR a year (installations unused, "
-		       "agents reporting >= %.0f%% of the window; all rows)\n",
+		       "agents reporting >= %.0f%% of the window, and seats "
+		       "beyond the need; all rows)\n",
 		       total,
 		       json_number_value(json_object_get(j, "coverage")) * 100);
 	}

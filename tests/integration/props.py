@@ -796,8 +796,14 @@ def p4_privacy(sc):
                     bad("P4 scope", f"{who} days={d}: compliance row {r['level']} {r['holder']}")
             rec = get(f"/api/v1/reports/reclaim?days={d}", tok)
             s = sum(r.get("saving_cents") or 0 for r in rec["rows"] if r["status"] == "unused")
+            s += sum(r["saving_cents"] for r in rec["seats"])
             if s != rec["saving_cents"]:
-                bad("P4 reclaim", f"{who} days={d}: unused rows save {s}, total says {rec['saving_cents']}")
+                bad("P4 reclaim", f"{who} days={d}: unused rows and seats save {s}, total says {rec['saving_cents']}")
+            for r in rec["seats"]:
+                if r["surplus"] <= 0 or r["surplus"] > r["owned"] - r["need"] or r["metric"] not in ("user", "concurrent"):
+                    bad("P4 reclaim", f"{who} days={d}: seat row {r}")
+                if viewer and (r["level"], r["holder"]) != ("commune", viewer):
+                    bad("P4 scope", f"{who} days={d}: reclaim seats of {r['level']} {r['holder']}")
             if viewer and any(r["commune"] != viewer for r in rec["rows"]):
                 bad("P4 scope", f"{who} days={d}: reclaim rows of other communes")
             check_eur(f"{who} days={d} reclaim", rec)
