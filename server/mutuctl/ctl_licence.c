@@ -268,6 +268,7 @@ cmd_catalogue(const struct ctl *c, int argc, char **argv)
 	    {"CATEGORY", "category"},
 	    {"FREE", "free"},
 	    {"SEASONAL_DAYS", "seasonal_days"},
+	    {"METERING", "metering"},
 	    {"ORIGIN", "origin"},
 	    {NULL, NULL}};
 	static const struct column rules[] = {{"ID", "id"},
@@ -342,6 +343,10 @@ cmd_catalogue(const struct ctl *c, int argc, char **argv)
 		    ctl_opt(c, "publisher"), "family", ctl_opt(c, "family"),
 		    "edition", ctl_opt(c, "edition"), "category",
 		    ctl_opt(c, "category"), "free", flag(c, "free"));
+		if (ctl_opt(c, "metering"))
+			json_object_set_new(
+			    body, "metering",
+			    json_string(ctl_opt(c, "metering")));
 		if (ctl_opt(c, "seasonal-days"))
 			json_object_set_new(
 			    body, "seasonal_days",

@@ -100,6 +100,7 @@ usage_exit(int code)
 	    "F]\n"
 	    "            [--edition E] [--category C] [--free] "
 	    "[--seasonal-days N]\n"
+	    "            [--metering interactive|service|installed]\n"
 	    "  entitlements list | del ID | import FILE.csv\n"
 	    "  entitlements add|update [ID] --product KEY --commune C|--pool "
 	    "P\n"
@@ -742,6 +743,7 @@ main(int argc, char *argv[])
 	    {"category", required_argument, NULL, 'O'},
 	    {"free", no_argument, NULL, 'O'},
 	    {"seasonal-days", required_argument, NULL, 'O'},
+	    {"metering", required_argument, NULL, 'O'},
 	    {"metric", required_argument, NULL, 'O'},
 	    {"quantity", required_argument, NULL, 'O'},
 	    {"unit-cost", required_argument, NULL, 'O'},

@@ -78,7 +78,8 @@ static const char licence_sql[] =
     "  UNION SELECT commune, product FROM used)"
     " SELECT k.product, k.commune, coalesce(i.n, 0),"
     "  coalesce(x.machines, 0), coalesce(x.users, 0),"
-    "  coalesce(h.secs, 0), coalesce(d.peak, 0), x.last, p.name"
+    "  coalesce(h.secs, 0), coalesce(d.peak, 0), x.last, p.name,"
+    "  p.metering"
     " FROM keys k"
     " LEFT JOIN inst i ON i.commune = k.commune AND i.product = k.product"
     " LEFT JOIN used x ON x.commune = k.commune AND x.product = k.product"
@@ -138,6 +139,9 @@ licence_rows(struct sq *q, const struct store_query *qu, const char *col,
 		if (row && db_column_type(st, 8) != DB_NULL)
 			json_object_set_new(row, "product_name",
 			                    json_string(db_column_text(st, 8)));
+		if (row && db_column_type(st, 9) != DB_NULL)
+			json_object_set_new(row, "metering",
+			                    json_string(db_column_text(st, 9)));
 		if (row == NULL || json_array_append_new(out, row) == -1)
 			break;
 	}

@@ -53,7 +53,9 @@ static const char reclaim_sql[] =
     "   AND (e.start_date IS NULL OR e.start_date <= ?5)"
     "   AND (e.end_date IS NULL OR e.end_date >= ?4)"
     "   ORDER BY e.commune IS NULL, e.id LIMIT 1) AS ent"
-    " FROM inst i JOIN products p ON p.key = i.product)"
+    " FROM inst i JOIN products p ON p.key = i.product"
+    /* presence is use: never reclaimed */
+    " WHERE p.metering <> 'installed')"
     " SELECT r.agent_id, r.hostname, r.commune, r.product, r.product_name,"
     "  (SELECT max(d.last_end) FROM usage_daily d JOIN usage_map m"
     "   ON m.product = d.product AND m.exe = d.exe"

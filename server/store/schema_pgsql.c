@@ -257,6 +257,10 @@ static const char *const pg_migrations[] = {
     "INSERT INTO usage_span SELECT day, agent_id, commune, product, exe,"
     "  \"user\", day * 86400, day * 86400 + seconds FROM usage_daily"
     "  WHERE seconds > 0 AND NOT EXISTS (SELECT 1 FROM usage_span);",
+    /* 8: SQLite's 13, a product's metering class. Idempotent. */
+    "ALTER TABLE products ADD COLUMN IF NOT EXISTS metering text NOT NULL"
+    "  DEFAULT 'interactive'"
+    "  CHECK (metering IN ('interactive', 'service', 'installed'));",
 };
 #define NEWEST (int)(sizeof(pg_migrations) / sizeof(pg_migrations[0]))
 

@@ -196,6 +196,12 @@ static const char *const lite_migrations[] = {
     "INSERT INTO usage_span SELECT day, agent_id, commune, product, exe,"
     "  user, day * 86400, day * 86400 + seconds FROM usage_daily"
     "  WHERE seconds > 0 AND NOT EXISTS (SELECT 1 FROM usage_span);",
+    /* 13: a product's metering class (docs/LICENCES.md, "Metering
+     * classes"): its sessions (interactive), a service's uptime
+     * (service), or its presence (installed: never reclaimed). */
+    "ALTER TABLE products ADD COLUMN metering TEXT NOT NULL"
+    "  DEFAULT 'interactive'"
+    "  CHECK (metering IN ('interactive', 'service', 'installed'));",
 };
 #define NEWEST (int)(sizeof(lite_migrations) / sizeof(lite_migrations[0]))
 
