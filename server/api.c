@@ -98,6 +98,8 @@ static const struct {
     {"GET", "/api/v1/machines/", R_MACHINE, AUTH_ADMIN, 1, 0, P_COMMUNE},
     {"POST", "/api/v1/machines/*/retire", R_LICADMIN, AUTH_OP, 1,
      ADM_AGENT_RETIRE, 0},
+    {"POST", "/api/v1/machines/*/move", R_LICADMIN, AUTH_OP, 1, ADM_AGENT_MOVE,
+     0},
     {"GET", "/api/v1/communes", R_COMMUNES, AUTH_ADMIN, 0, 0, P_COMMUNE},
     {"GET", "/api/v1/catalogue", R_LICADMIN, AUTH_OP, 0, ADM_CATALOGUE_EXPORT,
      0},
@@ -1168,6 +1170,15 @@ licadmin_input(struct http_req *r, const struct reqstate *st,
 		json_decref(in);
 		return json_pack("{s:s}", "id", id);
 	}
+	if (routes[st->route].op == ADM_AGENT_MOVE) { /* a UUID and a body */
+		if (!json_is_object(in)) {
+			http_error(reply, 400, "expected a JSON object");
+			json_decref(in);
+			return NULL;
+		}
+		json_object_set_new(in, "id", json_string(id));
+		return in;
+	}
 	if (util_parse_ll(id, 1, 1LL << 62, &n) == -1) {
 		http_error(reply, 404, "%s: not a numeric id", id);
 		json_decref(in);
@@ -1210,6 +1221,10 @@ do_licadmin(struct api *api, struct http_req *r, struct reqstate *st,
 		audit(api, st,
 		      json_string_value(json_object_get(out, "commune")),
 		      strcmp(http_method(r), "GET") ? "change" : "read", what);
+	if (rc == STORE_OK && json_object_get(out, "from_commune"))
+		audit(api, st, /* a move: in both communes' logs */
+		      json_string_value(json_object_get(out, "from_commune")),
+		      "change", what);
 	else if (rc == STORE_FORBIDDEN)
 		auditgate_refused(
 		    api->audit_gate, api->store, &st->scope,

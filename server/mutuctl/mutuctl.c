@@ -81,6 +81,8 @@ usage_exit(int code)
 	    "active|silent|revoked|retired] [--silent DAYS]\n"
 	    "  machines retire AGENT_ID   out of service: its token stops, "
 	    "it stops counting\n"
+	    "  machines move AGENT_ID --commune CODE   the PC moves to that "
+	    "commune from today\n"
 	    "  inventory HOSTNAME|AGENT_ID\n"
 	    "  communes\n"
 	    "  compliance [--commune CODE] [--product KEY] [PERIOD] "
@@ -602,6 +604,38 @@ cmd_machines(const struct ctl *c)
 }
 
 /* machines retire AGENT_ID: the machine is out of service. */
+/* machines move AGENT_ID --commune CODE: the machine moves there. */
+static int
+cmd_move(const struct ctl *c, const char *id)
+{
+	char path[600], *esc;
+	json_t *j, *body;
+
+	if (c->commune == NULL)
+		ctl_die(CTL_EXIT_USAGE,
+		        "machines move: --commune CODE is required");
+	if ((esc = curl_easy_escape(NULL, id, 0)) == NULL)
+		ctl_die(CTL_EXIT_FAIL, "out of memory");
+	snprintf(path, sizeof(path), "/api/v1/machines/%s/move", esc);
+	curl_free(esc);
+	body = json_pack("{s:s}", "commune", c->commune);
+	j = ctl_request(c, "POST", path, body);
+	json_decref(body);
+	if (c->format == FMT_JSON) {
+		json_dumpf(j, stdout, JSON_INDENT(2));
+		putchar('\n');
+	} else
+		printf("machine %s (%s) moved from commune %s to %s on %s: "
+		       "its history stays with %s\n",
+		       id, json_string_value(json_object_get(j, "hostname")),
+		       json_string_value(json_object_get(j, "from_commune")),
+		       json_string_value(json_object_get(j, "commune")),
+		       json_string_value(json_object_get(j, "moved_at")),
+		       json_string_value(json_object_get(j, "from_commune")));
+	json_decref(j);
+	return 0;
+}
+
 static int
 cmd_retire(const struct ctl *c, const char *id)
 {
@@ -702,6 +736,9 @@ run(const struct ctl *c, int argc, char **argv)
 	if (strcmp(argv[0], "machines") == 0 && argc == 3 &&
 	    strcmp(argv[1], "retire") == 0)
 		return cmd_retire(c, argv[2]);
+	if (strcmp(argv[0], "machines") == 0 && argc == 3 &&
+	    strcmp(argv[1], "move") == 0)
+		return cmd_move(c, argv[2]);
 	if (strcmp(argv[0], "inventory") == 0 && argc == 2)
 		return cmd_inventory(c, argv[1]);
 	if (strcmp(argv[0], "communes") == 0 && argc == 1)

@@ -42,11 +42,13 @@ measure(struct sq *q, const char *basis, const char *product,
 	/* clang-format on */
 	static const char installs[] =
 	    "SELECT count(DISTINCT s.agent_id) FROM software s"
-	    " JOIN agents a ON a.agent_id = s.agent_id"
-	    " JOIN software_map m ON m.name = s.name"
-	    " AND m.publisher = coalesce(s.publisher, '')"
-	    " WHERE ?1 IS NOT NULL AND m.product = ?3 AND a.commune = ?4"
-	    " AND " REPORT_IN_SERVICE("a", "?5");
+	    " JOIN " REPORT_AGENTS_AT(
+	        "?5") " a ON a.agent_id = s.agent_id"
+	              " JOIN software_map m ON m.name = s.name"
+	              " AND m.publisher = coalesce(s.publisher, '')"
+	              " WHERE ?1 IS NOT NULL AND m.product = ?3 AND a.commune "
+	              "= ?4"
+	              " AND " REPORT_IN_SERVICE("a", "?5");
 	int by_hours =
 	    strcmp(basis, "peak") != 0 && strcmp(basis, "installs") != 0;
 	const char *sql = by_hours                     ? hours

@@ -202,6 +202,27 @@ static const char *const lite_migrations[] = {
     "ALTER TABLE products ADD COLUMN metering TEXT NOT NULL"
     "  DEFAULT 'interactive'"
     "  CHECK (metering IN ('interactive', 'service', 'installed'));",
+    /* 14: machines moved between communes (docs/LICENCES.md,
+     * "Lifecycle"): a machine counts as installed in the commune it
+     * belonged to on a period's last day, and its usage is booked to the
+     * commune it belonged to when it happened. */
+    "CREATE TABLE IF NOT EXISTS moves(id INTEGER PRIMARY KEY,"
+    "  agent_id TEXT NOT NULL REFERENCES agents, at INTEGER NOT NULL,"
+    "  from_commune TEXT NOT NULL, to_commune TEXT NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS moves_agent ON moves(agent_id, at);"
+    "ALTER TABLE agents ADD COLUMN former TEXT NOT NULL DEFAULT '';"
+    /* the month of a move has rows in both communes */
+    "CREATE TABLE usage_monthly2(month INTEGER NOT NULL,"
+    "  agent_id TEXT NOT NULL, commune TEXT NOT NULL, product TEXT NOT NULL,"
+    "  exe TEXT NOT NULL, user TEXT NOT NULL, seconds INTEGER NOT NULL,"
+    "  sessions INTEGER NOT NULL, last_end INTEGER NOT NULL,"
+    "  PRIMARY KEY (month, agent_id, commune, product, exe, user))"
+    "  WITHOUT ROWID;"
+    "INSERT INTO usage_monthly2 SELECT * FROM usage_monthly;"
+    "DROP TABLE usage_monthly;"
+    "ALTER TABLE usage_monthly2 RENAME TO usage_monthly;"
+    "CREATE INDEX usage_monthly_commune"
+    "  ON usage_monthly(commune, month, seconds, last_end);",
 };
 #define NEWEST (int)(sizeof(lite_migrations) / sizeof(lite_migrations[0]))
 

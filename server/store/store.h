@@ -65,6 +65,10 @@ enum store_admin_op {
 	ADM_AGENT_RETIRE,  /* {id: agent id}: out of service, as revoked,
 	                      and no longer counted -> {agent_id, hostname,
 	                      commune, retired_at} */
+	ADM_AGENT_MOVE,    /* {id: agent id, commune}: the machine moves to
+	                      that commune from now on (intercommunal) ->
+	                      {agent_id, hostname, commune, from_commune,
+	                      moved_at} */
 	ADM_AUDIT_LIST,    /* {days?} -> the audit log in scope */
 	ADM_GAPS_LIST,     /* {days?} -> data agents reported as given up */
 	/* the audit log's retention (intercommunal admin; store_access.c) */
@@ -85,6 +89,9 @@ enum store_report {
 struct store_agent {
 	char agent_id[STORE_ID_MAX];
 	char commune[STORE_COMMUNE_MAX];
+	char former[256]; /* the communes its machine was moved from,
+	                     comma-separated ("" when none), whose history its
+	                     backlog may still add to */
 };
 
 /* What an admin token may see: one commune, or all when commune is "". */

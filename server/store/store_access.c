@@ -207,6 +207,106 @@ agent_out(struct sq *q, enum store_admin_op op, const struct store_scope *sc,
 	return *out ? STORE_OK : STORE_NOTFOUND;
 }
 
+/* agent_move()'s arguments and answer, through sq_tx(). */
+struct move {
+	const char *id, *to;
+	json_t **out;
+	int rc;
+};
+
+static int
+move_run(struct sq *q, void *arg)
+{
+	struct move *m = arg;
+	struct db_stmt *st;
+	long long now = time(NULL);
+	int r;
+
+	json_decref(*m->out); /* a retried transaction starts again */
+	*m->out = NULL;
+	m->rc = STORE_OK;
+	st = sq_prep(q, "SELECT a.commune, a.hostname, a.revoked,"
+	                " (SELECT count(*) FROM communes WHERE code = ?2)"
+	                " FROM agents a WHERE a.agent_id = ?1");
+	if (st == NULL)
+		return STORE_ERR;
+	db_bind_text(st, 1, m->id);
+	db_bind_text(st, 2, m->to);
+	if ((r = db_step(st)) != DB_ROW) {
+		db_finalize(st);
+		return r == DB_DONE ? (m->rc = STORE_NOTFOUND) : STORE_ERR;
+	}
+	*m->out = json_pack("{s:s, s:s?, s:s, s:s}", "agent_id", m->id,
+	                    "hostname", db_column_text(st, 1), "commune", m->to,
+	                    "from_commune", db_column_text(st, 0));
+	if (db_column_int64(st, 3) == 0)
+		m->rc = unknown_commune(m->out);
+	else if (db_column_int64(st, 2) != 0)
+		m->rc = sq_invalid(m->out,
+		                   "machine %s is revoked or retired: "
+		                   "it does not move",
+		                   m->id);
+	else if (strcmp(db_column_text(st, 0), m->to) == 0)
+		m->rc =
+		    sq_invalid(m->out, "machine %s is in commune %s already",
+		               m->id, m->to);
+	db_finalize(st);
+	if (m->rc != STORE_OK)
+		return STORE_OK; /* a refusal: nothing written */
+	json_object_set_new(*m->out, "moved_at", json_integer(now));
+	st = sq_prep(q, "INSERT INTO moves(agent_id, at, from_commune,"
+	                " to_commune) VALUES (?1, ?2, ?3, ?4)");
+	if (st == NULL)
+		return STORE_ERR;
+	db_bind_text(st, 1, m->id);
+	db_bind_int64(st, 2, now);
+	db_bind_text(st, 3, sq_jstr(*m->out, "from_commune"));
+	db_bind_text(st, 4, m->to);
+	if (sq_step_done(q, st) != STORE_OK)
+		return STORE_ERR;
+	st = sq_prep(q, "UPDATE agents SET commune = ?2, former = CASE"
+	                " WHEN former = '' THEN ?3 ELSE former || ',' || ?3 END"
+	                " WHERE agent_id = ?1");
+	if (st == NULL)
+		return STORE_ERR;
+	db_bind_text(st, 1, m->id);
+	db_bind_text(st, 2, m->to);
+	db_bind_text(st, 3, sq_jstr(*m->out, "from_commune"));
+	return sq_step_done(q, st);
+}
+
+/* Moves an agent's machine to another commune (docs/LICENCES.md,
+ * "Lifecycle"): from now on it counts there, and its usage is booked
+ * there; what it did before stays with the commune it was in. The move
+ * is recorded (moves) and the agent keeps its identity and token. */
+static int
+agent_move(struct sq *q, json_t *in, json_t **out)
+{
+	struct move m = {json_string_value(json_object_get(in, "id")),
+	                 json_string_value(json_object_get(in, "commune")), out,
+	                 STORE_OK};
+	char when[32];
+	int rc;
+
+	if (m.id == NULL)
+		return STORE_NOTFOUND;
+	if (m.to == NULL)
+		return sq_invalid(out, "%s",
+		                  "commune: expected a commune code");
+	if ((rc = sq_tx(q, 1, move_run, &m)) != STORE_OK || m.rc != STORE_OK) {
+		if (rc != STORE_OK || m.rc == STORE_NOTFOUND) {
+			json_decref(*out);
+			*out = NULL;
+		}
+		return rc != STORE_OK ? rc : m.rc;
+	}
+	util_isotime(
+	    (time_t)json_integer_value(json_object_get(*out, "moved_at")), when,
+	    sizeof(when));
+	json_object_set_new(*out, "moved_at", json_string(when));
+	return STORE_OK;
+}
+
 static int
 list(struct sq *q, const char *sql, const struct store_scope *sc,
      long long since, json_t **out)
@@ -389,6 +489,8 @@ acc_admin(struct sq *q, enum store_admin_op op, const struct store_scope *sc,
 	case ADM_AGENT_REVOKE:
 	case ADM_AGENT_RETIRE:
 		return agent_out(q, op, sc, in, out);
+	case ADM_AGENT_MOVE:
+		return agent_move(q, in, out);
 	case ADM_AUDIT_LIST:
 		if (opt_positive(in, "days", 3660, &days) == -1)
 			return sq_invalid(out, "%s",

@@ -211,19 +211,64 @@ apply_delta(struct sq *q, const char *agent_id, int max_software,
 	return rc;
 }
 
-/* A summary's upsert: table, and its time column. */
-#define SUMMARY_SQL(table, time)                                               \
+/* A summary's upsert: table, its time column, and its key's columns
+ * after the time (a month of a machine moved between communes has rows
+ * in each; a day is in one commune). */
+#define SUMMARY_SQL(table, time, key)                                          \
 	"INSERT INTO " table "(" time ", agent_id, commune, product, exe,"     \
 	" \"user\", seconds, sessions, last_end)"                              \
 	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"                         \
-	" ON CONFLICT(" time ", agent_id, product, exe, \"user\")"             \
+	" ON CONFLICT(" time ", " key ")"                                      \
 	" DO UPDATE SET seconds = " table ".seconds + excluded.seconds,"       \
 	" sessions = " table ".sessions + excluded.sessions,"                  \
 	" last_end = CASE WHEN excluded.last_end > " table ".last_end"         \
 	"  THEN excluded.last_end ELSE " table ".last_end END"
 static const char daily_sql[] =
-    SUMMARY_SQL("usage_daily", "day") " RETURNING seconds";
-static const char monthly_sql[] = SUMMARY_SQL("usage_monthly", "month");
+    SUMMARY_SQL("usage_daily", "day",
+                "agent_id, product, exe, \"user\"") " RETURNING seconds";
+static const char monthly_sql[] = SUMMARY_SQL(
+    "usage_monthly", "month", "agent_id, commune, product, exe, \"user\"");
+
+/* The commune the agent's machine belonged to on the local day that ends
+ * at end (the instant the next begins): the one it was moved from by its
+ * first move at or after end, else its own (docs/LICENCES.md,
+ * "Lifecycle"; as REPORT_AGENTS_AT). */
+static const char *
+commune_at(const struct sq *q, const struct store_agent *a, long long end)
+{
+	size_t i;
+
+	for (i = 0; i < q->tx.nmoves; i++)
+		if (q->tx.moves[i].at >= end)
+			return q->tx.moves[i].commune;
+	return a->commune;
+}
+
+/* Loads the agent's moves into the transaction (none: no allocation). */
+static int
+load_moves(struct sq *q, const char *agent_id)
+{
+	struct db_stmt *st = sq_get(q, "SELECT at, from_commune FROM moves"
+	                               " WHERE agent_id = ?1 ORDER BY at, id");
+	struct sq_move *m;
+	int r;
+
+	if (st == NULL)
+		return STORE_ERR;
+	db_bind_text(st, 1, agent_id);
+	while ((r = db_step(st)) == DB_ROW) {
+		m = realloc(q->tx.moves, (q->tx.nmoves + 1) * sizeof(*m));
+		if (m == NULL)
+			break;
+		q->tx.moves = m;
+		m[q->tx.nmoves].at = db_column_int64(st, 0);
+		util_strlcpy(m[q->tx.nmoves].commune, db_column_text(st, 1),
+		             sizeof(m->commune));
+		q->tx.nmoves++;
+	}
+	sq_put(q, st);
+	return r == DB_DONE ? STORE_OK : STORE_ERR;
+}
 
 /* Binds s to a summary's upsert (daily_sql or monthly_sql). */
 static void
@@ -232,7 +277,7 @@ bind_summary(struct db_stmt *st, const struct store_agent *a,
 {
 	db_bind_int64(st, 1, s->when);
 	db_bind_text(st, 2, a->agent_id);
-	db_bind_text(st, 3, a->commune);
+	db_bind_text(st, 3, s->commune);
 	db_bind_text(st, 4, s->product);
 	db_bind_text(st, 5, s->exe);
 	db_bind_text(st, 6, s->user);
@@ -297,7 +342,8 @@ sum_cmp(const void *x, const void *y)
 
 	if (a->when != b->when)
 		return a->when < b->when ? -1 : 1;
-	if ((c = strcmp(a->product, b->product)) != 0 ||
+	if ((c = strcmp(a->commune, b->commune)) != 0 ||
+	    (c = strcmp(a->product, b->product)) != 0 ||
 	    (c = strcmp(a->exe, b->exe)) != 0)
 		return c;
 	return strcmp(a->user, b->user);
@@ -366,7 +412,7 @@ add_span(struct sq *q, const struct store_agent *a, const struct sq_sum *s,
 		return STORE_ERR;
 	db_bind_int64(st, 1, day);
 	db_bind_text(st, 2, a->agent_id);
-	db_bind_text(st, 3, a->commune);
+	db_bind_text(st, 3, s->commune);
 	db_bind_text(st, 4, s->product);
 	db_bind_text(st, 5, s->exe);
 	db_bind_text(st, 6, s->user);
@@ -404,6 +450,7 @@ add_daily(struct sq *q, const struct store_agent *a,
 		    .seconds = cum - done,
 		    .sessions = first ? sessions : 0,
 		    .last_end = cut,
+		    .commune = commune_at(q, a, next),
 		    .product = r->u.use.product,
 		    .exe = r->u.use.exe ? r->u.use.exe : "",
 		    .user = r->u.use.user ? r->u.use.user : "",
@@ -537,8 +584,12 @@ static int
 apply_usage(struct sq *q, struct db_stmt *st, const struct store_agent *a,
             const char *epoch, const struct store_record *r)
 {
+	long long t0 = r->u.use.start + r->shift;
+
 	db_bind_text(st, 1, a->agent_id);
-	db_bind_text(st, 2, a->commune);
+	db_bind_text(st, 2,
+	             q->tx.nmoves ? commune_at(q, a, cal_start(cal_day(t0) + 1))
+	                          : a->commune);
 	db_bind_text(st, 3, epoch);
 	db_bind_int64(st, 4, r->seq);
 	db_bind_text(st, 5, r->u.use.product);
@@ -570,8 +621,10 @@ apply_gap(struct sq *q, const struct store_agent *a, const char *epoch,
 	               " ON CONFLICT DO NOTHING");
 	if (st == NULL)
 		return STORE_ERR;
+	long long t0 = r->u.use.start + r->shift;
+
 	db_bind_text(st, 1, a->agent_id);
-	db_bind_text(st, 2, a->commune);
+	db_bind_text(st, 2, commune_at(q, a, cal_start(cal_day(t0) + 1)));
 	db_bind_text(st, 3, epoch);
 	db_bind_int64(st, 4, r->seq);
 	db_bind_text(st, 5, r->u.gap.reason);
@@ -676,13 +729,15 @@ ingest_tx(struct sq *q, const struct store_agent *a,
 	q->tx.day_agent[0] = '\0'; /* nothing recorded in this transaction */
 	q->tx.nmonths = 0;
 	q->tx.ndaykeys = 0;
+	q->tx.nmoves = 0;
 	/* a record spans at most 9 local days (7 x 86,400 s starting at
 	 * 23:30 and crossing a 23-hour day) */
 	q->tx.months = calloc(9 * b->n + 1, sizeof(*q->tx.months));
 	q->tx.daykeys = calloc(b->n + 1, sizeof(*q->tx.daykeys));
 	if (q->tx.months == NULL || q->tx.daykeys == NULL)
 		goto fail;
-	if ((hwm = stream_claim(q, a->agent_id, b->epoch)) < 0)
+	if ((hwm = stream_claim(q, a->agent_id, b->epoch)) < 0 ||
+	    load_moves(q, a->agent_id) != STORE_OK)
 		goto fail;
 	use = sq_get(q, "INSERT INTO usage(agent_id, commune, epoch, seq,"
 	                " product, package, exe, \"user\", start, \"end\","
@@ -716,6 +771,9 @@ fail:
 	q->tx.months = NULL;
 	free(q->tx.daykeys);
 	q->tx.daykeys = NULL;
+	free(q->tx.moves);
+	q->tx.moves = NULL;
+	q->tx.nmoves = 0;
 	return rc;
 }
 

@@ -28,7 +28,14 @@ struct sq_cached {
  * the batch being ingested. */
 struct sq_sum {
 	long long when, seconds, sessions, last_end;
+	const char *commune; /* the machine's on that day (moves) */
 	const char *product, *exe, *user;
+};
+
+/* A move of the ingesting agent's machine: until at, it was in commune. */
+struct sq_move {
+	long long at;
+	char commune[STORE_COMMUNE_MAX];
 };
 
 /* An agent's usage summaries of one day in an ingest transaction: n
@@ -54,6 +61,10 @@ struct sq_ingest {
 	 * transaction, NULL outside it). */
 	struct sq_daykeys *daykeys;
 	size_t ndaykeys;
+	/* The agent's moves between communes, oldest first (owned by the
+	 * transaction, NULL outside it or when it has none). */
+	struct sq_move *moves;
+	size_t nmoves;
 };
 
 struct norm;
@@ -109,8 +120,9 @@ int sq_migrate(struct db *db, const char *role, char *err, size_t errlen);
 int sq_schema_check(struct db *db, char *err, size_t errlen);
 
 /* Sets the rows the connection may touch (PostgreSQL row-level
- * security; a no-op on SQLite): commune's (NULL or "": all), with its
- * pool partners' when partners is set. STORE_OK or STORE_ERR. */
+ * security; a no-op on SQLite): commune's (NULL or "": all; a
+ * comma-separated list: those), with its pool partners' when partners is
+ * set. STORE_OK or STORE_ERR. */
 int sq_scope(struct sq *q, const char *commune, int partners);
 /* Runs SQL without results; logs and returns -1 on failure. */
 int sq_exec(struct sq *q, const char *sql);

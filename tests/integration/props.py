@@ -328,13 +328,26 @@ class Scenario:
             for k in a.software:
                 out.setdefault((a.commune, k), {"inst": set(), "mach": set(), "users": set(), "secs": 0})
                 out[(a.commune, k)]["inst"].add(a.aid)
+        person = {}  # (commune, product, user or machine): intervals
         for a, k, u, start, secs in self.usage:
             if start >= t0:
                 f = out.setdefault((a.commune, k), {"inst": set(), "mach": set(), "users": set(), "secs": 0})
                 f["mach"].add(a.aid)
                 if u is not None:
                     f["users"].add(u)
-                f["secs"] += secs
+                person.setdefault((a.commune, k, u or "#" + a.aid), []).append((start, start + secs))
+        # hours: the union of each person's intervals (docs/LICENCES.md,
+        # "Concurrency and hours"); one user may run a product on two
+        # machines at once
+        for (c, k, _), iv in person.items():
+            end = None
+            for s0, s1 in sorted(iv):
+                if end is None or s0 > end:
+                    out[(c, k)]["secs"] += s1 - s0
+                    end = s1
+                elif s1 > end:
+                    out[(c, k)]["secs"] += s1 - end
+                    end = s1
         return {key: (len(f["inst"]), len(f["mach"]), len(f["users"]), f["secs"])
                 for key, f in out.items()}
 
