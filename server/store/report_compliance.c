@@ -107,6 +107,9 @@ static const char compliance_sql[] =
     REPORT_MERGE("hu", "sp", "commune, product, person") ","
     " h2 AS (SELECT s.level, s.holder, h.product, sum(h.t1 - h.t0) AS secs"
     "  FROM hu h JOIN scopes s ON s.commune = h.commune GROUP BY 1, 2, 3),"
+    " hs AS (SELECT s.level, s.holder, h.product, h.t0, h.t1"
+    "  FROM hu h JOIN scopes s ON s.commune = h.commune),"
+    REPORT_PEAK("pu", "hs", "level, holder, product") ","
     REPORT_MERGE("mu", "sp", "commune, product, agent_id") ","
     " ms AS (SELECT s.level, s.holder, u.product, u.t0, u.t1"
     "  FROM mu u JOIN scopes s ON s.commune = u.commune),"
@@ -129,7 +132,8 @@ static const char compliance_sql[] =
     "  coalesce(u.user_communes, 0), c.n, c.pool, pl.n,"
     "  coalesce(oi.installed, 0), coalesce(ou.machines, 0),"
     "  coalesce(ou.users, 0), coalesce(oh.secs, 0), coalesce(op.peak, 0),"
-    "  CASE WHEN p.metering = 'service' THEN 0 ELSE coalesce(ou.anon, 0) END"
+    "  CASE WHEN p.metering = 'service' THEN 0 ELSE coalesce(ou.anon, 0) END,"
+    "  coalesce(pu.peak, 0), coalesce(opu.peak, 0)"
     " FROM km k JOIN products p ON p.key = k.product"
     " LEFT JOIN owned o ON o.level = k.level AND o.holder = k.holder"
     "  AND o.product = k.product AND o.metric = k.metric"
@@ -139,6 +143,8 @@ static const char compliance_sql[] =
     "  AND u.product = k.product"
     " LEFT JOIN h2 h ON h.level = k.level AND h.holder = k.holder"
     "  AND h.product = k.product"
+    " LEFT JOIN pu ON pu.level = k.level AND pu.holder = k.holder"
+    "  AND pu.product = k.product"
     " LEFT JOIN p2 pk ON pk.level = k.level AND pk.holder = k.holder"
     "  AND pk.product = k.product"
     " LEFT JOIN covered c ON k.level = 'commune' AND c.commune = k.holder"
@@ -152,6 +158,8 @@ static const char compliance_sql[] =
     "  AND ou.product = k.product"
     " LEFT JOIN h2 oh ON oh.level = 'commune' AND oh.holder = ?6"
     "  AND oh.product = k.product"
+    " LEFT JOIN pu opu ON opu.level = 'commune' AND opu.holder = ?6"
+    "  AND opu.product = k.product"
     " LEFT JOIN p2 op ON op.level = 'commune' AND op.holder = ?6"
     "  AND op.product = k.product"
     " WHERE ?6 = '' OR (k.level = 'commune' AND k.holder = ?6)"
@@ -163,14 +171,14 @@ static const char compliance_sql[] =
 
 /* The figures of a compliance row (compliance_sql's columns). */
 struct fig {
-	long long installed, machines, users, secs, peak, anon;
+	long long installed, machines, users, secs, peak, anon, peak_users;
 };
 
 static void
 fig_read(struct db_stmt *st, int own, struct fig *f)
 {
-	static const int total[] = {7, 9, 10, 11, 12, 13};
-	static const int mine[] = {19, 20, 21, 22, 23, 24};
+	static const int total[] = {7, 9, 10, 11, 12, 13, 25};
+	static const int mine[] = {19, 20, 21, 22, 23, 24, 26};
 	const int *c = own ? mine : total;
 
 	f->installed = db_column_int64(st, c[0]);
@@ -179,6 +187,7 @@ fig_read(struct db_stmt *st, int own, struct fig *f)
 	f->secs = db_column_int64(st, c[3]);
 	f->peak = db_column_int64(st, c[4]);
 	f->anon = db_column_int64(st, c[5]);
+	f->peak_users = db_column_int64(st, c[6]);
 }
 
 /* Sets row's figure prefix + name to v (a reference it takes). */
@@ -207,6 +216,7 @@ fig_set(json_t *row, const char *prefix, const struct fig *f, int own, int k)
 	fig_put(row, prefix, "usage_hours", report_hours(f->secs));
 	fig_put(row, prefix, "usage_seconds", json_integer(f->secs));
 	fig_put(row, prefix, "peak_concurrent", json_integer(f->peak));
+	fig_put(row, prefix, "peak_users", report_users(f->peak_users, own, k));
 }
 
 /* What the licences must cover, by the entitlement's metric: a user
@@ -269,8 +279,10 @@ pool_row_for_member(json_t *row, struct db_stmt *st,
 		json_object_set_new(row, "usage_seconds", json_null());
 		json_object_set_new(row, "peak_concurrent", json_null());
 	}
-	if (!show_users)
+	if (!show_users) {
 		json_object_set_new(row, "used_users", json_null());
+		json_object_set_new(row, "peak_users", json_null());
+	}
 	if (strcmp(metric, "user") == 0)
 		shown = show_users;
 	else if (strcmp(metric, "concurrent") == 0)

@@ -73,6 +73,7 @@ static const char licence_sql[] =
     REPORT_MERGE("hu", "sp", "commune, product, person") ","
     " hrs AS (SELECT commune, product, sum(t1 - t0) AS secs FROM hu"
     "  GROUP BY 1, 2),"
+    REPORT_PEAK("pu", "hu", "commune, product") ","
     REPORT_MERGE("mu", "sp", "commune, product, agent_id") ","
     REPORT_PEAK("pk", "mu", "commune, product") ","
     " keys AS (SELECT commune, product FROM inst"
@@ -80,12 +81,13 @@ static const char licence_sql[] =
     " SELECT k.product, k.commune, coalesce(i.n, 0),"
     "  coalesce(x.machines, 0), coalesce(x.users, 0),"
     "  coalesce(h.secs, 0), coalesce(d.peak, 0), x.last, p.name,"
-    "  p.metering"
+    "  p.metering, coalesce(pu.peak, 0)"
     " FROM keys k"
     " LEFT JOIN inst i ON i.commune = k.commune AND i.product = k.product"
     " LEFT JOIN used x ON x.commune = k.commune AND x.product = k.product"
     " LEFT JOIN hrs h ON h.commune = k.commune AND h.product = k.product"
     " LEFT JOIN pk d ON d.commune = k.commune AND d.product = k.product"
+    " LEFT JOIN pu ON pu.commune = k.commune AND pu.product = k.product"
     " LEFT JOIN products p ON p.key = k.product"
     " ORDER BY 6 DESC, 3 DESC, 1, 2"
     " LIMIT ?5";
@@ -140,6 +142,10 @@ licence_rows(struct sq *q, const struct store_query *qu, const char *col,
 		if (row && db_column_type(st, 8) != DB_NULL)
 			json_object_set_new(row, "product_name",
 			                    json_string(db_column_text(st, 8)));
+		if (row)
+			json_object_set_new(
+			    row, "peak_users",
+			    report_users(db_column_int64(st, 10), own, qu->k));
 		if (row && db_column_type(st, 9) != DB_NULL)
 			json_object_set_new(row, "metering",
 			                    json_string(db_column_text(st, 9)));

@@ -16,12 +16,15 @@
 # - A pooled concurrent contract of AutoCAD shared by peak (1,000.00 €,
 #   no fixed share) is split 2 : 1 (666.67 / 333.33 €), where machines per
 #   day (2 and 2) split it in halves.
+# - peak_users, the most people at once (a machine without user ids is
+#   one): Office 1, AutoCAD Brest 2 (u3 and u4 on b3), Guipavas 1, all 3;
 # - LibreOffice over midnight: b1 23:00 on D to 01:00 on D + 1 (u1), b2
 #   00:30-00:45 on D + 1 (u2): peak 2 over D..D+1, 1 over D; hours 3,600 s
 #   on D, 8,100 s over both days.
 . tests/integration/lib.sh
+# privacy_k = 1: the small user counts below are shown, not "<3"
 server_conf 'enrol_per_minute = 0' 'requests_per_minute = 0' \
-	'admin_requests_per_second = 0'
+	'admin_requests_per_second = 0' 'privacy_k = 1'
 start_server
 bootstrap
 D=$(TZ=Europe/Paris date -d '-3 days' +%F)
@@ -67,6 +70,11 @@ lic() {
 	ctl --format json licences --product "$p" "$@" |
 		json "[(r['usage_seconds'], r['peak_concurrent'], r['used_machines']) for r in j if r['commune'] == '$c']"
 }
+# pu PRODUCT: the licences rows' peak_users on day D
+pu() {
+	ctl --format json licences --product "$1" --from "$D" --to "$D" |
+		json "sorted((r['commune'], r['peak_users']) for r in j)"
+}
 
 say "one person's overlapping programs of a product: the union of their hours"
 expect_eq "Office, Brest, D" "$(lic ms-office-2019 29019 --from "$D" --to "$D")" \
@@ -79,6 +87,13 @@ expect_eq "AutoCAD, Brest" "$(lic autocad-lt 29019 --from "$D" --to "$D")" "[(10
 expect_eq "AutoCAD, Guipavas" "$(lic autocad-lt 29075 --from "$D" --to "$D")" "[(8100, 1, 2)]"
 expect_eq "AutoCAD, all" "$(lic autocad-lt '*' --from "$D" --to "$D")" "[(18900, 3, 4)]"
 
+say "peak of people: the most users (or machines without user ids) at once"
+# Office: u1, then u2: 1. AutoCAD: u3 and u4 on b3 at 09:30 (one
+# machine, two people), u4 and u5 at 10:00; Guipavas's machines follow
+# each other: 1; all: u3, u4 and g2 at 09:30: 3.
+expect_eq "Office" "$(pu ms-office-2019)" "[('*', 1), ('29019', 1)]"
+expect_eq "AutoCAD" "$(pu autocad-lt)" "[('*', 3), ('29019', 2), ('29075', 1)]"
+
 say "over midnight: the peak and hours of the days asked for"
 expect_eq "LibreOffice, D" "$(lic libreoffice 29019 --from "$D" --to "$D")" "[(3600, 1, 1)]"
 expect_eq "LibreOffice, D and D + 1" "$(lic libreoffice 29019 --from "$D" --to "$D1")" \
@@ -89,11 +104,11 @@ ctl pools set duo --name Duo --members 29019,29075 --basis peak >/dev/null
 ctl entitlements add --product autocad-lt --pool duo --metric concurrent --quantity 3 \
 	--total-cost 1000 >/dev/null
 ctl --format json compliance --from "$D" --to "$D" >"$WORK/c.json"
-row() { json "[(r['need'], r['status'], r['usage_seconds'], r['peak_concurrent']) for r in j if r['product']=='autocad-lt' and r['level']=='$1' and r['holder']=='$2' and r['metric']=='concurrent']" <"$WORK/c.json"; }
-expect_eq "pool duo" "$(row pool duo)" "[(3, 'compliant', 18900, 3)]"
-expect_eq "Brest" "$(row commune 29019)" "[(2, 'pooled', 10800, 2)]"
-expect_eq "Guipavas" "$(row commune 29075)" "[(1, 'pooled', 8100, 1)]"
-expect_eq "all" "$(row all '*')" "[(3, 'compliant', 18900, 3)]"
+row() { json "[(r['need'], r['status'], r['usage_seconds'], r['peak_concurrent'], r['peak_users']) for r in j if r['product']=='autocad-lt' and r['level']=='$1' and r['holder']=='$2' and r['metric']=='concurrent']" <"$WORK/c.json"; }
+expect_eq "pool duo" "$(row pool duo)" "[(3, 'compliant', 18900, 3, 3)]"
+expect_eq "Brest" "$(row commune 29019)" "[(2, 'pooled', 10800, 2, 2)]"
+expect_eq "Guipavas" "$(row commune 29075)" "[(1, 'pooled', 8100, 1, 1)]"
+expect_eq "all" "$(row all '*')" "[(3, 'compliant', 18900, 3, 3)]"
 
 say "costs by peak: 2 : 1, not machines per day (2 : 2)"
 ctl --format json costs --from "$D" --to "$D" >"$WORK/costs.json"

@@ -789,9 +789,10 @@ def p4_privacy(sc):
             for part in ("rows", "totals"):
                 for r in lic[part]:
                     own = viewer is not None and r["commune"] in (viewer, "*")
-                    if small(r["used_users"]) and not own:
-                        bad("P4 privacy", f"{who} days={d}: licences {part} {r['commune']} {r['product']} "
-                            f"used_users {r['used_users']}")
+                    for f in ("used_users", "peak_users"):
+                        if small(r[f]) and not own:
+                            bad("P4 privacy", f"{who} days={d}: licences {part} {r['commune']} {r['product']} "
+                                f"{f} {r[f]}")
             for r in get(f"/api/v1/reports/usage?days={d}", tok):
                 if small(r["used_users"]) and r["commune"] != viewer:
                     bad("P4 privacy", f"{who} days={d}: usage {r['month']} {r['commune']} {r['product']} "
@@ -801,9 +802,10 @@ def p4_privacy(sc):
             comp = get(f"/api/v1/reports/compliance?days={d}", tok)
             for r in comp:
                 own = viewer is not None and r["level"] == "commune" and r["holder"] == viewer
-                if small(r["used_users"]) and not own:
-                    bad("P4 privacy", f"{who} days={d}: compliance {r['level']} {r['holder']} {r['product']} "
-                        f"{r['metric']} used_users {r['used_users']}")
+                for f in ("used_users", "peak_users"):
+                    if small(r[f]) and not own:
+                        bad("P4 privacy", f"{who} days={d}: compliance {r['level']} {r['holder']} {r['product']} "
+                            f"{r['metric']} {f} {r[f]}")
                 if viewer and (r["level"] == "commune" and r["holder"] != viewer or r["level"] == "all"
                                or r["level"] == "pool" and viewer not in sc.pools.get(r["holder"], ([],))[0]):
                     bad("P4 scope", f"{who} days={d}: compliance row {r['level']} {r['holder']}")
