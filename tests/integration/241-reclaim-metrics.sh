@@ -18,6 +18,7 @@
 #   listed, saves nothing.
 # Total 400 + 300 + 100 + 333.34 = 1,133.34 €; Brest's own admin: its
 # rows and seats only, 700 €.
+# - coverage of a seasonal product over the days the PC existed (below).
 . tests/integration/lib.sh
 server_conf 'enrol_per_minute = 0' 'requests_per_minute = 0' \
 	'admin_requests_per_second = 0'
@@ -83,4 +84,22 @@ expect_eq "Brest's rows" "$(json "[(r['hostname'], r.get('saving_eur')) for r in
 expect_eq "Brest's seats" "$(json "[(s['holder'], s['product'], s['surplus']) for s in j['seats']]" <"$WORK/rb.json")" \
 	"[('29019', 'ms-office-2019', 3)]"
 expect_eq "Brest's total" "$(json "j['saving_eur']" <"$WORK/rb.json")" "700.00"
+say "a seasonal product on a PC enrolled 20 days ago: measured on its 20 days"
+# e.magnus (seasonal_days 395) on b5, enrolled 22 days ago, reporting on
+# each of the 20 days up to D, never used: its window is the 20 days it
+# existed (not 395, where 20 days reported would make it "unreported"
+# under the default 70 % coverage): unused, 20 of 20 days, 450 €.
+cat >"$WORK/spec5.json" <<JSON
+{"secrets": {"29019": "$SECRET_29019"},
+ "machines": [{"name": "b5", "commune": "29019", "software": [{"name": "e.magnus Gestion financière"}],
+   "days": [$(seq -s, 3 22)]}]}
+JSON
+/usr/bin/python3 tests/integration/fleet.py "$URL" "$WORK/spec5.json" "$WORK/fleet5.json"
+sdb "UPDATE agents SET enrolled = enrolled - 22 * 86400 WHERE hostname = 'b5'" >/dev/null
+ctl entitlements add --product bl-emagnus --commune 29019 --metric device --quantity 1 \
+	--unit-cost 450 >/dev/null
+expect_eq "b5's e.magnus (status, window_days, days_reported, saving)" \
+	"$(ctl --format json reclaim --from "$D" --to "$D" |
+		json "[(r['status'], r['window_days'], r['days_reported'], r['saving_eur']) for r in j['rows'] if r['hostname'] == 'b5']")" \
+	"[('unused', 20, 20, '450.00')]"
 echo "ok: reclaim by metric"
