@@ -152,26 +152,29 @@ cmd_reclaim(const struct ctl *c)
 	char total[32];
 	size_t i;
 
+	seats = json_object_get(j, "seats");
 	json_array_foreach(rows, i, r) add_euros(r, "saving");
+	json_array_foreach(seats, i, r) add_euros(r, "saving");
 	trim(c, rows);
 	if (c->format == FMT_JSON) {
 		json_dumpf(j, stdout, JSON_INDENT(2));
 		putchar('\n');
-	} else
+	} else if (flag(c, "seats")) /* the seats' table, or CSV */
+		ctl_print(c, seats, seat_cols);
+	else
 		ctl_print(c, rows, cols);
+	if (c->format == FMT_TABLE && !flag(c, "seats") &&
+	    json_array_size(seats) > 0) {
+		printf("\nseats beyond the need (user and concurrent "
+		       "licences; --seats for these alone):\n");
+		ctl_print(c, seats, seat_cols);
+	}
 	if (c->format == FMT_TABLE) {
-		seats = json_object_get(j, "seats");
-		if (json_array_size(seats) > 0) {
-			json_array_foreach(seats, i, r) add_euros(r, "saving");
-			printf("\nseats beyond the need (user and concurrent "
-			       "licences):\n");
-			ctl_print(c, seats, seat_cols);
-		}
 		euros(json_integer_value(json_object_get(j, "saving_cents")),
 		      total, sizeof(total));
-		printf("\nreclaimable: %s EUR a year (installations unused, "
-		       "agents reporting >= %.0f%% of the window, and seats "
-		       "beyond the need; all rows)\n",
+		printf("\nreclaimable: %s EUR at the licences' prices "
+		       "(installations unused, agents reporting >= %.0f%% of "
+		       "the window, and seats beyond the need; all rows)\n",
 		       total,
 		       json_number_value(json_object_get(j, "coverage")) * 100);
 	}

@@ -88,7 +88,7 @@ usage_exit(int code)
 	    "  compliance [--commune CODE] [--product KEY] [PERIOD] "
 	    "[--limit N]\n"
 	    "  reclaim [--commune CODE] [PERIOD] [--coverage 0.7] "
-	    "[--limit N]\n"
+	    "[--limit N] [--seats]\n"
 	    "  costs [--pool CODE] [PERIOD] [--limit N]\n"
 	    "  usage [--commune CODE] [--product KEY] [PERIOD] "
 	    "[--limit N]\n"
@@ -793,6 +793,7 @@ main(int argc, char *argv[])
 	    {"basis", required_argument, NULL, 'O'},
 	    {"coverage", required_argument, NULL, 'O'},
 	    {"raw", no_argument, NULL, 'O'},
+	    {"seats", no_argument, NULL, 'O'},
 	    {"label", required_argument, NULL, 'O'},
 	    {"read-only", no_argument, NULL, 'O'},
 	    {"expires-days", required_argument, NULL, 'O'},

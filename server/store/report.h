@@ -99,17 +99,19 @@ void report_bind_months(struct db_stmt *st, int i,
 	"CASE WHEN " a ".\"user\" = '' THEN '#' || " a ".agent_id ELSE " a     \
 	".commune || '/' || " a ".\"user\" END"
 
-/* SQL: the agents table as of the instant end (an SQL expression): each
- * machine in the commune it belonged to then (the commune it was moved
- * from by the first move at or after end, else its own), for the
- * installation counts of a period whose last day ends at end
- * (docs/LICENCES.md, "Lifecycle"). Use it as "JOIN " REPORT_AGENTS_AT(e)
- * " a". */
-#define REPORT_AGENTS_AT(end)                                                  \
+/* SQL: the agents table as of a period's last day (last, an SQL
+ * expression of its day number), for the installation counts of that
+ * period (docs/LICENCES.md, "Lifecycle"): each machine in the commune it
+ * belonged to on that day (the one it was moved from by its first move on
+ * that day or later, else its own; the day of a move is the former
+ * commune's). Installations are the machines' latest inventories: a
+ * machine counts in any period ending while it is in service
+ * (REPORT_IN_SERVICE). Use it as "JOIN " REPORT_AGENTS_AT(l) " a". */
+#define REPORT_AGENTS_AT(last)                                                 \
 	"(SELECT x.agent_id, x.hostname, x.enrolled, x.revoked_at,"            \
 	" x.retired_at, coalesce((SELECT m.from_commune FROM moves m"          \
-	" WHERE m.agent_id = x.agent_id AND m.at >= " end                      \
-	" ORDER BY m.at, m.id LIMIT 1), x.commune) AS commune FROM agents x)"
+	" WHERE m.agent_id = x.agent_id AND m.day >= " last                    \
+	" ORDER BY m.day, m.id LIMIT 1), x.commune) AS commune FROM agents x)"
 
 /* The instant the day after day begins: REPORT_IN_SERVICE's end. */
 long long report_end(long long day);

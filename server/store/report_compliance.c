@@ -18,7 +18,7 @@ static const char compliance_sql[] =
     "  FROM pool_members a JOIN pool_members b ON b.pool = a.pool"
     "  WHERE a.commune = ?6),"
     " inst AS (SELECT DISTINCT a.commune, m.product, s.agent_id"
-    "  FROM software s JOIN " REPORT_AGENTS_AT("?9") " a"
+    "  FROM software s JOIN " REPORT_AGENTS_AT("?2") " a"
     "   ON a.agent_id = s.agent_id"
     "  JOIN software_map m ON m.name = s.name"
     "   AND m.publisher = coalesce(s.publisher, '')"
@@ -133,7 +133,7 @@ static const char compliance_sql[] =
     "  coalesce(oi.installed, 0), coalesce(ou.machines, 0),"
     "  coalesce(ou.users, 0), coalesce(oh.secs, 0), coalesce(op.peak, 0),"
     "  CASE WHEN p.metering = 'service' THEN 0 ELSE coalesce(ou.anon, 0) END,"
-    "  coalesce(pu.peak, 0), coalesce(opu.peak, 0)"
+    "  coalesce(pu.peak, 0), coalesce(opu.peak, 0), p.metering"
     " FROM km k JOIN products p ON p.key = k.product"
     " LEFT JOIN owned o ON o.level = k.level AND o.holder = k.holder"
     "  AND o.product = k.product AND o.metric = k.metric"
@@ -172,6 +172,7 @@ static const char compliance_sql[] =
 /* The figures of a compliance row (compliance_sql's columns). */
 struct fig {
 	long long installed, machines, users, secs, peak, anon, peak_users;
+	int present; /* metering class "installed": presence is use */
 };
 
 static void
@@ -188,6 +189,7 @@ fig_read(struct db_stmt *st, int own, struct fig *f)
 	f->peak = db_column_int64(st, c[4]);
 	f->anon = db_column_int64(st, c[5]);
 	f->peak_users = db_column_int64(st, c[6]);
+	f->present = strcmp(db_column_text(st, 27), "installed") == 0;
 }
 
 /* Sets row's figure prefix + name to v (a reference it takes). */
@@ -220,10 +222,17 @@ fig_set(json_t *row, const char *prefix, const struct fig *f, int own, int k)
 }
 
 /* What the licences must cover, by the entitlement's metric: a user
- * metric counts the machines that sent no user ids as one user each. */
+ * metric counts the machines that sent no user ids as one user each. A
+ * product whose presence is its use (metering class "installed") needs
+ * a licence per machine where it is installed, whatever the metric but
+ * site: its users and concurrency are not metered. */
 static long long
 need_of(const char *metric, const struct fig *f, long long sites)
 {
+	if (strcmp(metric, "site") == 0)
+		return sites;
+	if (f->present)
+		return f->installed;
 	if (strcmp(metric, "user") == 0)
 		return f->users + f->anon;
 	if (strcmp(metric, "concurrent") == 0)
@@ -283,12 +292,13 @@ pool_row_for_member(json_t *row, struct db_stmt *st,
 		json_object_set_new(row, "used_users", json_null());
 		json_object_set_new(row, "peak_users", json_null());
 	}
-	if (strcmp(metric, "user") == 0)
-		shown = show_users;
-	else if (strcmp(metric, "concurrent") == 0)
-		shown = show_u;
-	else
+	if (all.present || strcmp(metric, "device") == 0 ||
+	    strcmp(metric, "site") == 0)
 		shown = show_i;
+	else if (strcmp(metric, "user") == 0)
+		shown = show_users;
+	else
+		shown = show_u;
 	need = need_of(metric, &all, sites);
 	json_object_set_new(row, "need",
 	                    shown ? json_integer(need) : json_null());
@@ -319,10 +329,10 @@ compliance_row(struct db_stmt *st, const struct store_query *qu)
 	if (member && strcmp(level, "pool") == 0 &&
 	    db_column_type(st, 18) == DB_NULL)
 		return NULL;
-	row = json_pack("{s:s, s:s, s:s, s:s, s:s}", "product",
+	row = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "product",
 	                db_column_text(st, 2), "product_name",
 	                db_column_text(st, 3), "level", level, "holder", holder,
-	                "metric", metric);
+	                "metric", metric, "metering", db_column_text(st, 27));
 	if (row == NULL)
 		return NULL;
 	if (member && strcmp(level, "pool") == 0) {

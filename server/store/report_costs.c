@@ -39,16 +39,15 @@ measure(struct sq *q, const char *basis, const char *product,
 	    REPORT_PEAK("pk", "one", "k")
 	    " SELECT coalesce(max(peak), 0) FROM pk";
 #undef COST_SPANS
-	/* clang-format on */
 	static const char installs[] =
 	    "SELECT count(DISTINCT s.agent_id) FROM software s"
-	    " JOIN " REPORT_AGENTS_AT(
-	        "?5") " a ON a.agent_id = s.agent_id"
-	              " JOIN software_map m ON m.name = s.name"
-	              " AND m.publisher = coalesce(s.publisher, '')"
-	              " WHERE ?1 IS NOT NULL AND m.product = ?3 AND a.commune "
-	              "= ?4"
-	              " AND " REPORT_IN_SERVICE("a", "?5");
+	    " JOIN " REPORT_AGENTS_AT("?2") " a"
+	    " ON a.agent_id = s.agent_id"
+	    " JOIN software_map m ON m.name = s.name"
+	    " AND m.publisher = coalesce(s.publisher, '')"
+	    " WHERE ?1 IS NOT NULL AND m.product = ?3 AND a.commune = ?4"
+	    " AND " REPORT_IN_SERVICE("a", "?5");
+	/* clang-format on */
 	int by_hours =
 	    strcmp(basis, "peak") != 0 && strcmp(basis, "installs") != 0;
 	const char *sql = by_hours                     ? hours

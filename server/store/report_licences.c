@@ -24,7 +24,7 @@ static const char licence_sql[] =
     "WITH inst AS ("
     "  SELECT %1$s AS commune, %3$s AS product,"
     "    count(DISTINCT s.agent_id) AS n"
-    "  FROM software s JOIN " REPORT_AGENTS_AT("?8") " a"
+    "  FROM software s JOIN " REPORT_AGENTS_AT("?4") " a"
     "   ON a.agent_id = s.agent_id"
     "  JOIN software_map m ON m.name = s.name"
     "   AND m.publisher = coalesce(s.publisher, '')"

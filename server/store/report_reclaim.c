@@ -28,7 +28,7 @@ static const char reclaim_sql[] =
     "WITH lic AS (SELECT DISTINCT product FROM entitlements),"
     " inst AS (SELECT DISTINCT s.agent_id, a.hostname, a.commune,"
     "   a.enrolled, m.product"
-    "  FROM software s JOIN " REPORT_AGENTS_AT("?6") " a"
+    "  FROM software s JOIN " REPORT_AGENTS_AT("?1") " a"
     "   ON a.agent_id = s.agent_id"
     "  JOIN software_map m ON m.name = s.name"
     "   AND m.publisher = coalesce(s.publisher, '')"
@@ -240,6 +240,8 @@ seat_surplus(json_t *c, json_t *members, json_t *commune_ex)
 
 	if (strcmp(metric, "user") && strcmp(metric, "concurrent"))
 		return -1;
+	if (strcmp(sq_jstr(c, "metering"), "installed") == 0)
+		return -1; /* presence is use: never reclaimed */
 	if (!json_is_integer(json_object_get(c, "need")))
 		return -1; /* withheld */
 	ex = json_integer_value(json_object_get(c, "owned")) -

@@ -203,13 +203,16 @@ static const char *const lite_migrations[] = {
     "  DEFAULT 'interactive'"
     "  CHECK (metering IN ('interactive', 'service', 'installed'));",
     /* 14: machines moved between communes (docs/LICENCES.md,
-     * "Lifecycle"): a machine counts as installed in the commune it
-     * belonged to on a period's last day, and its usage is booked to the
-     * commune it belonged to when it happened. */
+     * "Lifecycle"): at (Unix seconds) and day (the local day) of each;
+     * a machine counts as installed in the commune it belonged to on a
+     * period's last day, and its usage is booked to the commune it
+     * belonged to on the day it happened (the day of a move is the
+     * former commune's). */
     "CREATE TABLE IF NOT EXISTS moves(id INTEGER PRIMARY KEY,"
     "  agent_id TEXT NOT NULL REFERENCES agents, at INTEGER NOT NULL,"
-    "  from_commune TEXT NOT NULL, to_commune TEXT NOT NULL);"
-    "CREATE INDEX IF NOT EXISTS moves_agent ON moves(agent_id, at);"
+    "  day INTEGER NOT NULL, from_commune TEXT NOT NULL,"
+    "  to_commune TEXT NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS moves_agent ON moves(agent_id, day);"
     "ALTER TABLE agents ADD COLUMN former TEXT NOT NULL DEFAULT '';"
     /* the month of a move has rows in both communes */
     "CREATE TABLE usage_monthly2(month INTEGER NOT NULL,"

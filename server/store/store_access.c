@@ -254,14 +254,15 @@ move_run(struct sq *q, void *arg)
 	if (m->rc != STORE_OK)
 		return STORE_OK; /* a refusal: nothing written */
 	json_object_set_new(*m->out, "moved_at", json_integer(now));
-	st = sq_prep(q, "INSERT INTO moves(agent_id, at, from_commune,"
-	                " to_commune) VALUES (?1, ?2, ?3, ?4)");
+	st = sq_prep(q, "INSERT INTO moves(agent_id, at, day, from_commune,"
+	                " to_commune) VALUES (?1, ?2, ?3, ?4, ?5)");
 	if (st == NULL)
 		return STORE_ERR;
 	db_bind_text(st, 1, m->id);
 	db_bind_int64(st, 2, now);
-	db_bind_text(st, 3, sq_jstr(*m->out, "from_commune"));
-	db_bind_text(st, 4, m->to);
+	db_bind_int64(st, 3, cal_day(now));
+	db_bind_text(st, 4, sq_jstr(*m->out, "from_commune"));
+	db_bind_text(st, 5, m->to);
 	if (sq_step_done(q, st) != STORE_OK)
 		return STORE_ERR;
 	st = sq_prep(q, "UPDATE agents SET commune = ?2, former = CASE"

@@ -229,17 +229,17 @@ static const char daily_sql[] =
 static const char monthly_sql[] = SUMMARY_SQL(
     "usage_monthly", "month", "agent_id, commune, product, exe, \"user\"");
 
-/* The commune the agent's machine belonged to on the local day that ends
- * at end (the instant the next begins): the one it was moved from by its
- * first move at or after end, else its own (docs/LICENCES.md,
+/* The commune the agent's machine belonged to on local day: the one it
+ * was moved from by its first move on that day or later, else its own
+ * (the day of a move is the former commune's: docs/LICENCES.md,
  * "Lifecycle"; as REPORT_AGENTS_AT). */
 static const char *
-commune_at(const struct sq *q, const struct store_agent *a, long long end)
+commune_at(const struct sq *q, const struct store_agent *a, long long day)
 {
 	size_t i;
 
 	for (i = 0; i < q->tx.nmoves; i++)
-		if (q->tx.moves[i].at >= end)
+		if (q->tx.moves[i].day >= day)
 			return q->tx.moves[i].commune;
 	return a->commune;
 }
@@ -248,8 +248,8 @@ commune_at(const struct sq *q, const struct store_agent *a, long long end)
 static int
 load_moves(struct sq *q, const char *agent_id)
 {
-	struct db_stmt *st = sq_get(q, "SELECT at, from_commune FROM moves"
-	                               " WHERE agent_id = ?1 ORDER BY at, id");
+	struct db_stmt *st = sq_get(q, "SELECT day, from_commune FROM moves"
+	                               " WHERE agent_id = ?1 ORDER BY day, id");
 	struct sq_move *m;
 	int r;
 
@@ -261,7 +261,7 @@ load_moves(struct sq *q, const char *agent_id)
 		if (m == NULL)
 			break;
 		q->tx.moves = m;
-		m[q->tx.nmoves].at = db_column_int64(st, 0);
+		m[q->tx.nmoves].day = db_column_int64(st, 0);
 		util_strlcpy(m[q->tx.nmoves].commune, db_column_text(st, 1),
 		             sizeof(m->commune));
 		q->tx.nmoves++;
@@ -389,14 +389,15 @@ add_part(struct sq *q, const struct store_agent *a, struct sq_sum *s)
 	return STORE_OK;
 }
 
-/* Adds the interval [t0, t0 + s->seconds) of s's day, cut at cut, to
- * the usage intervals (an interval of the same key and start keeps the
- * longer end). Empty intervals are left out: they hold no instant. */
+/* Adds the interval [t0, t0 + seconds) of s's day, cut at cut (the next
+ * day's start), to the usage intervals (an interval of the same key and
+ * start keeps the longer end). Empty intervals are left out: they hold no
+ * instant. */
 static int
 add_span(struct sq *q, const struct store_agent *a, const struct sq_sum *s,
-         long long day, long long t0, long long cut)
+         long long t0, long long seconds, long long cut)
 {
-	long long t1 = t0 + s->seconds < cut ? t0 + s->seconds : cut;
+	long long t1 = t0 + seconds < cut ? t0 + seconds : cut;
 	struct db_stmt *st;
 
 	if (t1 <= t0)
@@ -410,7 +411,7 @@ add_span(struct sq *q, const struct store_agent *a, const struct sq_sum *s,
 	              " usage_span.t1 THEN excluded.t1 ELSE usage_span.t1 END");
 	if (st == NULL)
 		return STORE_ERR;
-	db_bind_int64(st, 1, day);
+	db_bind_int64(st, 1, s->when);
 	db_bind_text(st, 2, a->agent_id);
 	db_bind_text(st, 3, s->commune);
 	db_bind_text(st, 4, s->product);
@@ -450,16 +451,18 @@ add_daily(struct sq *q, const struct store_agent *a,
 		    .seconds = cum - done,
 		    .sessions = first ? sessions : 0,
 		    .last_end = cut,
-		    .commune = commune_at(q, a, next),
+		    .commune = commune_at(q, a, day),
 		    .product = r->u.use.product,
 		    .exe = r->u.use.exe ? r->u.use.exe : "",
 		    .user = r->u.use.user ? r->u.use.user : "",
 		};
 		done = cum;
 		first = 0;
-		if ((rc = add_part(q, a, &s)) == STORE_OK)
-			rc =
-			    add_span(q, a, &s, day, t0 > from ? t0 : from, cut);
+		/* the interval of the part itself, before any cap on the
+		 * day's sum: a record sent twice must not hide another */
+		if ((rc = add_span(q, a, &s, t0 > from ? t0 : from, s.seconds,
+		                   next)) == STORE_OK)
+			rc = add_part(q, a, &s);
 		from = next;
 		day++;
 	} while (rc == STORE_OK && cut < t1);
@@ -588,8 +591,7 @@ apply_usage(struct sq *q, struct db_stmt *st, const struct store_agent *a,
 
 	db_bind_text(st, 1, a->agent_id);
 	db_bind_text(st, 2,
-	             q->tx.nmoves ? commune_at(q, a, cal_start(cal_day(t0) + 1))
-	                          : a->commune);
+	             q->tx.nmoves ? commune_at(q, a, cal_day(t0)) : a->commune);
 	db_bind_text(st, 3, epoch);
 	db_bind_int64(st, 4, r->seq);
 	db_bind_text(st, 5, r->u.use.product);
@@ -621,10 +623,8 @@ apply_gap(struct sq *q, const struct store_agent *a, const char *epoch,
 	               " ON CONFLICT DO NOTHING");
 	if (st == NULL)
 		return STORE_ERR;
-	long long t0 = r->u.use.start + r->shift;
-
 	db_bind_text(st, 1, a->agent_id);
-	db_bind_text(st, 2, commune_at(q, a, cal_start(cal_day(t0) + 1)));
+	db_bind_text(st, 2, a->commune);
 	db_bind_text(st, 3, epoch);
 	db_bind_int64(st, 4, r->seq);
 	db_bind_text(st, 5, r->u.gap.reason);

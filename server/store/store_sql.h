@@ -32,9 +32,10 @@ struct sq_sum {
 	const char *product, *exe, *user;
 };
 
-/* A move of the ingesting agent's machine: until at, it was in commune. */
+/* A move of the ingesting agent's machine: through local day day, it was
+ * in commune. */
 struct sq_move {
-	long long at;
+	long long day;
 	char commune[STORE_COMMUNE_MAX];
 };
 

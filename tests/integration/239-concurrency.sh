@@ -18,6 +18,12 @@
 #   day (2 and 2) split it in halves.
 # - peak_users, the most people at once (a machine without user ids is
 #   one): Office 1, AutoCAD Brest 2 (u3 and u4 on b3), Guipavas 1, all 3;
+# - a record sent twice (13 h, twice: the day's sum is capped at 24 h)
+#   hides no other interval: x1 00:00-13:00 (twice) and 13:00-14:00 for
+#   v5, x2 13:30-13:45 for v6, on day E (two days before D): 14 h +
+#   0.25 h = 51,300 s, peak 2;
+# - a day total (usage_day) whose first and last use are one instant
+#   still counts its 600 s;
 # - LibreOffice over midnight: b1 23:00 on D to 01:00 on D + 1 (u1), b2
 #   00:30-00:45 on D + 1 (u2): peak 2 over D..D+1, 1 over D; hours 3,600 s
 #   on D, 8,100 s over both days.
@@ -29,6 +35,7 @@ start_server
 bootstrap
 D=$(TZ=Europe/Paris date -d '-3 days' +%F)
 D1=$(TZ=Europe/Paris date -d "$D + 1 day" +%F)
+E=$(TZ=Europe/Paris date -d "$D - 2 days" +%F)
 at() { TZ=Europe/Paris date -d "$1" +%s; }
 O="Microsoft Office Professional Plus 2019" A="AutoCAD LT 2022"
 L="libreoffice-writer"
@@ -57,7 +64,17 @@ cat >"$WORK/spec.json" <<JSON
   {"name": "g1", "commune": "29075", "software": [{"name": "$A"}],
    "usage": [$(rec "$A" "$C" "" "$D 08:00" "$D 09:00")]},
   {"name": "g2", "commune": "29075", "software": [{"name": "$A"}],
-   "usage": [$(rec "$A" "$C" "" "$D 09:00" "$D 10:15")]}
+   "usage": [$(rec "$A" "$C" "" "$D 09:00" "$D 10:15")]},
+  {"name": "x1", "commune": "29019", "software": [{"name": "$L"}],
+   "usage": [$(rec "$L" /usr/bin/lowriter v5 "$E 00:00" "$E 13:00"),
+             $(rec "$L" /usr/bin/lowriter v5 "$E 00:00" "$E 13:00"),
+             $(rec "$L" /usr/bin/lowriter v5 "$E 13:00" "$E 14:00")]},
+  {"name": "x2", "commune": "29019", "software": [{"name": "$L"}],
+   "usage": [$(rec "$L" /usr/bin/lowriter v6 "$E 13:30" "$E 13:45")]},
+  {"name": "x3", "commune": "29075", "software": [{"name": "$L"}],
+   "usage": [{"type": "usage_day", "product": "$L", "exe": "/usr/bin/lowriter", "user": "v7",
+              "day": $(($(at "$E 10:00") / 86400)), "seconds": 600, "sessions": 1,
+              "first": $(at "$E 10:00"), "last": $(at "$E 10:00")}]}
  ]}
 JSON
 /usr/bin/python3 tests/integration/fleet.py "$URL" "$WORK/spec.json" "$WORK/fleet.json"
@@ -98,6 +115,10 @@ say "over midnight: the peak and hours of the days asked for"
 expect_eq "LibreOffice, D" "$(lic libreoffice 29019 --from "$D" --to "$D")" "[(3600, 1, 1)]"
 expect_eq "LibreOffice, D and D + 1" "$(lic libreoffice 29019 --from "$D" --to "$D1")" \
 	"[(8100, 2, 2)]"
+
+say "a record sent twice hides no other interval; a day total of one instant counts"
+expect_eq "LibreOffice, Brest, E" "$(lic libreoffice 29019 --from "$E" --to "$E")" "[(51300, 2, 2)]"
+expect_eq "LibreOffice, Guipavas, E" "$(lic libreoffice 29075 --from "$E" --to "$E")" "[(600, 1, 1)]"
 
 say "compliance: a concurrent seat is needed per machine running at once"
 ctl pools set duo --name Duo --members 29019,29075 --basis peak >/dev/null

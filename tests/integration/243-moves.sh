@@ -1,13 +1,14 @@
 #!/bin/sh
 # A PC moved between communes keeps each commune's history by date (issue
 # 15; docs/LICENCES.md, "Lifecycle"), each figure worked out by hand. The
-# server runs under libfaketime on 2026-12-02 12:00 in Paris:
+# server runs under libfaketime on 2026-12-02 12:00 in Paris, then on 4
+# December:
 # - b1 (Brest) ran Office on 28 November; the intercommunal admin moves it
 #   to Guipavas on 2 December; its agent then sends a backlog from 1
-#   December (Brest's: it was Brest's PC that day) and a use of 2 December
-#   08:00 (Guipavas's: the day of the move is the new commune's);
-# - installations: b1 counts in Brest in any period ending before 2
-#   December, in Guipavas from then on; a pool shared by installs bills
+#   December and 2 December 08:00 (Brest's: the day of the move is the
+#   former commune's), and on 4 December a use of the 3rd (Guipavas's);
+# - installations: b1 counts in Brest in any period ending on 2 December
+#   or before, in Guipavas from the 3rd on; a pool shared by installs bills
 #   November 2 : 1 and December 1 : 2;
 # - Brest's admin still sees November's figures (b1 included) but not b1
 #   any more, and cannot retire it; the move is in both audit logs;
@@ -17,19 +18,24 @@
 command -v faketime >/dev/null || skip "faketime not installed (make deps)"
 FAKELIB=$(dpkg -L libfaketime | grep 'libfaketime.so.1$' | head -n 1)
 [ -n "$FAKELIB" ] || fail "libfaketime.so.1 not found"
-TARGET=$(date -u -d '2026-12-02 11:00:00' +%s)
 export FAKETIME_DONT_FAKE_MONOTONIC=1
 server_conf 'enrol_per_minute = 0' 'requests_per_minute = 0' \
 	'admin_requests_per_second = 0'
-off=$((TARGET - $(date +%s)))
-[ "$off" -lt 0 ] || off="+$off"
-# shellcheck disable=SC2086
-env LD_PRELOAD="$FAKELIB" FAKETIME="${off}s" \
-	"$B/mutu-server" -c "$WORK/server.conf" $DB_ARGS -d -v -l 127.0.0.1:0 \
-	--port-file "$WORK/port" >>"$WORK/server.log" 2>&1 &
-SERVER_PID=$!
-wait_for 10 test -s "$WORK/port" || fail "server did not start: $(cat "$WORK/server.log")"
-URL="http://127.0.0.1:$(cat "$WORK/port")"
+# start_at 'DATE TIME' (UTC): the server, its clock set there
+start_at() {
+	TARGET=$(date -u -d "$1" +%s)
+	off=$((TARGET - $(date +%s)))
+	[ "$off" -lt 0 ] || off="+$off"
+	rm -f "$WORK/port"
+	# shellcheck disable=SC2086
+	env LD_PRELOAD="$FAKELIB" FAKETIME="${off}s" \
+		"$B/mutu-server" -c "$WORK/server.conf" $DB_ARGS -d -v -l 127.0.0.1:0 \
+		--port-file "$WORK/port" >>"$WORK/server.log" 2>&1 &
+	SERVER_PID=$!
+	wait_for 10 test -s "$WORK/port" || fail "server did not start: $(cat "$WORK/server.log")"
+	URL="http://127.0.0.1:$(cat "$WORK/port")"
+}
+start_at '2026-12-02 11:00:00'
 bootstrap
 
 at() { TZ=Europe/Paris date -d "$1" +%s; }
@@ -49,27 +55,38 @@ cat >"$WORK/spec.json" <<JSON
 JSON
 FLEET_NOW=$TARGET /usr/bin/python3 tests/integration/fleet.py "$URL" \
 	"$WORK/spec.json" "$WORK/fleet.json"
+# fleet.py enrols the PCs now; they stand for PCs enrolled long ago (a
+# period counts the machines that existed by its last day)
+sdb "UPDATE agents SET enrolled = enrolled - 200 * 86400" >/dev/null
 B1=$(json "j['b1']['agent_id']" <"$WORK/fleet.json")
 
 say "the move"
 ctl machines move "$B1" --commune 29075
 expect_eq "b1's commune" "$(ctl --format json machines | json "[m['commune'] for m in j if m['hostname'] == 'b1']")" "['29075']"
-# The agent's backlog, sent after the move: 1 December (Brest's) and
-# 2 December 08:00 (Guipavas's).
-/usr/bin/python3 - "$URL" "$WORK/fleet.json" "$(rec u1 '2026-12-01 14:00' '2026-12-01 15:00')" \
-	"$(rec u1 '2026-12-02 08:00' '2026-12-02 09:00')" "$(at '2026-12-02 12:00')" <<'PY'
+# send EPOCH NOW RECORD...: b1's agent sends the records in a batch
+send() {
+	/usr/bin/python3 - "$URL" "$WORK/fleet.json" "$@" <<'PY'
 import gzip, json, sys, urllib.request
-url, state, r1, r2, now = sys.argv[1], json.load(open(sys.argv[2])), sys.argv[3], sys.argv[4], int(sys.argv[5])
+url, state, epoch, now, rs = sys.argv[1], json.load(open(sys.argv[2])), sys.argv[3], int(sys.argv[4]), sys.argv[5:]
 b1 = state["b1"]
-recs = [{"seq": i + 1, "type": "usage", "time": now, "data": json.loads(r)} for i, r in enumerate((r1, r2))]
-body = gzip.compress(json.dumps({"v": 1, "agent_id": b1["agent_id"], "epoch": "cd" * 8,
-                                 "batch_id": "02", "records": recs}).encode())
+recs = [{"seq": i + 1, "type": "usage", "time": now, "data": json.loads(r)} for i, r in enumerate(rs)]
+body = gzip.compress(json.dumps({"v": 1, "agent_id": b1["agent_id"], "epoch": epoch,
+                                 "batch_id": epoch, "records": recs}).encode())
 req = urllib.request.Request(url + "/api/v1/batches", data=body, headers={
     "Authorization": "Bearer " + b1["token"], "Content-Type": "application/json",
     "Content-Encoding": "gzip"})
 ans = json.load(urllib.request.urlopen(req, timeout=30))
-assert ans["applied"] == 2, ans
+assert ans["applied"] == len(rs), ans
 PY
+}
+# The agent's backlog, sent after the move: 1 December and 2 December
+# 08:00 (Brest's: the day of the move is the former commune's).
+send cdcdcdcdcdcdcdcd "$(at '2026-12-02 12:00')" "$(rec u1 '2026-12-01 14:00' '2026-12-01 15:00')" \
+	"$(rec u1 '2026-12-02 08:00' '2026-12-02 09:00')"
+# Two days later, a use of 3 December: Guipavas's.
+stop_server
+start_at '2026-12-04 11:00:00'
+send efefefefefefefef "$(at '2026-12-04 12:00')" "$(rec u1 '2026-12-03 10:00' '2026-12-03 11:00')"
 
 # lic PERIOD...: [(commune, installed, used_machines, usage_seconds)], '*' first
 lic() {
@@ -80,15 +97,17 @@ say "installations by the commune of the period's last day, usage by its day"
 expect_eq "November" "$(lic --month 2026-11)" "[('*', 3, 1, 3600), ('29019', 2, 1, 3600), ('29075', 1, 0, 0)]"
 expect_eq "1 December" "$(lic --from 2026-12-01 --to 2026-12-01)" \
 	"[('*', 3, 1, 3600), ('29019', 2, 1, 3600), ('29075', 1, 0, 0)]"
-expect_eq "2 December" "$(lic --from 2026-12-02 --to 2026-12-02)" \
+expect_eq "2 December, the day of the move" "$(lic --from 2026-12-02 --to 2026-12-02)" \
+	"[('*', 3, 1, 3600), ('29019', 2, 1, 3600), ('29075', 1, 0, 0)]"
+expect_eq "3 December" "$(lic --from 2026-12-03 --to 2026-12-03)" \
 	"[('*', 3, 1, 3600), ('29019', 1, 0, 0), ('29075', 2, 1, 3600)]"
 # December: b1 is Guipavas's at the end; its usage is Brest's on the 1st
-# and Guipavas's on the 2nd (the month's rollup has a row in each).
+# and 2nd, Guipavas's on the 3rd (the month's rollup has a row in each).
 expect_eq "December" "$(lic --month 2026-12)" \
-	"[('*', 3, 1, 7200), ('29019', 1, 1, 3600), ('29075', 2, 1, 3600)]"
+	"[('*', 3, 1, 10800), ('29019', 1, 1, 7200), ('29075', 2, 1, 3600)]"
 expect_eq "the month's rollup" \
 	"$(sdb "SELECT commune, seconds FROM usage_monthly WHERE agent_id = '$B1' ORDER BY month, commune" | tr '\n' ' ')" \
-	"29019|3600 29019|3600 29075|3600 "
+	"29019|3600 29019|7200 29075|3600 "
 
 say "costs by installs: November 2 : 1, December 1 : 2"
 ctl pools set duo --name Duo --members 29019,29075 --basis installs >/dev/null

@@ -7,7 +7,10 @@ SPEC: {"secrets": {commune: secret},
        "machines": [{"name", "commune", "software": [{name, publisher?}],
                      "usage": [[product, exe, user, day_offset, hour, hours]
                                or {product, exe, user, start, end}
-                               (Unix seconds)],
+                               (Unix seconds)
+                               or {"type": "usage_day", product, exe,
+                                   user, day, seconds, sessions, first,
+                                   last}],
                      "days": [day offsets on which the agent reported]}]}
 STATE gets {name: {"agent_id", "token"}} for later use."""
 import gzip, json, os, ssl, sys, time, urllib.request, uuid
@@ -50,7 +53,9 @@ for m in spec["machines"]:
         "softwares": m["software"]}})
     for u in m.get("usage", []):
         if isinstance(u, dict):
-            add("usage", u["start"], u)
+            u = dict(u)
+            rtype = u.pop("type", "usage")
+            add(rtype, u["start"] if rtype == "usage" else u["first"], u)
             continue
         product, exe, user, off, hour, hours = u
         start = today - off * 86400 + hour * 3600
