@@ -75,6 +75,12 @@ expect_eq "seats (level, holder, product, metric, owned, need, surplus, saving)"
 	"[('pool', 'duo', 'autocad-lt', 'concurrent', 3, 2, 1, '333.34'), ('commune', '29019', 'ms-office-2019', 'user', 5, 2, 3, '300.00'), ('pool', 'duo', 'ms-office-2019', 'user', 7, 3, 1, '100.00')]"
 expect_eq "total" "$(json "(j['saving_cents'], j['saving_eur'])" <"$WORK/r.json")" "(113334, '1133.34')"
 
+say "CSV: the installations, or the seats"
+expect_eq "installations" "$(ctl --format csv reclaim --from "$D" --to "$D" --coverage 0 | tr -d '\r' | cut -d, -f1 | tr '\n' ' ')" \
+	"hostname b2 b3 g1 "
+expect_eq "seats" "$(ctl --format csv reclaim --from "$D" --to "$D" --coverage 0 --seats | tr -d '\r' | cut -d, -f1,7,8 | tr '\n' ' ')" \
+	"product,surplus,saving_eur autocad-lt,1,333.34 ms-office-2019,3,300.00 ms-office-2019,1,100.00 "
+
 say "a commune's admin: its own installations and seats"
 TOKEN_B=$(srv admin-token --commune 29019)
 MUTU_TOKEN=$TOKEN_B "$B/mutuctl" --server "$URL" --format json reclaim --from "$D" --to "$D" \

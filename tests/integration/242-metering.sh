@@ -82,6 +82,17 @@ ctl --format json compliance --from "$D" --to "$D" --product kaspersky-endpoint 
 expect_eq "Kaspersky by user" \
 	"$(json "[(r['used_machines'], r['machines_without_user_ids'], r['need'], r['status']) for r in j if r['level'] == 'commune' and r['holder'] == '29075']" <"$WORK/c.json")" \
 	"[(2, 0, 0, 'surplus')]"
+# Acme Fonts (installed) held by user too: its need is a licence per
+# installation (2), whatever the users; and it has no seats to reclaim.
+ctl entitlements add --product acme-fonts --commune 29075 --metric user --quantity 5 \
+	--unit-cost 10 >/dev/null
+expect_eq "Acme Fonts by user: need = installations" \
+	"$(ctl --format json compliance --from "$D" --to "$D" --product acme-fonts |
+		json "[(r['metric'], r['metering'], r['owned'], r['need'], r['status']) for r in j if r['level'] == 'commune']")" \
+	"[('device', 'installed', 2, 2, 'compliant'), ('user', 'installed', 5, 2, 'surplus')]"
+expect_eq "no seats of an installed product" \
+	"$(ctl --format json reclaim --from "$D" --to "$D" --coverage 0 | json "[s['product'] for s in j['seats']]")" \
+	"['kaspersky-endpoint']"
 expect_eq "a wrong class" \
 	"$(ctl catalogue add-product x --name X --metering sometimes 2>&1 >/dev/null)" \
 	"mutuctl: server answered 400: product x: metering: expected interactive, service or installed"
