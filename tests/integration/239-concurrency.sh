@@ -33,10 +33,9 @@ server_conf 'enrol_per_minute = 0' 'requests_per_minute = 0' \
 	'admin_requests_per_second = 0' 'privacy_k = 1'
 start_server
 bootstrap
-D=$(TZ=Europe/Paris date -d '-3 days' +%F)
-D1=$(TZ=Europe/Paris date -d "$D + 1 day" +%F)
-E=$(TZ=Europe/Paris date -d "$D - 2 days" +%F)
-at() { TZ=Europe/Paris date -d "$1" +%s; }
+D=$(paris_day '-3 days')
+D1=$(paris_day "$D + 1 day")
+E=$(paris_day "$D - 2 days")
 O="Microsoft Office Professional Plus 2019" A="AutoCAD LT 2022"
 L="libreoffice-writer"
 rec() { # product exe user from to (Paris times)

@@ -24,9 +24,8 @@ server_conf 'enrol_per_minute = 0' 'requests_per_minute = 0' \
 	'admin_requests_per_second = 0'
 start_server
 bootstrap
-D=$(TZ=Europe/Paris date -d '-3 days' +%F)
-OLD=$(TZ=Europe/Paris date -d "$D - 10 days" +%F)
-at() { TZ=Europe/Paris date -d "$1" +%s; }
+D=$(paris_day '-3 days')
+OLD=$(paris_day "$D - 10 days")
 O="Microsoft Office Professional Plus 2019" A="AutoCAD LT 2022" E="BL.enfance"
 rec() { # product user from to (Paris times)
 	printf '{"product": "%s", "exe": "C:/%s.exe", "user": "%s", "start": %s, "end": %s}' \

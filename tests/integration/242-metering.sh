@@ -42,8 +42,7 @@ kill -TERM "$LAST_AGENT"
 wait "$LAST_AGENT" || fail "agent exit status $?"
 
 say "reclaim and compliance by class"
-D=$(TZ=Europe/Paris date -d '-3 days' +%F)
-at() { TZ=Europe/Paris date -d "$1" +%s; }
+D=$(paris_day '-3 days')
 E="ESET Endpoint Security" K="Kaspersky Endpoint Security 12" F="Acme Fonts Pro"
 svc() { # product from to: a service's record, no user
 	printf '{"product": "%s", "exe": "C:/Program Files/%s/svc.exe", "start": %s, "end": %s}' \

@@ -38,7 +38,6 @@ start_at() {
 start_at '2026-12-02 11:00:00'
 bootstrap
 
-at() { TZ=Europe/Paris date -d "$1" +%s; }
 O="Microsoft Office Professional Plus 2019"
 rec() { # user from to (Paris times)
 	printf '{"product": "%s", "exe": "C:/o.exe", "user": "%s", "start": %s, "end": %s}' \

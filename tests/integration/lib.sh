@@ -214,6 +214,10 @@ for l in sys.stdin: print(json.loads(l)['data']['exe'])" >>"$WORK/acked"
 # through tomorrow" (tomorrow: a test that crosses midnight in Paris, the
 # default time_zone, still sees it). recent_args N: as mutuctl options;
 # recent_q N: as query parameters.
+# paris_day WHEN: the date (YYYY-MM-DD) in Paris, the default time_zone;
+# at 'DATE HH:MM': that Paris time in Unix seconds.
+paris_day() { TZ=Europe/Paris date -d "$1" +%F; }
+at() { TZ=Europe/Paris date -d "$1" +%s; }
 recent_from() { TZ=Europe/Paris date -d "-$1 days" +%F; }
 recent_to() { TZ=Europe/Paris date -d "+1 day" +%F; }
 recent_args() { echo "--from $(recent_from "$1") --to $(recent_to)"; }
