@@ -62,12 +62,15 @@ void report_bind_months(struct db_stmt *st, int i,
  * (<keys>, day, t0, t1) (each interval within its local day).
  *
  * REPORT_MERGE(name, src, keys): name(<keys>, day, t0, t1), the intervals
- * of src merged per keys and day where they overlap or touch (gaps and
- * islands: an interval starts an island when it begins after every
- * earlier one has ended). Merged per person (the user, or the machine
- * that sent no user id), their lengths add up to the union of that
- * person's hours; merged per machine, each machine counts once however
- * many programs of the product it had open.
+ * of src cut so that those of the same keys and day no longer overlap:
+ * in the order of their starts, each keeps only what it holds after the
+ * latest end of the ones before it (and is left out when that is
+ * nothing). The pieces of a key cover the union of its intervals, once:
+ * merged per person (the user, or the machine that sent no user id),
+ * their lengths add up to the union of that person's hours; merged per
+ * machine, each machine counts once however many programs of the product
+ * it had open (its pieces only touch, an end and a start at one instant).
+ * One window pass, no grouping.
  *
  * REPORT_PEAK(name, src, keys): name(<keys>, peak), the most intervals of
  * src open at one instant per keys: +1 at each start, -1 at each end,
@@ -80,12 +83,9 @@ void report_bind_months(struct db_stmt *st, int i,
 	" " name "_g AS (SELECT " keys ", day, t0, t1, max(t1) OVER"           \
 	" (PARTITION BY " keys ", day ORDER BY t0, t1 ROWS BETWEEN"            \
 	" UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev FROM " src "),"         \
-	" " name "_i AS (SELECT " keys ", day, t0, t1, sum(CASE WHEN prev"     \
-	" IS NULL OR t0 > prev THEN 1 ELSE 0 END) OVER (PARTITION BY " keys    \
-	", day ORDER BY t0, t1 ROWS UNBOUNDED PRECEDING) AS grp"               \
-	" FROM " name "_g),"                                                   \
-	" " name " AS (SELECT " keys ", day, min(t0) AS t0, max(t1) AS t1"     \
-	" FROM " name "_i GROUP BY " keys ", day, grp)"
+	" " name " AS (SELECT " keys ", day, CASE WHEN prev > t0 THEN prev"    \
+	" ELSE t0 END AS t0, t1 FROM " name "_g"                               \
+	" WHERE prev IS NULL OR prev < t1)"
 #define REPORT_PEAK(name, src, keys)                                           \
 	" " name "_e AS (SELECT " keys ", t0 AS t, 1 AS d FROM " src           \
 	" UNION ALL SELECT " keys ", t1, -1 FROM " src "),"                    \

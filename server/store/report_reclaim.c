@@ -265,6 +265,24 @@ seat_surplus(json_t *c, json_t *members, json_t *commune_ex)
 	return ex - own > 0 ? ex - own : 0;
 }
 
+/* 1 if any entitlement is of a user or concurrent metric, STORE_OK (0)
+ * if none, STORE_ERR. */
+static int
+seat_licences(struct sq *q)
+{
+	struct db_stmt *st =
+	    sq_prep(q, "SELECT 1 FROM entitlements"
+	               " WHERE metric IN ('user', 'concurrent')"
+	               " LIMIT 1");
+	int r;
+
+	if (st == NULL)
+		return STORE_ERR;
+	r = db_step(st);
+	db_finalize(st);
+	return r == DB_ROW ? 1 : r == DB_DONE ? STORE_OK : STORE_ERR;
+}
+
 /* Seats of user and concurrent licences beyond the need over the period
  * (docs/LICENCES.md, "reclaim"), from the compliance figures: a commune's
  * own surplus, then (in the intercommunal view) each pool's. Rows are
@@ -279,6 +297,8 @@ reclaim_seats(struct sq *q, const struct store_query *qu, json_t *seats,
 	int rc;
 	size_t i;
 
+	if ((rc = seat_licences(q)) != 1) /* none: no compliance to read */
+		goto fail;
 	if ((rc = report_compliance(q, qu, &comp)) != STORE_OK ||
 	    (rc = pool_members(q, &members)) != STORE_OK)
 		goto fail;
