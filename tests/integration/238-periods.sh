@@ -16,26 +16,12 @@
 #   contract's twelve monthly bills add up to its yearly invoice;
 # - bad periods are 400s naming the problem.
 . tests/integration/lib.sh
-command -v faketime >/dev/null || skip "faketime not installed (make deps)"
-FAKELIB=$(dpkg -L libfaketime | grep 'libfaketime.so.1$' | head -n 1)
-[ -n "$FAKELIB" ] || fail "libfaketime.so.1 not found"
-# The server's clock: 2026-12-02 11:00 UTC (12:00 in Paris) plus the
-# seconds this test has run.
-TARGET=$(date -u -d '2026-12-02 11:00:00' +%s)
-export FAKETIME_DONT_FAKE_MONOTONIC=1
 server_conf 'enrol_per_minute = 0' 'requests_per_minute = 0' \
 	'admin_requests_per_second = 0'
-conf="-c $WORK/server.conf"
-# shellcheck disable=SC2086
-off=$((TARGET - $(date +%s)))
-[ "$off" -lt 0 ] || off="+$off"
-env LD_PRELOAD="$FAKELIB" FAKETIME="${off}s" \
-	"$B/mutu-server" $conf $DB_ARGS -d -v -l 127.0.0.1:0 \
-	--port-file "$WORK/port" >>"$WORK/server.log" 2>&1 &
-SERVER_PID=$!
-wait_for 10 test -s "$WORK/port" || fail "server did not start: $(cat "$WORK/server.log")"
-PORT=$(cat "$WORK/port")
-URL="http://127.0.0.1:$PORT"
+# The server's clock: 2026-12-02 11:00 UTC (12:00 in Paris) plus the
+# seconds this test has run.
+start_server_at '2026-12-02 11:00:00'
+TARGET=$(date -u -d '2026-12-02 11:00:00' +%s)
 bootstrap
 
 utc() { date -u -d "$1" +%s; }

@@ -15,27 +15,10 @@
 # - bad moves: an unknown commune, the same commune, a commune's admin,
 #   an unknown machine.
 . tests/integration/lib.sh
-command -v faketime >/dev/null || skip "faketime not installed (make deps)"
-FAKELIB=$(dpkg -L libfaketime | grep 'libfaketime.so.1$' | head -n 1)
-[ -n "$FAKELIB" ] || fail "libfaketime.so.1 not found"
-export FAKETIME_DONT_FAKE_MONOTONIC=1
 server_conf 'enrol_per_minute = 0' 'requests_per_minute = 0' \
 	'admin_requests_per_second = 0'
-# start_at 'DATE TIME' (UTC): the server, its clock set there
-start_at() {
-	TARGET=$(date -u -d "$1" +%s)
-	off=$((TARGET - $(date +%s)))
-	[ "$off" -lt 0 ] || off="+$off"
-	rm -f "$WORK/port"
-	# shellcheck disable=SC2086
-	env LD_PRELOAD="$FAKELIB" FAKETIME="${off}s" \
-		"$B/mutu-server" -c "$WORK/server.conf" $DB_ARGS -d -v -l 127.0.0.1:0 \
-		--port-file "$WORK/port" >>"$WORK/server.log" 2>&1 &
-	SERVER_PID=$!
-	wait_for 10 test -s "$WORK/port" || fail "server did not start: $(cat "$WORK/server.log")"
-	URL="http://127.0.0.1:$(cat "$WORK/port")"
-}
-start_at '2026-12-02 11:00:00'
+start_server_at '2026-12-02 11:00:00'
+TARGET=$(date -u -d '2026-12-02 11:00:00' +%s)
 bootstrap
 
 O="Microsoft Office Professional Plus 2019"
@@ -84,7 +67,7 @@ send cdcdcdcdcdcdcdcd "$(at '2026-12-02 12:00')" "$(rec u1 '2026-12-01 14:00' '2
 	"$(rec u1 '2026-12-02 08:00' '2026-12-02 09:00')"
 # Two days later, a use of 3 December: Guipavas's.
 stop_server
-start_at '2026-12-04 11:00:00'
+start_server_at '2026-12-04 11:00:00'
 send efefefefefefefef "$(at '2026-12-04 12:00')" "$(rec u1 '2026-12-03 10:00' '2026-12-03 11:00')"
 
 # lic PERIOD...: [(commune, installed, used_machines, usage_seconds)], '*' first
