@@ -265,22 +265,37 @@ seat_surplus(json_t *c, json_t *members, json_t *commune_ex)
 	return ex - own > 0 ? ex - own : 0;
 }
 
-/* 1 if any entitlement is of a user or concurrent metric, STORE_OK (0)
- * if none, STORE_ERR. */
+/* The compliance rows (*out, an array) of the products some entitlement
+ * holds by user or concurrent metric, one product at a time (a product's
+ * compliance reads its own usage only), in compliance's order. */
 static int
-seat_licences(struct sq *q)
+seat_compliance(struct sq *q, const struct store_query *qu, json_t **out)
 {
-	struct db_stmt *st =
-	    sq_prep(q, "SELECT 1 FROM entitlements"
-	               " WHERE metric IN ('user', 'concurrent')"
-	               " LIMIT 1");
-	int r;
+	struct db_stmt *st = sq_prep(q, "SELECT DISTINCT product FROM"
+	                                " entitlements WHERE metric IN"
+	                                " ('user', 'concurrent') ORDER BY 1");
+	struct store_query one = *qu;
+	json_t *rows;
+	int r, rc = STORE_OK;
 
 	if (st == NULL)
 		return STORE_ERR;
-	r = db_step(st);
+	*out = json_array();
+	while (rc == STORE_OK && (r = db_step(st)) == DB_ROW) {
+		one.product = db_column_text(st, 0);
+		if ((rc = report_compliance(q, &one, &rows)) == STORE_OK) {
+			json_array_extend(*out, rows);
+			json_decref(rows);
+		}
+	}
+	if (rc == STORE_OK)
+		rc = sq_done(q, r);
 	db_finalize(st);
-	return r == DB_ROW ? 1 : r == DB_DONE ? STORE_OK : STORE_ERR;
+	if (rc != STORE_OK) {
+		json_decref(*out);
+		*out = NULL;
+	}
+	return rc;
 }
 
 /* Seats of user and concurrent licences beyond the need over the period
@@ -297,9 +312,7 @@ reclaim_seats(struct sq *q, const struct store_query *qu, json_t *seats,
 	int rc;
 	size_t i;
 
-	if ((rc = seat_licences(q)) != 1) /* none: no compliance to read */
-		goto fail;
-	if ((rc = report_compliance(q, qu, &comp)) != STORE_OK ||
+	if ((rc = seat_compliance(q, qu, &comp)) != STORE_OK ||
 	    (rc = pool_members(q, &members)) != STORE_OK)
 		goto fail;
 	json_array_foreach(comp, i, c)
