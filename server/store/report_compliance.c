@@ -1,6 +1,6 @@
 /*
  * report_compliance: entitlements against need, per commune, pool and in
- * all, by each entitlement's metric (docs/LICENCES.md, "Compliance").
+ * all, by each entitlement's metric (docs/LICENCES.md, "compliance").
  */
 #include "report.h"
 

@@ -1,7 +1,7 @@
 /*
  * report_costs: the statements of pooled entitlements, each member's
  * share of the part of the invoice billed in the window
- * (docs/LICENCES.md, "Cost sharing").
+ * (docs/LICENCES.md, "costs").
  */
 #include "report.h"
 

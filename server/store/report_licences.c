@@ -1,7 +1,7 @@
 /*
  * report_licences: installations and usage per product (or raw name) and
  * commune over the window, with the totals across communes
- * (docs/LICENCES.md, "Licence counts").
+ * (docs/LICENCES.md, "licences").
  */
 #include "report.h"
 

@@ -1,7 +1,7 @@
 /*
  * report_reclaim: installations of licensed products unused over their
  * window, and what reclaiming each would save (docs/LICENCES.md,
- * "Reclaim").
+ * "reclaim").
  */
 #include "report.h"
 

@@ -1,6 +1,6 @@
 /*
  * report_usage: the usage of the window by month, product and commune
- * (docs/LICENCES.md, "Usage").
+ * (docs/LICENCES.md, "usage").
  */
 #include "report.h"
 
