@@ -81,7 +81,7 @@ FLEETSIM := $(BUILD)/mutu-fleetsim
 
 .PHONY: all deps demo check check-run unit integration install uninstall \
 	clean fmt lint deb package-test package-test-systemd fuzz security-scan \
-	soak bench bench-scale equiv
+	soak bench bench-scale bench-compare equiv
 .DEFAULT_GOAL := all
 .SECONDARY:
 
@@ -183,6 +183,13 @@ bench-scale: deps
 
 # Every read-only answer identical between revision OLD's server and this
 # one, on one generated database (MUTU_BACKEND=pgsql for PostgreSQL).
+# Ingest and every report of revision OLD's server against this build's,
+# on one generated fleet, in one run (docs/PERFORMANCE.md).
+bench-compare:
+	@[ -n "$(OLD)" ] || { echo "usage: make bench-compare OLD=REVISION" >&2; exit 2; }
+	@$(MAKE) --no-print-directory all $(FLEETSIM)
+	@BUILD=$(BUILD) sh bench/compare.sh $(OLD)
+
 equiv:
 	@[ -n "$(OLD)" ] || { echo "usage: make equiv OLD=REVISION" >&2; exit 2; }
 	@$(MAKE) --no-print-directory all $(FLEETSIM)

@@ -8,6 +8,7 @@
 #include "httpc.h"
 #include "proto.h"
 #include "service.h"
+#include "usage.h"
 #include "util.h"
 
 static const char *const user_id_modes[] = {"pseudonym", "none", "plain", NULL};
@@ -24,6 +25,7 @@ static const struct conf_key agent_keys[] = {
     CONFTAB_INT(struct agent_config, sync_interval, 1, 86400),
     CONFTAB_INT(struct agent_config, inventory_interval, 60, 30 * 86400),
     CONFTAB_INT(struct agent_config, usage_min_uid, 0, 1 << 30),
+    CONFTAB_STR(struct agent_config, services),
     CONFTAB_INT(struct agent_config, batch_records, 1, PROTO_MAX_RECORDS),
     CONFTAB_INT(struct agent_config, http_timeout, 1, 3600),
     CONFTAB_INT(struct agent_config, inventory_full_interval, 60, 366 * 86400),
@@ -45,6 +47,8 @@ set_defaults(struct agent_config *cfg)
 	cfg->sync_interval = 300;
 	cfg->inventory_interval = 86400;
 	cfg->usage_min_uid = 1000;
+	util_strlcpy(cfg->services, USAGE_SERVICES_DEFAULT,
+	             sizeof(cfg->services));
 	cfg->user_ids = USER_IDS_PSEUDONYM;
 	cfg->batch_records = PROTO_BATCH_RECORDS;
 	cfg->http_timeout = 60;

@@ -26,6 +26,8 @@ struct agent_config {
 	int sync_interval;           /* seconds between syncs */
 	int inventory_interval;      /* seconds between full inventories */
 	int usage_min_uid;           /* ignore processes of lower uids */
+	char services[1024];         /* programs metered as services
+	                                (usage.h), comma-separated */
 	int user_ids;                /* enum user_ids */
 	int batch_records;           /* records per batch at most */
 	int http_timeout;            /* seconds for one HTTP request */

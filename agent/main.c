@@ -229,6 +229,7 @@ agent_open(struct agent *a, int once)
 	if (boot[0] && queue_set_boot(a->queue, boot) == -1)
 		log_warnx("queue: cannot record the boot id");
 	uo.min_uid = (unsigned)a->cfg.usage_min_uid;
+	uo.services = a->cfg.services;
 	uo.user_ids = a->cfg.user_ids;
 	uo.user_key = a->cfg.user_key;
 	if ((a->usage = usage_new(a->collect, a->queue, &uo)) == NULL)

@@ -1,5 +1,6 @@
 #include "usage.h"
 
+#include <ctype.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +45,7 @@ struct usage {
 	struct collect *collect;
 	struct queue *queue;
 	unsigned min_uid;
+	char *services; /* ",name,name," in lower case, or NULL */
 	int user_ids;
 	char *user_key;
 	struct session *s; /* sorted by (exe, uid) */
@@ -244,6 +246,43 @@ restore(struct usage *u)
 	u->dirty = 0;
 }
 
+/* ",a,b," in lower case from "A, b": names compared whole, any case. */
+static char *
+services_list(const char *names)
+{
+	size_t i, o = 0, n = strlen(names);
+	char *s = malloc(n + 3);
+
+	if (s == NULL)
+		return NULL;
+	s[o++] = ',';
+	for (i = 0; i < n; i++)
+		if (names[i] != ' ' && names[i] != '\t')
+			s[o++] = (char)tolower((unsigned char)names[i]);
+	if (s[o - 1] != ',')
+		s[o++] = ',';
+	s[o] = '\0';
+	return s;
+}
+
+/* Whether exe's base name is one of the services. */
+static int
+is_service(const struct usage *u, const char *exe)
+{
+	char key[258];
+	const char *b = collect_basename(exe);
+	size_t i, n = strlen(b);
+
+	if (u->services == NULL || n == 0 || n > 255)
+		return 0;
+	key[0] = ',';
+	for (i = 0; i < n; i++)
+		key[i + 1] = (char)tolower((unsigned char)b[i]);
+	key[n + 1] = ',';
+	key[n + 2] = '\0';
+	return strstr(u->services, key) != NULL;
+}
+
 struct usage *
 usage_new(struct collect *c, struct queue *q, const struct usage_opts *o)
 {
@@ -255,6 +294,9 @@ usage_new(struct collect *c, struct queue *q, const struct usage_opts *o)
 	u->queue = q;
 	u->min_uid = o->min_uid;
 	u->user_ids = o->user_ids;
+	if (o->services && *o->services && strcmp(o->services, "none") != 0 &&
+	    (u->services = services_list(o->services)) == NULL)
+		goto fail;
 	if ((u->user_key = strdup(o->user_key ? o->user_key : "")) == NULL)
 		goto fail;
 	u->prev_boot = -1;
@@ -282,6 +324,7 @@ usage_free(struct usage *u)
 	}
 	free(u->s);
 	free(u->own);
+	free(u->services);
 	if (u->user_key) {
 		crypto_wipe(u->user_key, strlen(u->user_key));
 		free(u->user_key);
@@ -388,7 +431,8 @@ emit(struct usage *u, const struct session *s, long long end, int running)
 	if (ow && ow->package)
 		json_object_set_new(o, "package", json_string(ow->package));
 	json_object_set_new(o, "exe", json_string(s->exe));
-	set_user(u, o, s->uid);
+	if (s->uid >= u->min_uid) /* a system account's service: no user */
+		set_user(u, o, s->uid);
 	json_object_set_new(o, "start", json_integer(wall_of(u, s->start)));
 	json_object_set_new(o, "end", json_integer(wall_of(u, end)));
 	json_object_set_new(o, "running", json_boolean(running));
@@ -416,7 +460,7 @@ on_proc(const struct proc_info *p, void *arg)
 	size_t at;
 	int found;
 
-	if (p->uid < u->min_uid)
+	if (p->uid < u->min_uid && !is_service(u, p->exe))
 		return 0;
 	/* Never before the boot nor after now; and a program first seen now
 	 * was not running at the previous sample, or it would have been

@@ -4,7 +4,10 @@
  * sample that saw one of its processes, and queues a "usage" record when the
  * session closes, when it crosses midnight UTC, and when usage_cut() is
  * called (hourly in service mode, at the end of --once). Open sessions are
- * persisted in the queue so that a restart continues them.
+ * persisted in the queue so that a restart continues them. Programs named
+ * as services are metered whoever runs them; when a system account runs
+ * them (below min_uid), their records carry no user (a service's uptime
+ * is a machine's use, never a person's).
  */
 #ifndef MUTU_USAGE_H
 #define MUTU_USAGE_H
@@ -14,10 +17,24 @@
 
 struct usage;
 
+/* The programs metered as services by default (mutu-agent.conf(5),
+ * "services"): antivirus and backup daemons, Linux and Windows names. */
+#define USAGE_SERVICES_DEFAULT                                                 \
+	"clamd,freshclam,clamonacc,esets_daemon,kesl,savd,"                    \
+	"sophos_threat_detector,bdsecd,bacula-fd,bareos-fd,"                   \
+	"urbackupclientbackend,veeamservice,ekrn.exe,avp.exe,"                 \
+	"savservice.exe,sophoshealth.exe,bdservicehost.exe,"                   \
+	"epsecurityservice.exe,veeam.endpoint.service.exe,"                    \
+	"urbackupclientbackend.exe,bacula-fd.exe"
+
 struct usage_opts {
-	unsigned min_uid;     /* processes of lower uids are ignored */
+	unsigned min_uid;     /* processes of lower uids are ignored, except
+	                         services' */
 	int user_ids;         /* enum user_ids (config.h) */
 	const char *user_key; /* HMAC key for pseudonyms; copied */
+	const char *services; /* base names (comma-separated, any case) of
+	                         programs metered at any uid, without a user:
+	                         services; NULL or "none": none; copied */
 };
 
 /* New tracker over c and q (both borrowed, must outlive it). Loads the

@@ -11,6 +11,7 @@
 
 #include "crashpoint.h"
 #include "crypto.h"
+#include "cal.h"
 #include "ingest.h"
 #include "log.h"
 #include "metrics.h"
@@ -67,8 +68,13 @@ enum {
 	P_VIEW = 1 << 6,
 	P_STATE = 1 << 7,
 	P_SILENT = 1 << 8,
+	P_FROM = 1 << 9,
+	P_TO = 1 << 10,
+	P_MONTH = 1 << 11,
+	P_YEAR = 1 << 12,
 };
-#define P_REPORT (P_COMMUNE | P_DAYS)
+/* a report's commune and period (docs/LICENCES.md, "Periods") */
+#define P_REPORT (P_COMMUNE | P_DAYS | P_FROM | P_TO | P_MONTH | P_YEAR)
 
 static const struct {
 	const char *method, *path;
@@ -92,6 +98,8 @@ static const struct {
     {"GET", "/api/v1/machines/", R_MACHINE, AUTH_ADMIN, 1, 0, P_COMMUNE},
     {"POST", "/api/v1/machines/*/retire", R_LICADMIN, AUTH_OP, 1,
      ADM_AGENT_RETIRE, 0},
+    {"POST", "/api/v1/machines/*/move", R_LICADMIN, AUTH_OP, 1, ADM_AGENT_MOVE,
+     0},
     {"GET", "/api/v1/communes", R_COMMUNES, AUTH_ADMIN, 0, 0, P_COMMUNE},
     {"GET", "/api/v1/catalogue", R_LICADMIN, AUTH_OP, 0, ADM_CATALOGUE_EXPORT,
      0},
@@ -505,6 +513,30 @@ valid_days(const char *v)
 }
 
 static int
+valid_date(const char *v)
+{
+	long long d;
+
+	return cal_parse(v, &d) == 0;
+}
+
+static int
+valid_month(const char *v)
+{
+	char d[16];
+	long long n;
+
+	snprintf(d, sizeof(d), "%.7s-01", v);
+	return strlen(v) == 7 && cal_parse(d, &n) == 0;
+}
+
+static int
+valid_year(const char *v)
+{
+	return strlen(v) == 4 && digits(v, 1900, 9999);
+}
+
+static int
 valid_limit(const char *v)
 {
 	return digits(v, 0, 1000000);
@@ -581,6 +613,10 @@ static const struct {
     {P_VIEW, "view", valid_view, "products or raw"},
     {P_STATE, "state", valid_state, "active, silent, revoked or retired"},
     {P_SILENT, "silent", valid_days, "a whole number of days from 1 to 3660"},
+    {P_FROM, "from", valid_date, "a date as YYYY-MM-DD"},
+    {P_TO, "to", valid_date, "a date as YYYY-MM-DD"},
+    {P_MONTH, "month", valid_month, "a month as YYYY-MM"},
+    {P_YEAR, "year", valid_year, "a year as YYYY"},
 };
 #define NPARAMS (sizeof(params) / sizeof(params[0]))
 
@@ -953,10 +989,9 @@ admin_query(struct api *api, struct http_req *r, const struct reqstate *st,
             struct store_query *q, struct http_reply *reply)
 {
 	const char *commune = http_query(r, "commune");
-	const char *days = http_query(r, "days");
 	const char *limit = http_query(r, "limit");
 	const char *silent = http_query(r, "silent");
-	long long d = DEFAULT_DAYS, l = 0, sd = 0;
+	long long l = 0, sd = 0;
 
 	memset(q, 0, sizeof(*q));
 	if (commune && *commune == '\0')
@@ -973,10 +1008,6 @@ admin_query(struct api *api, struct http_req *r, const struct reqstate *st,
 		}
 		commune = st->scope.commune;
 	}
-	if (days && util_parse_ll(days, 1, MAX_DAYS, &d) == -1) {
-		http_error(reply, 400, "days: expected 1 to %d", MAX_DAYS);
-		return -1;
-	}
 	if (limit && util_parse_ll(limit, 0, 1000000, &l) == -1) {
 		http_error(reply, 400, "limit: expected 0 to 1000000");
 		return -1;
@@ -986,10 +1017,44 @@ admin_query(struct api *api, struct http_req *r, const struct reqstate *st,
 	q->state = http_query(r, "state");
 	if (silent && util_parse_ll(silent, 1, MAX_DAYS, &sd) == 0)
 		q->silent = (int)sd; /* params[] checked it */
-	q->to = time(NULL);
-	q->from = q->to - d * 86400;
+	q->now = time(NULL);
 	q->limit = (int)l;
 	return 0;
+}
+
+/* The report's period from the URL (default: the default_days ending
+ * yesterday), in q; else 400 naming the problem. */
+static int
+query_period(struct http_req *r, int default_days, struct store_query *q,
+             struct http_reply *reply)
+{
+	struct cal_period p;
+	char err[128];
+
+	if (cal_period(http_query(r, "from"), http_query(r, "to"),
+	               http_query(r, "month"), http_query(r, "year"),
+	               http_query(r, "days"), default_days, MAX_DAYS,
+	               cal_day(q->now), &p, err, sizeof(err)) == -1) {
+		http_error(reply, 400, "%s", err);
+		return -1;
+	}
+	q->first = p.first;
+	q->last = p.last;
+	q->days = (int)(p.last - p.first + 1);
+	return 0;
+}
+
+/* The period as a report states it: first and last days, and days. */
+static void
+period_json(json_t *out, const struct store_query *q)
+{
+	char d[16];
+
+	cal_format(q->first, d, sizeof(d));
+	json_object_set_new(out, "from", json_string(d));
+	cal_format(q->last, d, sizeof(d));
+	json_object_set_new(out, "to", json_string(d));
+	json_object_set_new(out, "days", json_integer(q->days));
 }
 
 static void
@@ -1034,10 +1099,11 @@ do_admin(struct api *api, struct http_req *r, struct reqstate *st,
 		q.raw = id && strcmp(id, "raw") == 0;
 		q.k = api->privacy_k;
 		q.viewer = st->scope.commune;
+		if (query_period(r, DEFAULT_DAYS, &q, reply) == -1)
+			return;
 		rc = store_licences(api->store, &q, &out);
 		if (rc == STORE_OK) {
-			json_object_set_new(
-			    out, "days", json_integer((q.to - q.from) / 86400));
+			period_json(out, &q);
 			json_object_set_new(out, "commune",
 			                    q.commune ? json_string(q.commune)
 			                              : json_null());
@@ -1104,6 +1170,15 @@ licadmin_input(struct http_req *r, const struct reqstate *st,
 		json_decref(in);
 		return json_pack("{s:s}", "id", id);
 	}
+	if (routes[st->route].op == ADM_AGENT_MOVE) { /* a UUID and a body */
+		if (!json_is_object(in)) {
+			http_error(reply, 400, "expected a JSON object");
+			json_decref(in);
+			return NULL;
+		}
+		json_object_set_new(in, "id", json_string(id));
+		return in;
+	}
 	if (util_parse_ll(id, 1, 1LL << 62, &n) == -1) {
 		http_error(reply, 404, "%s: not a numeric id", id);
 		json_decref(in);
@@ -1146,6 +1221,10 @@ do_licadmin(struct api *api, struct http_req *r, struct reqstate *st,
 		audit(api, st,
 		      json_string_value(json_object_get(out, "commune")),
 		      strcmp(http_method(r), "GET") ? "change" : "read", what);
+	if (rc == STORE_OK && json_object_get(out, "from_commune"))
+		audit(api, st, /* a move: in both communes' logs */
+		      json_string_value(json_object_get(out, "from_commune")),
+		      "change", what);
 	else if (rc == STORE_FORBIDDEN)
 		auditgate_refused(
 		    api->audit_gate, api->store, &st->scope,
@@ -1173,20 +1252,15 @@ do_report(struct api *api, struct http_req *r, struct reqstate *st,
 {
 	static const int default_days[] = {30, 90, 365, 365};
 	enum store_report kind = (enum store_report)routes[st->route].op;
-	const char *days = http_query(r, "days"),
-	           *cov = http_query(r, "coverage");
+	const char *cov = http_query(r, "coverage");
 	struct store_query q;
 	json_t *out = NULL;
 	char *end = NULL;
 	int rc;
 
-	if (admin_query(api, r, st, &q, reply) == -1)
+	if (admin_query(api, r, st, &q, reply) == -1 ||
+	    query_period(r, default_days[kind], &q, reply) == -1)
 		return;
-	if (days == NULL) {
-		q.days = default_days[kind];
-		q.from = q.to - (long long)q.days * 86400;
-	} else
-		q.days = (int)((q.to - q.from) / 86400);
 	q.coverage = 0.7;
 	if (cov && ((q.coverage = strtod(cov, &end)) < 0 || q.coverage > 1 ||
 	            *end != '\0' || end == cov)) {
@@ -1197,6 +1271,8 @@ do_report(struct api *api, struct http_req *r, struct reqstate *st,
 	q.k = api->privacy_k;
 	q.viewer = st->scope.commune;
 	rc = store_report(api->store, kind, &q, &out);
+	if (rc == STORE_OK && json_is_object(out))
+		period_json(out, &q);
 	if (rc == STORE_OK) {
 		store_audit(api->store, st->scope.token_id,
 		            q.commune ? q.commune : "", "read", http_path(r));

@@ -25,6 +25,7 @@
  * (sessions cut at midnight, clocks corrected to the second). */
 #define USAGE_MAX_AGE   (400 * DAY)
 #define USAGE_MAX_AHEAD DAY
+#define USAGE_MAX_LEN   (7 * DAY)
 
 struct ctx {
 	char *err;
@@ -151,12 +152,12 @@ parse_usage(struct ctx *c, json_t *d, const char *path, struct store_record *r,
 	r->u.use.end = num(d, "end");
 	if (r->u.use.end < r->u.use.start)
 		return fail(c, path, "end is before start");
-	/* Agents cut sessions at midnight UTC and the server credits a
-	 * record to its start day: it cannot hold more than a day. */
-	if (r->u.use.end - r->u.use.start > DAY)
+	/* mutu-agent cuts sessions every hour; the server books a record
+	 * over the days it spans, up to a week (docs/PROTOCOL.md) */
+	if (r->u.use.end - r->u.use.start > USAGE_MAX_LEN)
 		return fail(c, path,
-		            "end - start: session longer than a day "
-		            "(86400 s)");
+		            "end - start: session longer than 7 days "
+		            "(604800 s)");
 	return 0;
 }
 

@@ -26,6 +26,7 @@
 #include "notify.h"
 #include "proto.h"
 #include "settings.h"
+#include "cal.h"
 #include "store.h"
 #include "tlsinit.h"
 #include "util.h"
@@ -612,6 +613,9 @@ apply_settings(struct opts *o)
 	    (o->tls_crl && util_strlcpy(o->st.tls_crl, o->tls_crl,
 	                                sizeof(o->st.tls_crl)) == -1))
 		fatalx("TLS file path too long");
+	/* reports and ingest count local days of this zone (cal.h) */
+	if (cal_zone(o->st.time_zone, err, sizeof(err)) == -1)
+		fatalx("%s", err);
 }
 
 int

@@ -22,6 +22,7 @@ static const struct conf_key keys[] = {
     CONFTAB_INT(struct settings, min_free_mb, 0, 1000000000),
     CONFTAB_INT(struct settings, retention_days, 1, 3660),
     CONFTAB_INT(struct settings, privacy_k, 1, 100),
+    CONFTAB_STR(struct settings, time_zone),
     CONFTAB_INT(struct settings, enrol_per_minute, 0, 1000000),
     CONFTAB_INT(struct settings, requests_per_minute, 0, 1000000),
     CONFTAB_INT(struct settings, batches_per_second, 0, 1000000),
@@ -46,6 +47,7 @@ settings_defaults(struct settings *st)
 	st->max_connections = 1024;
 	st->retention_days = 90;
 	st->privacy_k = 3;
+	util_strlcpy(st->time_zone, "Europe/Paris", sizeof(st->time_zone));
 	st->enrol_per_minute = 60;
 	st->requests_per_minute = 120;
 	st->batches_per_second = 500;

@@ -25,6 +25,7 @@ struct settings {
 	int min_free_mb;      /* /healthz: 503 below this free disk space */
 	int retention_days;   /* raw usage kept this long (summaries stay) */
 	int privacy_k;        /* user counts below k hidden outside a commune */
+	char time_zone[65];   /* the zone reports count days in */
 	int enrol_per_minute; /* enrolments per secret per minute */
 	int requests_per_minute; /* requests per agent per minute */
 	int batches_per_second;  /* batches admitted per second, then 429 */

@@ -1,13 +1,18 @@
 #!/bin/sh
 # make demo: a server on loopback with a fresh SQLite database, two
 # communes, the real agent run on this machine once for each, and the
-# licence table across both. Everything lives in $DEMO_DIR.
+# licence table across both. Everything lives in a directory of its own,
+# made here (or $DEMO_DIR, which must not exist yet), kept for a look
+# afterwards: the demo prints where.
 set -eu
 BUILD=${BUILD:-build}
 B=$(cd "$BUILD" && pwd)
-D=${DEMO_DIR:-/tmp/mutu-demo}
-rm -rf "$D"
-mkdir -p "$D"
+if [ -n "${DEMO_DIR:-}" ]; then
+	D=$DEMO_DIR
+	mkdir "$D" || { echo "demo: $D exists: name a new directory" >&2; exit 1; }
+else
+	D=$(mktemp -d /tmp/mutu-demo.XXXXXX)
+fi
 chmod 700 "$D"
 DB="$D/server.db"
 
@@ -97,8 +102,10 @@ echo
 echo "== mutuctl licences --limit 12 (most used first; '*' = all communes)"
 "$B/mutuctl" licences --limit 12
 echo
-echo "== mutuctl licences --raw --product bash (a raw package name)"
-"$B/mutuctl" licences --raw --product bash
+TODAY=$(TZ=Europe/Paris date +%F)
+echo "== mutuctl licences --raw --product bash --from $TODAY --to $TODAY"
+echo "   (a raw package name, today: --days periods end yesterday)"
+"$B/mutuctl" licences --raw --product bash --from "$TODAY" --to "$TODAY"
 echo
 echo "== mutuctl compliance   (owned x installed x used, commune -> pool -> all)"
 "$B/mutuctl" compliance
@@ -106,8 +113,11 @@ echo
 echo "== mutuctl reclaim      (licensed installs unused for 90 days)"
 "$B/mutuctl" reclaim
 echo
-echo "== mutuctl costs        (the pooled Office contract, shared by use)"
-"$B/mutuctl" costs --days 30
+echo "== mutuctl costs --month $(date +%Y-%m)  (the pooled Office contract, shared by use)"
+"$B/mutuctl" costs --month "$(date +%Y-%m)"
+echo
+echo "== mutuctl costs --year $(date +%Y)  (the year's statement)"
+"$B/mutuctl" costs --year "$(date +%Y)"
 
 kill -TERM $SERVER
 wait $SERVER
@@ -120,3 +130,4 @@ echo "  export MUTU_SERVER=$URL MUTU_TOKEN=$TOKEN MUTU_CA_FILE=$D/pki/ca.pem"
 echo "  $B/mutuctl licences --commune 29019 --days 7"
 echo "  $B/mutuctl inventory $(hostname)     # or --format json|csv"
 echo "  $B/mutuctl compliance --commune 29019; $B/mutuctl catalogue unmatched"
+echo "Everything is in $D (remove it when done: rm -r $D)."

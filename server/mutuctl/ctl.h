@@ -40,6 +40,9 @@ struct column {
 /* Prints rows (an array of objects) as a table, JSON or CSV. */
 void ctl_print(const struct ctl *c, json_t *rows, const struct column *cols);
 /* The string value of a licence or access command's option, or NULL. */
+/* Appends the report period options (--days, --from, --to, --month,
+ * --year) given to q's query string. */
+void ctl_period(const struct ctl *c, char *q, size_t n);
 const char *ctl_opt(const struct ctl *c, const char *name);
 /* Sends a request (body may be NULL) and returns the parsed answer, or
  * dies (ctl_die()) with the server's message and mutuctl's exit code. */

@@ -91,16 +91,13 @@ trim(const struct ctl *c, json_t *rows)
 static json_t *
 report(const struct ctl *c, const char *kind)
 {
-	char q[1024] = "", path[1200], num[32];
+	char q[1024] = "", path[1200];
 
 	ctl_param(q, sizeof(q), "commune", c->commune);
 	ctl_param(q, sizeof(q), "product", c->product);
 	ctl_param(q, sizeof(q), "pool", ctl_opt(c, "pool"));
 	ctl_param(q, sizeof(q), "coverage", ctl_opt(c, "coverage"));
-	if (c->days > 0) {
-		snprintf(num, sizeof(num), "%d", c->days);
-		ctl_param(q, sizeof(q), "days", num);
-	}
+	ctl_period(c, q, sizeof(q));
 	snprintf(path, sizeof(path), "/api/v1/reports/%s%s", kind, q);
 	return ctl_request(c, "GET", path, NULL);
 }
@@ -141,23 +138,43 @@ cmd_reclaim(const struct ctl *c)
 	                                     {"STATUS", "status"},
 	                                     {"SAVING_EUR", "saving_eur"},
 	                                     {NULL, NULL}};
+	static const struct column seat_cols[] = {{"PRODUCT", "product"},
+	                                          {"LEVEL", "level"},
+	                                          {"HOLDER", "holder"},
+	                                          {"METRIC", "metric"},
+	                                          {"OWNED", "owned"},
+	                                          {"NEED", "need"},
+	                                          {"SURPLUS", "surplus"},
+	                                          {"SAVING_EUR", "saving_eur"},
+	                                          {NULL, NULL}};
 	json_t *j = report(c, "reclaim"), *rows = json_object_get(j, "rows"),
-	       *r;
+	       *r, *seats;
 	char total[32];
 	size_t i;
 
+	seats = json_object_get(j, "seats");
 	json_array_foreach(rows, i, r) add_euros(r, "saving");
+	json_array_foreach(seats, i, r) add_euros(r, "saving");
 	trim(c, rows);
 	if (c->format == FMT_JSON) {
 		json_dumpf(j, stdout, JSON_INDENT(2));
 		putchar('\n');
-	} else
+	} else if (flag(c, "seats")) /* the seats' table, or CSV */
+		ctl_print(c, seats, seat_cols);
+	else
 		ctl_print(c, rows, cols);
+	if (c->format == FMT_TABLE && !flag(c, "seats") &&
+	    json_array_size(seats) > 0) {
+		printf("\nseats beyond the need (user and concurrent "
+		       "licences; --seats for these alone):\n");
+		ctl_print(c, seats, seat_cols);
+	}
 	if (c->format == FMT_TABLE) {
 		euros(json_integer_value(json_object_get(j, "saving_cents")),
 		      total, sizeof(total));
-		printf("\nreclaimable: %s EUR a year (installations unused, "
-		       "agents reporting >= %.0f%% of the window; all rows)\n",
+		printf("\nreclaimable: %s EUR at the licences' prices "
+		       "(installations unused, agents reporting >= %.0f%% of "
+		       "the window, and seats beyond the need; all rows)\n",
 		       total,
 		       json_number_value(json_object_get(j, "coverage")) * 100);
 	}
@@ -254,6 +271,7 @@ cmd_catalogue(const struct ctl *c, int argc, char **argv)
 	    {"CATEGORY", "category"},
 	    {"FREE", "free"},
 	    {"SEASONAL_DAYS", "seasonal_days"},
+	    {"METERING", "metering"},
 	    {"ORIGIN", "origin"},
 	    {NULL, NULL}};
 	static const struct column rules[] = {{"ID", "id"},
@@ -328,6 +346,10 @@ cmd_catalogue(const struct ctl *c, int argc, char **argv)
 		    ctl_opt(c, "publisher"), "family", ctl_opt(c, "family"),
 		    "edition", ctl_opt(c, "edition"), "category",
 		    ctl_opt(c, "category"), "free", flag(c, "free"));
+		if (ctl_opt(c, "metering"))
+			json_object_set_new(
+			    body, "metering",
+			    json_string(ctl_opt(c, "metering")));
 		if (ctl_opt(c, "seasonal-days"))
 			json_object_set_new(
 			    body, "seasonal_days",

@@ -75,20 +75,22 @@ usage_exit(int code)
 	    code ? stderr : stdout,
 	    "usage: mutuctl [--server URL] [--token-file FILE] [--format "
 	    "table|json|csv] COMMAND\n"
-	    "  licences [--commune CODE] [--days N] [--product NAME] "
+	    "  licences [--commune CODE] [PERIOD] [--product NAME] "
 	    "[--limit N] [--raw]\n"
 	    "  machines [--commune CODE] [--state "
 	    "active|silent|revoked|retired] [--silent DAYS]\n"
 	    "  machines retire AGENT_ID   out of service: its token stops, "
 	    "it stops counting\n"
+	    "  machines move AGENT_ID --commune CODE   the PC is that "
+	    "commune's from tomorrow\n"
 	    "  inventory HOSTNAME|AGENT_ID\n"
 	    "  communes\n"
-	    "  compliance [--commune CODE] [--product KEY] [--days N] "
+	    "  compliance [--commune CODE] [--product KEY] [PERIOD] "
 	    "[--limit N]\n"
-	    "  reclaim [--commune CODE] [--days N] [--coverage 0.7] "
-	    "[--limit N]\n"
-	    "  costs [--pool CODE] [--days N] [--limit N]\n"
-	    "  usage [--commune CODE] [--product KEY] [--days N] "
+	    "  reclaim [--commune CODE] [PERIOD] [--coverage 0.7] "
+	    "[--limit N] [--seats]\n"
+	    "  costs [--pool CODE] [PERIOD] [--limit N]\n"
+	    "  usage [--commune CODE] [--product KEY] [PERIOD] "
 	    "[--limit N]\n"
 	    "  catalogue export [FILE] | import FILE | products | rules |"
 	    " unmatched\n"
@@ -100,6 +102,7 @@ usage_exit(int code)
 	    "F]\n"
 	    "            [--edition E] [--category C] [--free] "
 	    "[--seasonal-days N]\n"
+	    "            [--metering interactive|service|installed]\n"
 	    "  entitlements list | del ID | import FILE.csv\n"
 	    "  entitlements add|update [ID] --product KEY --commune C|--pool "
 	    "P\n"
@@ -113,6 +116,11 @@ usage_exit(int code)
 	    "  audit [--days N] | audit retention [DAYS] | "
 	    "audit purge --before YYYY-MM-DD\n"
 	    "  gaps [--days N]   data agents reported as given up\n"
+	    "PERIOD, whole days of the server's time zone: --days N (the N "
+	    "days\n"
+	    "ending yesterday), --month YYYY-MM, --year YYYY, or --from "
+	    "YYYY-MM-DD\n"
+	    "--to YYYY-MM-DD (both included).\n"
 	    "The server, token and CA file may come from MUTU_SERVER, "
 	    "MUTU_TOKEN\n"
 	    "and MUTU_CA_FILE. The token: from --token-file FILE (mode 0600 "
@@ -344,6 +352,21 @@ ctl_opt(const struct ctl *c, const char *name)
 	return json_string_value(json_object_get(c->opts, name));
 }
 
+void
+ctl_period(const struct ctl *c, char *q, size_t n)
+{
+	static const char *const names[] = {"from", "to", "month", "year"};
+	char num[32];
+	size_t i;
+
+	if (c->days > 0) {
+		snprintf(num, sizeof(num), "%d", c->days);
+		ctl_param(q, n, "days", num);
+	}
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		ctl_param(q, n, names[i], ctl_opt(c, names[i]));
+}
+
 /* One request, repeated while the server answers 429 (admin requests are
  * rate-limited per token) and asks for a short wait: a script that loops
  * over communes slows down instead of failing half-way. At most
@@ -448,10 +471,7 @@ cmd_licences(const struct ctl *c)
 	ctl_param(q, sizeof(q), "product", c->product);
 	if (json_object_get(c->opts, "raw")) /* raw names, not products */
 		ctl_param(q, sizeof(q), "view", "raw");
-	if (c->days > 0) {
-		snprintf(num, sizeof(num), "%d", c->days);
-		ctl_param(q, sizeof(q), "days", num);
-	}
+	ctl_period(c, q, sizeof(q));
 	if (c->limit > 0) {
 		snprintf(num, sizeof(num), "%d", c->limit);
 		ctl_param(q, sizeof(q), "limit", num);
@@ -584,6 +604,38 @@ cmd_machines(const struct ctl *c)
 }
 
 /* machines retire AGENT_ID: the machine is out of service. */
+/* machines move AGENT_ID --commune CODE: the machine moves there. */
+static int
+cmd_move(const struct ctl *c, const char *id)
+{
+	char path[600], *esc;
+	json_t *j, *body;
+
+	if (c->commune == NULL)
+		ctl_die(CTL_EXIT_USAGE,
+		        "machines move: --commune CODE is required");
+	if ((esc = curl_easy_escape(NULL, id, 0)) == NULL)
+		ctl_die(CTL_EXIT_FAIL, "out of memory");
+	snprintf(path, sizeof(path), "/api/v1/machines/%s/move", esc);
+	curl_free(esc);
+	body = json_pack("{s:s}", "commune", c->commune);
+	j = ctl_request(c, "POST", path, body);
+	json_decref(body);
+	if (c->format == FMT_JSON) {
+		json_dumpf(j, stdout, JSON_INDENT(2));
+		putchar('\n');
+	} else
+		printf("machine %s (%s) moved from commune %s to %s on %s: "
+		       "its history stays with %s\n",
+		       id, json_string_value(json_object_get(j, "hostname")),
+		       json_string_value(json_object_get(j, "from_commune")),
+		       json_string_value(json_object_get(j, "commune")),
+		       json_string_value(json_object_get(j, "moved_at")),
+		       json_string_value(json_object_get(j, "from_commune")));
+	json_decref(j);
+	return 0;
+}
+
 static int
 cmd_retire(const struct ctl *c, const char *id)
 {
@@ -684,6 +736,9 @@ run(const struct ctl *c, int argc, char **argv)
 	if (strcmp(argv[0], "machines") == 0 && argc == 3 &&
 	    strcmp(argv[1], "retire") == 0)
 		return cmd_retire(c, argv[2]);
+	if (strcmp(argv[0], "machines") == 0 && argc == 3 &&
+	    strcmp(argv[1], "move") == 0)
+		return cmd_move(c, argv[2]);
 	if (strcmp(argv[0], "inventory") == 0 && argc == 2)
 		return cmd_inventory(c, argv[1]);
 	if (strcmp(argv[0], "communes") == 0 && argc == 1)
@@ -725,6 +780,7 @@ main(int argc, char *argv[])
 	    {"category", required_argument, NULL, 'O'},
 	    {"free", no_argument, NULL, 'O'},
 	    {"seasonal-days", required_argument, NULL, 'O'},
+	    {"metering", required_argument, NULL, 'O'},
 	    {"metric", required_argument, NULL, 'O'},
 	    {"quantity", required_argument, NULL, 'O'},
 	    {"unit-cost", required_argument, NULL, 'O'},
@@ -737,6 +793,7 @@ main(int argc, char *argv[])
 	    {"basis", required_argument, NULL, 'O'},
 	    {"coverage", required_argument, NULL, 'O'},
 	    {"raw", no_argument, NULL, 'O'},
+	    {"seats", no_argument, NULL, 'O'},
 	    {"label", required_argument, NULL, 'O'},
 	    {"read-only", no_argument, NULL, 'O'},
 	    {"expires-days", required_argument, NULL, 'O'},
@@ -744,6 +801,10 @@ main(int argc, char *argv[])
 	    {"before", required_argument, NULL, 'O'},
 	    {"state", required_argument, NULL, 'O'},
 	    {"silent", required_argument, NULL, 'O'},
+	    {"from", required_argument, NULL, 'O'},
+	    {"to", required_argument, NULL, 'O'},
+	    {"month", required_argument, NULL, 'O'},
+	    {"year", required_argument, NULL, 'O'},
 	    {NULL, 0, NULL, 0},
 	};
 	struct ctl c;

@@ -6,6 +6,8 @@
  */
 #include "entitle.h"
 
+#include "cal.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -50,46 +52,12 @@ ent_list(struct sq *q, const struct store_scope *sc, json_t **out)
 	return STORE_OK;
 }
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
- * days_from_civil): no time zone, no libc. */
-static long long
-civil_days(int y, int m, int d)
-{
-	long long era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
-int
-entitle_date_days(const char *d, long long *out)
-{
-	static const int mdays[] = {31, 29, 31, 30, 31, 30,
-	                            31, 31, 30, 31, 30, 31};
-	int y, m, day, leap;
-
-	if (d == NULL || strlen(d) != 10 || d[4] != '-' || d[7] != '-' ||
-	    strspn(d, "0123456789-") != 10 ||
-	    sscanf(d, "%4d-%2d-%2d", &y, &m, &day) != 3 || m < 1 || m > 12 ||
-	    day < 1 || day > mdays[m - 1] || y < 1900)
-		return -1;
-	leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-	if (m == 2 && day == 29 && !leap)
-		return -1;
-	*out = civil_days(y, m, day);
-	return 0;
-}
-
 static int
 valid_date(const char *d)
 {
 	long long n;
 
-	return d == NULL || entitle_date_days(d, &n) == 0;
+	return d == NULL || cal_parse(d, &n) == 0;
 }
 
 /* A cost given in euros ("<key>_eur": an exact decimal, string or JSON

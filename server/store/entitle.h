@@ -12,8 +12,5 @@
  * STORE_* code, *out set as store_admin() says. */
 int entitle_admin(struct sq *q, enum store_admin_op op,
                   const struct store_scope *sc, json_t *in, json_t **out);
-/* A YYYY-MM-DD date (an entitlement's start or end) as a day number:
- * 0, or -1 if d is NULL or not a real date. */
-int entitle_date_days(const char *d, long long *out);
 
 #endif

@@ -62,6 +62,7 @@ put_product(struct sq *q, json_t *p, const char *origin, json_t **out)
 {
 	const char *key = sq_jstr(p, "key"), *name = sq_jstr(p, "name");
 	json_t *sd = json_object_get(p, "seasonal_days");
+	const char *metering = sq_jstr(p, "metering");
 	struct db_stmt *st;
 
 	if (!norm_valid_key(key))
@@ -81,13 +82,23 @@ put_product(struct sq *q, json_t *p, const char *origin, json_t **out)
 		                  "product %s: seasonal_days: expected 1 to "
 		                  "3660",
 		                  key);
+	if (metering == NULL && json_object_get(p, "metering") == NULL)
+		metering = "interactive";
+	if (metering == NULL || (strcmp(metering, "interactive") != 0 &&
+	                         strcmp(metering, "service") != 0 &&
+	                         strcmp(metering, "installed") != 0))
+		return sq_invalid(out,
+		                  "product %s: metering: expected interactive, "
+		                  "service or installed",
+		                  key);
 	st = sq_prep(q, "INSERT INTO products(key, name, publisher, edition,"
-	                " family, free, category, seasonal_days, origin, sill)"
-	                " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+	                " family, free, category, seasonal_days, origin, sill,"
+	                " metering)"
+	                " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
 	                " ON CONFLICT(key) DO UPDATE SET name = ?2,"
 	                " publisher = ?3, edition = ?4, family = ?5, free = ?6,"
 	                " category = ?7, seasonal_days = ?8, origin = ?9,"
-	                " sill = ?10");
+	                " sill = ?10, metering = ?11");
 	if (st == NULL)
 		return STORE_ERR;
 	db_bind_text(st, 1, key);
@@ -105,6 +116,7 @@ put_product(struct sq *q, json_t *p, const char *origin, json_t **out)
 		db_bind_null(st, 8);
 	db_bind_text(st, 9, origin);
 	db_bind_int64(st, 10, json_is_true(json_object_get(p, "sill")));
+	db_bind_text(st, 11, metering);
 	return sq_step_done(q, st);
 }
 
@@ -525,7 +537,7 @@ catalogue_export(struct sq *q, json_t **out)
 	products =
 	    query_rows(q, "SELECT key, name, publisher, edition, family,"
 	                  " category, free = 1 AS free, sill = 1 AS sill,"
-	                  " seasonal_days,"
+	                  " seasonal_days, metering,"
 	                  " origin FROM products ORDER BY key");
 	rules = query_rows(q, "SELECT id, origin, priority, field, kind,"
 	                      " pattern, product FROM rules"

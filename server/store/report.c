@@ -6,16 +6,13 @@
 #include "report.h"
 
 #include <stdio.h>
-#include <time.h>
 
-void
-report_day(long long t, char *out, size_t n)
+#include "cal.h"
+
+long long
+report_end(long long day)
 {
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	gmtime_r(&tt, &tm);
-	strftime(out, n, "%Y-%m-%d", &tm);
+	return cal_start(day + 1);
 }
 
 /* Window bounds the reports share: days and ISO dates. */
@@ -24,10 +21,10 @@ report_bind_window(struct db_stmt *st, const struct store_query *qu)
 {
 	char d0[16], d1[16];
 
-	report_day(qu->from, d0, sizeof(d0));
-	report_day(qu->to, d1, sizeof(d1));
-	db_bind_int64(st, 1, qu->from / 86400);
-	db_bind_int64(st, 2, qu->to / 86400);
+	cal_format(qu->first, d0, sizeof(d0));
+	cal_format(qu->last, d1, sizeof(d1));
+	db_bind_int64(st, 1, qu->first);
+	db_bind_int64(st, 2, qu->last);
 	db_bind_text(st, 3, d0);
 	db_bind_text(st, 4, d1);
 }
@@ -43,12 +40,12 @@ report_focus(const struct store_query *qu)
 void
 report_bind_months(struct db_stmt *st, int i, const struct store_query *qu)
 {
-	long long first = qu->from / 86400, last = qu->to / 86400;
-	long long m = sq_month(first), m0, m1;
+	long long first = qu->first, last = qu->last;
+	long long m = cal_month(first), m0, m1;
 
 	/* a month has 28 to 31 days: m + 31 falls in the next one */
-	m0 = m == first ? m : sq_month(m + 31);
-	m1 = sq_month(last + 1);
+	m0 = m == first ? m : cal_month(m + 31);
+	m1 = cal_month(last + 1);
 	if (m0 >= m1)
 		m0 = m1 = last + 1;
 	db_bind_int64(st, i, m0);

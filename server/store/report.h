@@ -31,13 +31,12 @@ int report_communes(struct sq *q, const struct store_query *qu, json_t **out);
 /* The fleet's state at now, for /metrics (report_fleet.c). */
 int report_fleet(struct sq *q, long long now, json_t **out);
 
-/* The window. A report reads the usage of its window [qu->from, qu->to]
+/* The window. A report reads the usage of its period [qu->first,
+ * qu->last] (local days, cal.h)
  * as the union of three row sets, written out in its SQL: the whole
  * months from usage_monthly, and the days at either end from
  * usage_daily (two day ranges, each served by an index). */
 
-/* Writes t's UTC day as YYYY-MM-DD. */
-void report_day(long long t, char *out, size_t n);
 /* Binds parameters 1 to 4 of st: the window's first and last day
  * numbers, then its first and last days as YYYY-MM-DD. */
 void report_bind_window(struct db_stmt *st, const struct store_query *qu);
@@ -48,13 +47,74 @@ void report_bind_window(struct db_stmt *st, const struct store_query *qu);
 void report_bind_months(struct db_stmt *st, int i,
                         const struct store_query *qu);
 /* SQL: whether the machine of the agents row a (an alias) was in
- * service on day d (an SQL expression of a day number, as the window's:
- * t / 86400), that is neither revoked nor retired on or before it. An
- * installation counts in a window whose last day is d; its usage counts
- * whatever became of it (docs/LICENCES.md, "Lifecycle"). */
-#define REPORT_IN_SERVICE(a, d)                                                \
-	"(" a ".revoked_at IS NULL OR " a ".revoked_at / 86400 > " d ")"       \
-	" AND (" a ".retired_at IS NULL OR " a ".retired_at / 86400 > " d ")"
+ * service on a period's last day, that is neither revoked nor retired
+ * on or before it; end is an SQL expression of the instant the day after
+ * it begins (report_end()). An installation counts in a period whose
+ * last day is that; its usage counts whatever became of it
+ * (docs/LICENCES.md, "Lifecycle"). */
+#define REPORT_IN_SERVICE(a, end)                                              \
+	"(" a ".revoked_at IS NULL OR " a ".revoked_at >= " end ")"            \
+	" AND (" a ".retired_at IS NULL OR " a ".retired_at >= " end ")"
+/*
+ * Usage intervals (docs/LICENCES.md, "Concurrency and hours"): SQL common
+ * table expressions over the intervals [t0, t1) of usage_span, which the
+ * reports write out after their own source of them, a CTE with columns
+ * (<keys>, day, t0, t1) (each interval within its local day).
+ *
+ * REPORT_MERGE(name, src, keys): name(<keys>, day, t0, t1), the intervals
+ * of src cut so that those of the same keys and day no longer overlap:
+ * in the order of their starts, each keeps only what it holds after the
+ * latest end of the ones before it (and is left out when that is
+ * nothing). The pieces of a key cover the union of its intervals, once:
+ * merged per person (the user, or the machine that sent no user id),
+ * their lengths add up to the union of that person's hours; merged per
+ * machine, each machine counts once however many programs of the product
+ * it had open (its pieces only touch, an end and a start at one instant).
+ * One window pass, no grouping.
+ *
+ * REPORT_PEAK(name, src, keys): name(<keys>, peak), the most intervals of
+ * src open at one instant per keys: +1 at each start, -1 at each end,
+ * ends before starts at the same instant (an interval ends before the
+ * next begins), the running sum's maximum.
+ *
+ * Names and keys are constant strings of the reports' SQL, never input.
+ */
+#define REPORT_MERGE(name, src, keys)                                          \
+	" " name "_g AS (SELECT " keys ", day, t0, t1, max(t1) OVER"           \
+	" (PARTITION BY " keys ", day ORDER BY t0, t1 ROWS BETWEEN"            \
+	" UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev FROM " src "),"         \
+	" " name " AS (SELECT " keys ", day, CASE WHEN prev > t0 THEN prev"    \
+	" ELSE t0 END AS t0, t1 FROM " name "_g"                               \
+	" WHERE prev IS NULL OR prev < t1)"
+#define REPORT_PEAK(name, src, keys)                                           \
+	" " name "_e AS (SELECT " keys ", t0 AS t, 1 AS d FROM " src           \
+	" UNION ALL SELECT " keys ", t1, -1 FROM " src "),"                    \
+	" " name " AS (SELECT " keys ", max(n) AS peak FROM (SELECT " keys     \
+	", sum(d) OVER (PARTITION BY " keys " ORDER BY t, d ROWS UNBOUNDED"    \
+	" PRECEDING) AS n FROM " name "_e) AS r GROUP BY " keys ")"
+/* The person of a usage_span row alias a: its user's pseudonym in its
+ * commune (pseudonyms are keyed per commune), or its machine when it sent
+ * no user id. */
+#define REPORT_PERSON(a)                                                       \
+	"CASE WHEN " a ".\"user\" = '' THEN '#' || " a ".agent_id ELSE " a     \
+	".commune || '/' || " a ".\"user\" END"
+
+/* SQL: the agents table as of a period's last day (last, an SQL
+ * expression of its day number), for the installation counts of that
+ * period (docs/LICENCES.md, "Lifecycle"): each machine in the commune it
+ * belonged to on that day (the one it was moved from by its first move on
+ * that day or later, else its own; the day of a move is the former
+ * commune's). Installations are the machines' latest inventories: a
+ * machine counts in any period ending while it is in service
+ * (REPORT_IN_SERVICE). Use it as "JOIN " REPORT_AGENTS_AT(l) " a". */
+#define REPORT_AGENTS_AT(last)                                                 \
+	"(SELECT x.agent_id, x.hostname, x.enrolled, x.revoked_at,"            \
+	" x.retired_at, coalesce((SELECT m.from_commune FROM moves m"          \
+	" WHERE m.agent_id = x.agent_id AND m.day >= " last                    \
+	" ORDER BY m.day, m.id LIMIT 1), x.commune) AS commune FROM agents x)"
+
+/* The instant the day after day begins: REPORT_IN_SERVICE's end. */
+long long report_end(long long day);
 /* The commune a report is focused on: the query's, else the viewer's,
  * else "" (the intercommunal view). */
 const char *report_focus(const struct store_query *qu);

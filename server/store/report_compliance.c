@@ -1,6 +1,6 @@
 /*
  * report_compliance: entitlements against need, per commune, pool and in
- * all, by each entitlement's metric (docs/LICENCES.md, "Compliance").
+ * all, by each entitlement's metric (docs/LICENCES.md, "compliance").
  */
 #include "report.h"
 
@@ -18,17 +18,18 @@ static const char compliance_sql[] =
     "  FROM pool_members a JOIN pool_members b ON b.pool = a.pool"
     "  WHERE a.commune = ?6),"
     " inst AS (SELECT DISTINCT a.commune, m.product, s.agent_id"
-    "  FROM software s JOIN agents a ON a.agent_id = s.agent_id"
+    "  FROM software s JOIN " REPORT_AGENTS_AT("?2") " a"
+    "   ON a.agent_id = s.agent_id"
     "  JOIN software_map m ON m.name = s.name"
     "   AND m.publisher = coalesce(s.publisher, '')"
     "  WHERE m.product IS NOT NULL AND (?5 IS NULL OR m.product = ?5)"
-    "   AND " REPORT_IN_SERVICE("a", "?2") " AND %1$s),"
+    "   AND " REPORT_IN_SERVICE("a", "?9") " AND %1$s),"
     /* usage of normalised products over the window (?7 and ?8 bound by
      * report_bind_months) */
     " used AS ("
     /* whole months, from the monthly rollup */
     "SELECT d.commune, m.norm AS product, d.agent_id,"
-    " nullif(d.\"user\", '') AS \"user\", d.seconds"
+    " nullif(d.\"user\", '') AS \"user\""
     " FROM usage_monthly d JOIN usage_map m"
     " ON m.product = d.product AND m.exe = d.exe"
     " WHERE m.norm IS NOT NULL AND month >= ?7 AND month < ?8"
@@ -36,7 +37,7 @@ static const char compliance_sql[] =
     " UNION ALL "
     /* the days before the first whole month */
     "SELECT d.commune, m.norm AS product, d.agent_id,"
-    " nullif(d.\"user\", '') AS \"user\", d.seconds"
+    " nullif(d.\"user\", '') AS \"user\""
     " FROM usage_daily d JOIN usage_map m"
     " ON m.product = d.product AND m.exe = d.exe"
     " WHERE m.norm IS NOT NULL AND day >= ?1 AND day < ?7"
@@ -44,7 +45,7 @@ static const char compliance_sql[] =
     " UNION ALL "
     /* the days after the last whole month */
     "SELECT d.commune, m.norm AS product, d.agent_id,"
-    " nullif(d.\"user\", '') AS \"user\", d.seconds"
+    " nullif(d.\"user\", '') AS \"user\""
     " FROM usage_daily d JOIN usage_map m"
     " ON m.product = d.product AND m.exe = d.exe"
     " WHERE m.norm IS NOT NULL AND day >= ?8 AND day <= ?2"
@@ -85,26 +86,34 @@ static const char compliance_sql[] =
     "  FROM i1 i JOIN scopes s ON s.commune = i.commune GROUP BY 1, 2, 3),"
     /* anon: machines that ran it with no user id (user_ids = none) */
     " u1 AS (SELECT commune, product, count(DISTINCT agent_id) AS machines,"
-    "   count(DISTINCT \"user\") AS users, sum(seconds) AS secs,"
+    "   count(DISTINCT \"user\") AS users,"
     "   count(DISTINCT agent_id) - count(DISTINCT CASE WHEN \"user\""
     "    IS NOT NULL THEN agent_id END) AS anon"
     "  FROM used GROUP BY 1, 2),"
     " u2 AS (SELECT s.level, s.holder, u.product, sum(u.machines) AS machines,"
-    "   sum(u.users) AS users, sum(u.secs) AS secs, sum(u.anon) AS anon,"
+    "   sum(u.users) AS users, sum(u.anon) AS anon,"
     "   count(*) AS communes,"
     "   sum(CASE WHEN u.users > 0 THEN 1 ELSE 0 END) AS user_communes"
     "  FROM u1 u JOIN scopes s ON s.commune = u.commune GROUP BY 1, 2, 3),"
-    /* the peak needs days: the daily summaries of the whole window */
-    " d1 AS (SELECT d.commune, m.norm AS product, d.day,"
-    "   count(DISTINCT d.agent_id) AS n"
-    "  FROM usage_daily d JOIN usage_map m"
+    /* hours and the peak from the intervals of the window's days, per
+     * commune; the peak of a pool or of all at the instant their
+     * communes' machines were busiest together */
+    " sp AS (SELECT d.commune, m.norm AS product, d.agent_id,"
+    "   " REPORT_PERSON("d") " AS person, d.day, d.t0, d.t1"
+    "  FROM usage_span d JOIN usage_map m"
     "   ON m.product = d.product AND m.exe = d.exe"
     "  WHERE m.norm IS NOT NULL AND d.day BETWEEN ?1 AND ?2"
-    "   AND (?5 IS NULL OR m.norm = ?5) AND %2$s GROUP BY 1, 2, 3),"
-    " p2 AS (SELECT level, holder, product, max(n) AS peak FROM ("
-    "   SELECT s.level, s.holder, d.product, d.day, sum(d.n) AS n"
-    "   FROM d1 d JOIN scopes s ON s.commune = d.commune"
-    "   GROUP BY 1, 2, 3, 4) AS t GROUP BY 1, 2, 3),"
+    "   AND (?5 IS NULL OR m.norm = ?5) AND %2$s),"
+    REPORT_MERGE("hu", "sp", "commune, product, person") ","
+    " h2 AS (SELECT s.level, s.holder, h.product, sum(h.t1 - h.t0) AS secs"
+    "  FROM hu h JOIN scopes s ON s.commune = h.commune GROUP BY 1, 2, 3),"
+    " hs AS (SELECT s.level, s.holder, h.product, h.t0, h.t1"
+    "  FROM hu h JOIN scopes s ON s.commune = h.commune),"
+    REPORT_PEAK("pu", "hs", "level, holder, product") ","
+    REPORT_MERGE("mu", "sp", "commune, product, agent_id") ","
+    " ms AS (SELECT s.level, s.holder, u.product, u.t0, u.t1"
+    "  FROM mu u JOIN scopes s ON s.commune = u.commune),"
+    REPORT_PEAK("p2", "ms", "level, holder, product") ","
     " keys AS (SELECT level, holder, product FROM i2"
     "  UNION SELECT level, holder, product FROM u2"
     "  UNION SELECT level, holder, product FROM owned),"
@@ -115,12 +124,16 @@ static const char compliance_sql[] =
     " SELECT k.level, k.holder, k.product, p.name, p.free,"
     "  coalesce(o.n, 0), k.metric,"
     "  coalesce(i.installed, 0), coalesce(i.sites, 0),"
-    "  coalesce(u.machines, 0), coalesce(u.users, 0), coalesce(u.secs, 0),"
-    "  coalesce(pk.peak, 0), coalesce(u.anon, 0), coalesce(u.communes, 0),"
+    "  coalesce(u.machines, 0), coalesce(u.users, 0), coalesce(h.secs, 0),"
+    /* a service's machines are never users (metering classes) */
+    "  coalesce(pk.peak, 0),"
+    "  CASE WHEN p.metering = 'service' THEN 0 ELSE coalesce(u.anon, 0) END,"
+    "  coalesce(u.communes, 0),"
     "  coalesce(u.user_communes, 0), c.n, c.pool, pl.n,"
     "  coalesce(oi.installed, 0), coalesce(ou.machines, 0),"
-    "  coalesce(ou.users, 0), coalesce(ou.secs, 0), coalesce(op.peak, 0),"
-    "  coalesce(ou.anon, 0)"
+    "  coalesce(ou.users, 0), coalesce(oh.secs, 0), coalesce(op.peak, 0),"
+    "  CASE WHEN p.metering = 'service' THEN 0 ELSE coalesce(ou.anon, 0) END,"
+    "  coalesce(pu.peak, 0), coalesce(opu.peak, 0), p.metering"
     " FROM km k JOIN products p ON p.key = k.product"
     " LEFT JOIN owned o ON o.level = k.level AND o.holder = k.holder"
     "  AND o.product = k.product AND o.metric = k.metric"
@@ -128,6 +141,10 @@ static const char compliance_sql[] =
     "  AND i.product = k.product"
     " LEFT JOIN u2 u ON u.level = k.level AND u.holder = k.holder"
     "  AND u.product = k.product"
+    " LEFT JOIN h2 h ON h.level = k.level AND h.holder = k.holder"
+    "  AND h.product = k.product"
+    " LEFT JOIN pu ON pu.level = k.level AND pu.holder = k.holder"
+    "  AND pu.product = k.product"
     " LEFT JOIN p2 pk ON pk.level = k.level AND pk.holder = k.holder"
     "  AND pk.product = k.product"
     " LEFT JOIN covered c ON k.level = 'commune' AND c.commune = k.holder"
@@ -139,6 +156,10 @@ static const char compliance_sql[] =
     "  AND oi.product = k.product"
     " LEFT JOIN u2 ou ON ou.level = 'commune' AND ou.holder = ?6"
     "  AND ou.product = k.product"
+    " LEFT JOIN h2 oh ON oh.level = 'commune' AND oh.holder = ?6"
+    "  AND oh.product = k.product"
+    " LEFT JOIN pu opu ON opu.level = 'commune' AND opu.holder = ?6"
+    "  AND opu.product = k.product"
     " LEFT JOIN p2 op ON op.level = 'commune' AND op.holder = ?6"
     "  AND op.product = k.product"
     " WHERE ?6 = '' OR (k.level = 'commune' AND k.holder = ?6)"
@@ -150,14 +171,15 @@ static const char compliance_sql[] =
 
 /* The figures of a compliance row (compliance_sql's columns). */
 struct fig {
-	long long installed, machines, users, secs, peak, anon;
+	long long installed, machines, users, secs, peak, anon, peak_users;
+	int present; /* metering class "installed": presence is use */
 };
 
 static void
 fig_read(struct db_stmt *st, int own, struct fig *f)
 {
-	static const int total[] = {7, 9, 10, 11, 12, 13};
-	static const int mine[] = {19, 20, 21, 22, 23, 24};
+	static const int total[] = {7, 9, 10, 11, 12, 13, 25};
+	static const int mine[] = {19, 20, 21, 22, 23, 24, 26};
 	const int *c = own ? mine : total;
 
 	f->installed = db_column_int64(st, c[0]);
@@ -166,6 +188,8 @@ fig_read(struct db_stmt *st, int own, struct fig *f)
 	f->secs = db_column_int64(st, c[3]);
 	f->peak = db_column_int64(st, c[4]);
 	f->anon = db_column_int64(st, c[5]);
+	f->peak_users = db_column_int64(st, c[6]);
+	f->present = strcmp(db_column_text(st, 27), "installed") == 0;
 }
 
 /* Sets row's figure prefix + name to v (a reference it takes). */
@@ -194,13 +218,21 @@ fig_set(json_t *row, const char *prefix, const struct fig *f, int own, int k)
 	fig_put(row, prefix, "usage_hours", report_hours(f->secs));
 	fig_put(row, prefix, "usage_seconds", json_integer(f->secs));
 	fig_put(row, prefix, "peak_concurrent", json_integer(f->peak));
+	fig_put(row, prefix, "peak_users", report_users(f->peak_users, own, k));
 }
 
 /* What the licences must cover, by the entitlement's metric: a user
- * metric counts the machines that sent no user ids as one user each. */
+ * metric counts the machines that sent no user ids as one user each. A
+ * product whose presence is its use (metering class "installed") needs
+ * a licence per machine where it is installed, whatever the metric but
+ * site: its users and concurrency are not metered. */
 static long long
 need_of(const char *metric, const struct fig *f, long long sites)
 {
+	if (strcmp(metric, "site") == 0)
+		return sites;
+	if (f->present)
+		return f->installed;
 	if (strcmp(metric, "user") == 0)
 		return f->users + f->anon;
 	if (strcmp(metric, "concurrent") == 0)
@@ -256,14 +288,17 @@ pool_row_for_member(json_t *row, struct db_stmt *st,
 		json_object_set_new(row, "usage_seconds", json_null());
 		json_object_set_new(row, "peak_concurrent", json_null());
 	}
-	if (!show_users)
+	if (!show_users) {
 		json_object_set_new(row, "used_users", json_null());
-	if (strcmp(metric, "user") == 0)
-		shown = show_users;
-	else if (strcmp(metric, "concurrent") == 0)
-		shown = show_u;
-	else
+		json_object_set_new(row, "peak_users", json_null());
+	}
+	if (all.present || strcmp(metric, "device") == 0 ||
+	    strcmp(metric, "site") == 0)
 		shown = show_i;
+	else if (strcmp(metric, "user") == 0)
+		shown = show_users;
+	else
+		shown = show_u;
 	need = need_of(metric, &all, sites);
 	json_object_set_new(row, "need",
 	                    shown ? json_integer(need) : json_null());
@@ -294,10 +329,10 @@ compliance_row(struct db_stmt *st, const struct store_query *qu)
 	if (member && strcmp(level, "pool") == 0 &&
 	    db_column_type(st, 18) == DB_NULL)
 		return NULL;
-	row = json_pack("{s:s, s:s, s:s, s:s, s:s}", "product",
+	row = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "product",
 	                db_column_text(st, 2), "product_name",
 	                db_column_text(st, 3), "level", level, "holder", holder,
-	                "metric", metric);
+	                "metric", metric, "metering", db_column_text(st, 27));
 	if (row == NULL)
 		return NULL;
 	if (member && strcmp(level, "pool") == 0) {
@@ -349,6 +384,7 @@ report_compliance(struct sq *q, const struct store_query *qu, json_t **out)
 	sq_bind_opt(st, 5, qu->product);
 	db_bind_text(st, 6, report_focus(qu));
 	report_bind_months(st, 7, qu);
+	db_bind_int64(st, 9, report_end(qu->last));
 	*out = json_array();
 	while ((r = db_step(st)) == DB_ROW) {
 		json_t *row = compliance_row(st, qu);

@@ -1,56 +1,53 @@
 /*
  * report_costs: the statements of pooled entitlements, each member's
  * share of the part of the invoice billed in the window
- * (docs/LICENCES.md, "Cost sharing").
+ * (docs/LICENCES.md, "costs").
  */
 #include "report.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#include "cal.h"
 #include "entitle.h"
 #include "share.h"
 
 /* One member's measure of a product over the window, by the pool's basis:
- * usage seconds, peak machines on one day, or machines with it installed
- * that were in service on the last day (docs/LICENCES.md, "Lifecycle"),
- * in *v. STORE_OK, or STORE_ERR. */
+ * its people's hours (seconds), the most machines running it at once, or
+ * the machines with it installed that were in service on the last day
+ * (docs/LICENCES.md, "Lifecycle"), in *v. STORE_OK, or STORE_ERR. */
 static int MUTU_MUST_CHECK
 measure(struct sq *q, const char *basis, const char *product,
         const char *commune, const struct store_query *qu, long long *v)
 {
-	/* a commune's seconds of a normalised product (?5 and ?6 bound by
-	 * report_bind_months) */
+	/* a commune's intervals of a normalised product (docs/LICENCES.md,
+	 * "Concurrency and hours") */
+	/* clang-format off */
+#define COST_SPANS                                                             \
+	"WITH sp AS (SELECT d.agent_id, " REPORT_PERSON("d") " AS person,"     \
+	" d.day, d.t0, d.t1 FROM usage_span d JOIN usage_map m"                \
+	" ON m.product = d.product AND m.exe = d.exe"                          \
+	" WHERE m.norm = ?3 AND d.commune = ?4 AND d.day BETWEEN ?1 AND ?2),"
+	/* the union of each person's hours, added up */
 	static const char hours[] =
-	    "SELECT coalesce(sum(t.seconds), 0) FROM ("
-	    /* whole months, from the monthly rollup */
-	    "SELECT d.seconds FROM usage_monthly d JOIN usage_map m"
-	    " ON m.product = d.product AND m.exe = d.exe"
-	    " WHERE m.norm = ?3 AND d.commune = ?4"
-	    " AND month >= ?5 AND month < ?6"
-	    " UNION ALL "
-	    /* the days before the first whole month */
-	    "SELECT d.seconds FROM usage_daily d JOIN usage_map m"
-	    " ON m.product = d.product AND m.exe = d.exe"
-	    " WHERE m.norm = ?3 AND d.commune = ?4 AND day >= ?1 AND day < ?5"
-	    " UNION ALL "
-	    /* the days after the last whole month */
-	    "SELECT d.seconds FROM usage_daily d JOIN usage_map m"
-	    " ON m.product = d.product AND m.exe = d.exe"
-	    " WHERE m.norm = ?3 AND d.commune = ?4 AND day >= ?6 AND day <= ?2"
-	    ") AS t";
+	    COST_SPANS REPORT_MERGE("hu", "sp", "person")
+	    " SELECT coalesce(sum(t1 - t0), 0) FROM hu";
+	/* the most machines running it at once */
 	static const char peak[] =
-	    "SELECT coalesce(max(n), 0) FROM (SELECT count(DISTINCT d.agent_id)"
-	    " AS n FROM usage_daily d JOIN usage_map m ON m.product = d.product"
-	    " AND m.exe = d.exe WHERE m.norm = ?3 AND d.commune = ?4"
-	    " AND d.day BETWEEN ?1 AND ?2 GROUP BY d.day) AS t";
+	    COST_SPANS REPORT_MERGE("mu", "sp", "agent_id") ","
+	    " one AS (SELECT 1 AS k, t0, t1 FROM mu),"
+	    REPORT_PEAK("pk", "one", "k")
+	    " SELECT coalesce(max(peak), 0) FROM pk";
+#undef COST_SPANS
 	static const char installs[] =
 	    "SELECT count(DISTINCT s.agent_id) FROM software s"
-	    " JOIN agents a ON a.agent_id = s.agent_id"
+	    " JOIN " REPORT_AGENTS_AT("?2") " a"
+	    " ON a.agent_id = s.agent_id"
 	    " JOIN software_map m ON m.name = s.name"
 	    " AND m.publisher = coalesce(s.publisher, '')"
 	    " WHERE ?1 IS NOT NULL AND m.product = ?3 AND a.commune = ?4"
-	    " AND " REPORT_IN_SERVICE("a", "?2");
+	    " AND " REPORT_IN_SERVICE("a", "?5");
+	/* clang-format on */
 	int by_hours =
 	    strcmp(basis, "peak") != 0 && strcmp(basis, "installs") != 0;
 	const char *sql = by_hours                     ? hours
@@ -62,12 +59,12 @@ measure(struct sq *q, const char *basis, const char *product,
 	st = sq_prep(q, sql);
 	if (st == NULL)
 		return STORE_ERR;
-	db_bind_int64(st, 1, qu->from / 86400);
-	db_bind_int64(st, 2, qu->to / 86400);
+	db_bind_int64(st, 1, qu->first);
+	db_bind_int64(st, 2, qu->last);
 	db_bind_text(st, 3, product);
 	db_bind_text(st, 4, commune);
-	if (by_hours)
-		report_bind_months(st, 5, qu);
+	if (sql == installs)
+		db_bind_int64(st, 5, report_end(qu->last));
 	/* an aggregate: one row, always */
 	if ((r = db_step(st)) == DB_ROW)
 		*v = db_column_int64(st, 0);
@@ -96,8 +93,8 @@ statements(struct sq *q, json_t *ent, const struct store_query *qu,
 	long long fixed_total, *w, *one, *fixed, *var;
 	struct store_query in_force = *qu;
 
-	in_force.from = d0 * 86400;
-	in_force.to = d1 * 86400;
+	in_force.first = d0;
+	in_force.last = d1;
 	fixed_total = share_mul_div(billed, ppm, 1000000);
 	w = calloc(n + 1, sizeof(*w));
 	one = calloc(n + 1, sizeof(*one));
@@ -147,8 +144,8 @@ billed_part(json_t *e, long long w0, long long w1, long long *d0, long long *d1)
 	long long invoice =
 	    json_integer_value(json_object_get(e, "invoice_cents"));
 	long long s, t;
-	int has_s = entitle_date_days(sq_jstr(e, "start_date"), &s) == 0;
-	int has_t = entitle_date_days(sq_jstr(e, "end_date"), &t) == 0;
+	int has_s = cal_parse(sq_jstr(e, "start_date"), &s) == 0;
+	int has_t = cal_parse(sq_jstr(e, "end_date"), &t) == 0;
 
 	*d0 = has_s && s > w0 ? s : w0;
 	*d1 = has_t && t < w1 ? t : w1;
@@ -188,7 +185,7 @@ own_statement(json_t *list, const char *commune)
 int
 report_costs(struct sq *q, const struct store_query *qu, json_t **out)
 {
-	long long w0 = qu->from / 86400, w1 = qu->to / 86400, d0, d1, billed;
+	long long w0 = qu->first, w1 = qu->last, d0, d1, billed;
 	long long m0, m1;
 	int member = qu->viewer && *qu->viewer;
 	char first[16], last[16];
@@ -217,8 +214,8 @@ report_costs(struct sq *q, const struct store_query *qu, json_t **out)
 	               " ORDER BY e.pool, e.product, e.id");
 	if (st == NULL)
 		return STORE_ERR;
-	report_day(qu->from, first, sizeof(first));
-	report_day(qu->to, last, sizeof(last));
+	cal_format(qu->first, first, sizeof(first));
+	cal_format(qu->last, last, sizeof(last));
 	sq_bind_opt(st, 1, qu->pool);
 	db_bind_text(st, 2, report_focus(qu));
 	db_bind_text(st, 3, first);
@@ -239,9 +236,10 @@ report_costs(struct sq *q, const struct store_query *qu, json_t **out)
 		billed = billed_part(e, w0, w1, &d0, &d1);
 		if (member && strcmp(sq_jstr(e, "basis"), "installs") != 0) {
 			/* a commune admin: whole months only (see above) */
-			m0 = sq_month(d0) == d0 ? d0
-			                        : sq_month(sq_month(d0) + 31);
-			m1 = sq_month(d1 + 1) - 1;
+			m0 = cal_month(d0) == d0
+			         ? d0
+			         : cal_month(cal_month(d0) + 31);
+			m1 = cal_month(d1 + 1) - 1;
 			if (d1 < d0 || m1 < m0) {
 				m0 = w1 + 1;
 				m1 = w1;

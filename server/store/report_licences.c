@@ -1,7 +1,7 @@
 /*
  * report_licences: installations and usage per product (or raw name) and
  * commune over the window, with the totals across communes
- * (docs/LICENCES.md, "Licence counts").
+ * (docs/LICENCES.md, "licences").
  */
 #include "report.h"
 
@@ -24,17 +24,18 @@ static const char licence_sql[] =
     "WITH inst AS ("
     "  SELECT %1$s AS commune, %3$s AS product,"
     "    count(DISTINCT s.agent_id) AS n"
-    "  FROM software s JOIN agents a ON a.agent_id = s.agent_id"
+    "  FROM software s JOIN " REPORT_AGENTS_AT("?4") " a"
+    "   ON a.agent_id = s.agent_id"
     "  JOIN software_map m ON m.name = s.name"
     "   AND m.publisher = coalesce(s.publisher, '')"
     "  WHERE (?1 IS NULL OR a.commune = ?1) AND m.ignored = 0"
     "    AND %3$s IS NOT NULL AND (?2 IS NULL OR %3$s = ?2)"
-    "    AND " REPORT_IN_SERVICE("a", "?4 / 86400")
+    "    AND " REPORT_IN_SERVICE("a", "?8")
     "  GROUP BY 1, 2),"
     " u AS ("
     /* whole months, from the monthly rollup */
     "SELECT %1$s AS commune, %4$s AS product, a.agent_id,"
-    " nullif(a.\"user\", '') AS \"user\", a.seconds, a.last_end"
+    " nullif(a.\"user\", '') AS \"user\", a.last_end"
     " FROM usage_monthly a JOIN usage_map m"
     " ON m.product = a.product AND m.exe = a.exe"
     " WHERE month >= ?6 AND month < ?7 AND %2$s AND m.ignored = 0 AND %4$s IS NOT NULL"
@@ -42,45 +43,51 @@ static const char licence_sql[] =
     " UNION ALL "
     /* the days before the first whole month */
     "SELECT %1$s AS commune, %4$s AS product, a.agent_id,"
-    " nullif(a.\"user\", '') AS \"user\", a.seconds, a.last_end"
+    " nullif(a.\"user\", '') AS \"user\", a.last_end"
     " FROM usage_daily a JOIN usage_map m"
     " ON m.product = a.product AND m.exe = a.exe"
-    " WHERE day >= ?3 / 86400 AND day < ?6 AND %2$s AND m.ignored = 0 AND %4$s IS NOT NULL"
+    " WHERE day >= ?3 AND day < ?6 AND %2$s AND m.ignored = 0 AND %4$s IS NOT NULL"
     " AND (?2 IS NULL OR %4$s = ?2)"
     " UNION ALL "
     /* the days after the last whole month */
     "SELECT %1$s AS commune, %4$s AS product, a.agent_id,"
-    " nullif(a.\"user\", '') AS \"user\", a.seconds, a.last_end"
+    " nullif(a.\"user\", '') AS \"user\", a.last_end"
     " FROM usage_daily a JOIN usage_map m"
     " ON m.product = a.product AND m.exe = a.exe"
-    " WHERE day >= ?7 AND day <= ?4 / 86400 AND %2$s AND m.ignored = 0 AND %4$s IS NOT NULL"
+    " WHERE day >= ?7 AND day <= ?4 AND %2$s AND m.ignored = 0 AND %4$s IS NOT NULL"
     " AND (?2 IS NULL OR %4$s = ?2)"
     "),"
     " used AS ("
     "  SELECT commune, product, count(DISTINCT agent_id) AS machines,"
-    "    count(DISTINCT \"user\") AS users, sum(seconds) AS secs,"
-    "    max(last_end) AS last"
+    "    count(DISTINCT \"user\") AS users, max(last_end) AS last"
     "  FROM u GROUP BY 1, 2),"
-    /* the peak needs days: the daily summaries of the whole window */
-    " daily AS ("
-    "  SELECT commune, product, max(n) AS peak FROM ("
-    "    SELECT %1$s AS commune, %4$s AS product, a.day,"
-    "      count(DISTINCT a.agent_id) AS n"
-    "    FROM usage_daily a JOIN usage_map m"
-    "     ON m.product = a.product AND m.exe = a.exe"
-    "    WHERE a.day >= ?3 / 86400 AND a.day <= ?4 / 86400 AND %2$s"
-    "      AND m.ignored = 0 AND %4$s IS NOT NULL"
-    "      AND (?2 IS NULL OR %4$s = ?2)"
-    "    GROUP BY 1, 2, 3) AS t GROUP BY 1, 2),"
+    /* hours and the peak from the intervals of the window's days */
+    " sp AS ("
+    "  SELECT %1$s AS commune, %4$s AS product, a.agent_id,"
+    "    " REPORT_PERSON("a") " AS person, a.day, a.t0, a.t1"
+    "  FROM usage_span a JOIN usage_map m"
+    "   ON m.product = a.product AND m.exe = a.exe"
+    "  WHERE a.day >= ?3 AND a.day <= ?4 AND %2$s"
+    "    AND m.ignored = 0 AND %4$s IS NOT NULL"
+    "    AND (?2 IS NULL OR %4$s = ?2)),"
+    REPORT_MERGE("hu", "sp", "commune, product, person") ","
+    " hrs AS (SELECT commune, product, sum(t1 - t0) AS secs FROM hu"
+    "  GROUP BY 1, 2),"
+    REPORT_PEAK("pu", "hu", "commune, product") ","
+    REPORT_MERGE("mu", "sp", "commune, product, agent_id") ","
+    REPORT_PEAK("pk", "mu", "commune, product") ","
     " keys AS (SELECT commune, product FROM inst"
     "  UNION SELECT commune, product FROM used)"
     " SELECT k.product, k.commune, coalesce(i.n, 0),"
     "  coalesce(x.machines, 0), coalesce(x.users, 0),"
-    "  coalesce(x.secs, 0), coalesce(d.peak, 0), x.last, p.name"
+    "  coalesce(h.secs, 0), coalesce(d.peak, 0), x.last, p.name,"
+    "  p.metering, coalesce(pu.peak, 0)"
     " FROM keys k"
     " LEFT JOIN inst i ON i.commune = k.commune AND i.product = k.product"
     " LEFT JOIN used x ON x.commune = k.commune AND x.product = k.product"
-    " LEFT JOIN daily d ON d.commune = k.commune AND d.product = k.product"
+    " LEFT JOIN hrs h ON h.commune = k.commune AND h.product = k.product"
+    " LEFT JOIN pk d ON d.commune = k.commune AND d.product = k.product"
+    " LEFT JOIN pu ON pu.commune = k.commune AND pu.product = k.product"
     " LEFT JOIN products p ON p.key = k.product"
     " ORDER BY 6 DESC, 3 DESC, 1, 2"
     " LIMIT ?5";
@@ -110,10 +117,11 @@ licence_rows(struct sq *q, const struct store_query *qu, const char *col,
 		return STORE_ERR;
 	sq_bind_opt(st, 1, qu->commune);
 	sq_bind_opt(st, 2, qu->product);
-	db_bind_int64(st, 3, qu->from);
-	db_bind_int64(st, 4, qu->to);
+	db_bind_int64(st, 3, qu->first);
+	db_bind_int64(st, 4, qu->last);
 	db_bind_int64(st, 5, qu->limit > 0 ? qu->limit : LLONG_MAX);
 	report_bind_months(st, 6, qu);
+	db_bind_int64(st, 8, report_end(qu->last));
 	while ((r = db_step(st)) == DB_ROW) {
 		commune = db_column_text(st, 1);
 		/* a commune admin's totals are its own commune's */
@@ -134,6 +142,13 @@ licence_rows(struct sq *q, const struct store_query *qu, const char *col,
 		if (row && db_column_type(st, 8) != DB_NULL)
 			json_object_set_new(row, "product_name",
 			                    json_string(db_column_text(st, 8)));
+		if (row)
+			json_object_set_new(
+			    row, "peak_users",
+			    report_users(db_column_int64(st, 10), own, qu->k));
+		if (row && db_column_type(st, 9) != DB_NULL)
+			json_object_set_new(row, "metering",
+			                    json_string(db_column_text(st, 9)));
 		if (row == NULL || json_array_append_new(out, row) == -1)
 			break;
 	}

@@ -1,6 +1,6 @@
 /*
  * report_usage: the usage of the window by month, product and commune
- * (docs/LICENCES.md, "Usage").
+ * (docs/LICENCES.md, "usage").
  */
 #include "report.h"
 
@@ -9,44 +9,57 @@
 
 #include "engine.h"
 
-/* The usage of the window by month; %1$s is the month of t.day in the
- * engine's spelling. */
+/* The usage of the window by month: machines and users from the
+ * summaries, hours from the intervals (the union of each person's,
+ * docs/LICENCES.md, "Concurrency and hours"); %1$s is the month of t.day
+ * in the engine's spelling. */
 /* clang-format off */
 static const char trend_sql[] =
-    "SELECT %1$s AS month, t.product, t.commune,"
-    " sum(t.seconds) AS usage_seconds,"
+    "WITH s AS (SELECT %1$s AS month, t.product, t.commune,"
     " count(DISTINCT t.agent_id) AS used_machines,"
     " count(DISTINCT nullif(t.\"user\", '')) AS used_users"
     " FROM ("
     /* the usage of the window (?5 and ?6 bound by report_bind_months) */
     /* whole months, from the monthly rollup */
     "SELECT d.month AS day, m.norm AS product, d.commune, d.agent_id,"
-    " d.\"user\", d.seconds FROM usage_monthly d JOIN usage_map m"
+    " d.\"user\" FROM usage_monthly d JOIN usage_map m"
     " ON m.product = d.product AND m.exe = d.exe"
     " WHERE m.norm IS NOT NULL AND month >= ?5 AND month < ?6"
     " AND (?3 = '' OR d.commune = ?3) AND (?4 IS NULL OR m.norm = ?4)"
     " UNION ALL "
     /* the days before the first whole month */
     "SELECT d.day AS day, m.norm AS product, d.commune, d.agent_id,"
-    " d.\"user\", d.seconds FROM usage_daily d JOIN usage_map m"
+    " d.\"user\" FROM usage_daily d JOIN usage_map m"
     " ON m.product = d.product AND m.exe = d.exe"
     " WHERE m.norm IS NOT NULL AND day >= ?1 AND day < ?5"
     " AND (?3 = '' OR d.commune = ?3) AND (?4 IS NULL OR m.norm = ?4)"
     " UNION ALL "
     /* the days after the last whole month */
     "SELECT d.day AS day, m.norm AS product, d.commune, d.agent_id,"
-    " d.\"user\", d.seconds FROM usage_daily d JOIN usage_map m"
+    " d.\"user\" FROM usage_daily d JOIN usage_map m"
     " ON m.product = d.product AND m.exe = d.exe"
     " WHERE m.norm IS NOT NULL AND day >= ?6 AND day <= ?2"
     " AND (?3 = '' OR d.commune = ?3) AND (?4 IS NULL OR m.norm = ?4)"
-    ") AS t"
-    " GROUP BY 1, 2, 3 ORDER BY 2, 3, 1";
+    ") AS t GROUP BY 1, 2, 3),"
+    " sp AS (SELECT d.commune, m.norm AS product,"
+    " " REPORT_PERSON("d") " AS person, d.day, d.t0, d.t1"
+    " FROM usage_span d JOIN usage_map m"
+    " ON m.product = d.product AND m.exe = d.exe"
+    " WHERE m.norm IS NOT NULL AND d.day BETWEEN ?1 AND ?2"
+    " AND (?3 = '' OR d.commune = ?3) AND (?4 IS NULL OR m.norm = ?4)),"
+    REPORT_MERGE("hu", "sp", "commune, product, person") ","
+    " h AS (SELECT %1$s AS month, t.product, t.commune,"
+    " sum(t.t1 - t.t0) AS secs FROM hu t GROUP BY 1, 2, 3)"
+    " SELECT s.month, s.product, s.commune,"
+    " coalesce(h.secs, 0) AS usage_seconds, s.used_machines, s.used_users"
+    " FROM s LEFT JOIN h ON h.month = s.month AND h.product = s.product"
+    " AND h.commune = s.commune ORDER BY 2, 3, 1";
 /* clang-format on */
 
 int
 report_usage(struct sq *q, const struct store_query *qu, json_t **out)
 {
-	char sql[sizeof(trend_sql) + 128];
+	char sql[sizeof(trend_sql) + 256];
 	struct db_stmt *st;
 	json_t *r;
 	size_t i;
@@ -56,8 +69,8 @@ report_usage(struct sq *q, const struct store_query *qu, json_t **out)
 	st = sq_prep(q, sql);
 	if (st == NULL)
 		return STORE_ERR;
-	db_bind_int64(st, 1, qu->from / 86400);
-	db_bind_int64(st, 2, qu->to / 86400);
+	db_bind_int64(st, 1, qu->first);
+	db_bind_int64(st, 2, qu->last);
 	db_bind_text(st, 3, report_focus(qu));
 	sq_bind_opt(st, 4, qu->product);
 	report_bind_months(st, 5, qu);

@@ -180,6 +180,52 @@ static const char *const lite_migrations[] = {
     "  WHERE action = 'change'"
     "  AND detail = 'DELETE /api/v1/agents/' || agents.agent_id),"
     "  last_seen, enrolled) WHERE revoked = 1;",
+    /* 12: usage intervals (docs/LICENCES.md, "Concurrency and hours"):
+     * each record's part on each local day it spans, [t0, t1) in Unix
+     * seconds, from which reports take true concurrency and the union of
+     * a person's intervals. Usage booked before has no intervals: each
+     * daily summary becomes one interval from the start of its day (once:
+     * intervals already there are kept). */
+    "CREATE TABLE IF NOT EXISTS usage_span(day INTEGER NOT NULL,"
+    "  agent_id TEXT NOT NULL,"
+    "  commune TEXT NOT NULL, product TEXT NOT NULL, exe TEXT NOT NULL,"
+    "  user TEXT NOT NULL, t0 INTEGER NOT NULL, t1 INTEGER NOT NULL,"
+    "  PRIMARY KEY (day, agent_id, product, exe, user, t0)) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS usage_span_commune"
+    "  ON usage_span(commune, day);"
+    "INSERT INTO usage_span SELECT day, agent_id, commune, product, exe,"
+    "  user, day * 86400, day * 86400 + seconds FROM usage_daily"
+    "  WHERE seconds > 0 AND NOT EXISTS (SELECT 1 FROM usage_span);",
+    /* 13: a product's metering class (docs/LICENCES.md, "Metering
+     * classes"): its sessions (interactive), a service's uptime
+     * (service), or its presence (installed: never reclaimed). */
+    "ALTER TABLE products ADD COLUMN metering TEXT NOT NULL"
+    "  DEFAULT 'interactive'"
+    "  CHECK (metering IN ('interactive', 'service', 'installed'));",
+    /* 14: machines moved between communes (docs/LICENCES.md,
+     * "Lifecycle"): at (Unix seconds) and day (the local day) of each;
+     * a machine counts as installed in the commune it belonged to on a
+     * period's last day, and its usage is booked to the commune it
+     * belonged to on the day it happened (the day of a move is the
+     * former commune's). */
+    "CREATE TABLE IF NOT EXISTS moves(id INTEGER PRIMARY KEY,"
+    "  agent_id TEXT NOT NULL REFERENCES agents, at INTEGER NOT NULL,"
+    "  day INTEGER NOT NULL, from_commune TEXT NOT NULL,"
+    "  to_commune TEXT NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS moves_agent ON moves(agent_id, day);"
+    "ALTER TABLE agents ADD COLUMN former TEXT NOT NULL DEFAULT '';"
+    /* the month of a move has rows in both communes */
+    "CREATE TABLE usage_monthly2(month INTEGER NOT NULL,"
+    "  agent_id TEXT NOT NULL, commune TEXT NOT NULL, product TEXT NOT NULL,"
+    "  exe TEXT NOT NULL, user TEXT NOT NULL, seconds INTEGER NOT NULL,"
+    "  sessions INTEGER NOT NULL, last_end INTEGER NOT NULL,"
+    "  PRIMARY KEY (month, agent_id, commune, product, exe, user))"
+    "  WITHOUT ROWID;"
+    "INSERT INTO usage_monthly2 SELECT * FROM usage_monthly;"
+    "DROP TABLE usage_monthly;"
+    "ALTER TABLE usage_monthly2 RENAME TO usage_monthly;"
+    "CREATE INDEX usage_monthly_commune"
+    "  ON usage_monthly(commune, month, seconds, last_end);",
 };
 #define NEWEST (int)(sizeof(lite_migrations) / sizeof(lite_migrations[0]))
 

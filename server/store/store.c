@@ -259,10 +259,14 @@ int
 store_ingest(struct store *s, const struct store_agent *a,
              const struct store_batch *b, struct store_ingest_result *res)
 {
+	char scope[sizeof(a->commune) + sizeof(a->former) + 1];
 	struct lease l;
-	int rc = take(s, a->commune, 0, &l);
+	int rc;
 
-	if (rc == STORE_OK)
+	/* its commune, and those it was moved from (their history) */
+	snprintf(scope, sizeof(scope), "%s%s%s", a->commune,
+	         a->former[0] ? "," : "", a->former);
+	if ((rc = take(s, scope, 0, &l)) == STORE_OK)
 		rc = sq_ingest(l.q, a, b, res);
 	return give(s, &l, rc);
 }
@@ -344,6 +348,7 @@ static const struct {
     {ADM_TOKEN_REVOKE, acc_admin, 1, CALLER_WRITER},
     {ADM_AGENT_REVOKE, acc_admin, 1, CALLER_WRITER},
     {ADM_AGENT_RETIRE, acc_admin, 1, CALLER_WRITER},
+    {ADM_AGENT_MOVE, acc_admin, 1, CALLER_INTER},
     {ADM_AUDIT_LIST, acc_admin, 0, CALLER_ANY},
     {ADM_GAPS_LIST, acc_admin, 0, CALLER_ANY},
     {ADM_AUDIT_POLICY, acc_admin, 0, CALLER_ANY},

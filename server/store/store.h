@@ -65,6 +65,10 @@ enum store_admin_op {
 	ADM_AGENT_RETIRE,  /* {id: agent id}: out of service, as revoked,
 	                      and no longer counted -> {agent_id, hostname,
 	                      commune, retired_at} */
+	ADM_AGENT_MOVE,    /* {id: agent id, commune}: the machine moves to
+	                      that commune from now on (intercommunal) ->
+	                      {agent_id, hostname, commune, from_commune,
+	                      moved_at} */
 	ADM_AUDIT_LIST,    /* {days?} -> the audit log in scope */
 	ADM_GAPS_LIST,     /* {days?} -> data agents reported as given up */
 	/* the audit log's retention (intercommunal admin; store_access.c) */
@@ -85,6 +89,9 @@ enum store_report {
 struct store_agent {
 	char agent_id[STORE_ID_MAX];
 	char commune[STORE_COMMUNE_MAX];
+	char former[256]; /* the communes its machine was moved from,
+	                     comma-separated ("" when none), whose history its
+	                     backlog may still add to */
 };
 
 /* What an admin token may see: one commune, or all when commune is "". */
@@ -171,21 +178,23 @@ struct store_ingest_result {
  * caller may see; the API has checked it against the token's scope. */
 struct store_query {
 	const char *commune;
-	const char *product; /* NULL: all */
-	long long from, to;  /* Unix seconds: the window of usage */
-	int limit;           /* 0: no limit */
-	const char *pool;    /* costs: one pool, NULL for all */
-	double coverage;     /* reclaim: share of the window an agent must
-	                        have reported to count as unused */
-	int days;            /* the window in days */
-	int k;               /* privacy: user counts below k are hidden
-	                        outside the viewer's commune */
-	const char *viewer;  /* the token's commune, "" for intercommunal */
-	int raw;             /* licences: raw names (view=raw), not products */
-	const char *state;   /* machines: one state (active, silent, revoked,
-	                        retired), NULL for all */
-	int silent;          /* machines: only those in service with no
-	                        contact for this many days or more; 0: all */
+	const char *product;   /* NULL: all */
+	long long first, last; /* the period: local days (cal.h), both
+	                          included */
+	long long now;         /* Unix seconds: the time of the request */
+	int limit;             /* 0: no limit */
+	const char *pool;      /* costs: one pool, NULL for all */
+	double coverage;       /* reclaim: share of the window an agent must
+	                          have reported to count as unused */
+	int days;              /* the period's length in days */
+	int k;                 /* privacy: user counts below k are hidden
+	                          outside the viewer's commune */
+	const char *viewer;    /* the token's commune, "" for intercommunal */
+	int raw;           /* licences: raw names (view=raw), not products */
+	const char *state; /* machines: one state (active, silent, revoked,
+	                      retired), NULL for all */
+	int silent;        /* machines: only those in service with no
+	                      contact for this many days or more; 0: all */
 };
 
 struct store;

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cal.h"
 #include "crypto.h"
 #include "engine.h"
 #include "store_sql.h"
@@ -206,6 +207,107 @@ agent_out(struct sq *q, enum store_admin_op op, const struct store_scope *sc,
 	return *out ? STORE_OK : STORE_NOTFOUND;
 }
 
+/* agent_move()'s arguments and answer, through sq_tx(). */
+struct move {
+	const char *id, *to;
+	json_t **out;
+	int rc;
+};
+
+static int
+move_run(struct sq *q, void *arg)
+{
+	struct move *m = arg;
+	struct db_stmt *st;
+	long long now = time(NULL);
+	int r;
+
+	json_decref(*m->out); /* a retried transaction starts again */
+	*m->out = NULL;
+	m->rc = STORE_OK;
+	st = sq_prep(q, "SELECT a.commune, a.hostname, a.revoked,"
+	                " (SELECT count(*) FROM communes WHERE code = ?2)"
+	                " FROM agents a WHERE a.agent_id = ?1");
+	if (st == NULL)
+		return STORE_ERR;
+	db_bind_text(st, 1, m->id);
+	db_bind_text(st, 2, m->to);
+	if ((r = db_step(st)) != DB_ROW) {
+		db_finalize(st);
+		return r == DB_DONE ? (m->rc = STORE_NOTFOUND) : STORE_ERR;
+	}
+	*m->out = json_pack("{s:s, s:s?, s:s, s:s}", "agent_id", m->id,
+	                    "hostname", db_column_text(st, 1), "commune", m->to,
+	                    "from_commune", db_column_text(st, 0));
+	if (db_column_int64(st, 3) == 0)
+		m->rc = unknown_commune(m->out);
+	else if (db_column_int64(st, 2) != 0)
+		m->rc = sq_invalid(m->out,
+		                   "machine %s is revoked or retired: "
+		                   "it does not move",
+		                   m->id);
+	else if (strcmp(db_column_text(st, 0), m->to) == 0)
+		m->rc =
+		    sq_invalid(m->out, "machine %s is in commune %s already",
+		               m->id, m->to);
+	db_finalize(st);
+	if (m->rc != STORE_OK)
+		return STORE_OK; /* a refusal: nothing written */
+	json_object_set_new(*m->out, "moved_at", json_integer(now));
+	st = sq_prep(q, "INSERT INTO moves(agent_id, at, day, from_commune,"
+	                " to_commune) VALUES (?1, ?2, ?3, ?4, ?5)");
+	if (st == NULL)
+		return STORE_ERR;
+	db_bind_text(st, 1, m->id);
+	db_bind_int64(st, 2, now);
+	db_bind_int64(st, 3, cal_day(now));
+	db_bind_text(st, 4, sq_jstr(*m->out, "from_commune"));
+	db_bind_text(st, 5, m->to);
+	if (sq_step_done(q, st) != STORE_OK)
+		return STORE_ERR;
+	st = sq_prep(q, "UPDATE agents SET commune = ?2, former = CASE"
+	                " WHEN former = '' THEN ?3 ELSE former || ',' || ?3 END"
+	                " WHERE agent_id = ?1");
+	if (st == NULL)
+		return STORE_ERR;
+	db_bind_text(st, 1, m->id);
+	db_bind_text(st, 2, m->to);
+	db_bind_text(st, 3, sq_jstr(*m->out, "from_commune"));
+	return sq_step_done(q, st);
+}
+
+/* Moves an agent's machine to another commune (docs/LICENCES.md,
+ * "Lifecycle"): from now on it counts there, and its usage is booked
+ * there; what it did before stays with the commune it was in. The move
+ * is recorded (moves) and the agent keeps its identity and token. */
+static int
+agent_move(struct sq *q, json_t *in, json_t **out)
+{
+	struct move m = {json_string_value(json_object_get(in, "id")),
+	                 json_string_value(json_object_get(in, "commune")), out,
+	                 STORE_OK};
+	char when[32];
+	int rc;
+
+	if (m.id == NULL)
+		return STORE_NOTFOUND;
+	if (m.to == NULL)
+		return sq_invalid(out, "%s",
+		                  "commune: expected a commune code");
+	if ((rc = sq_tx(q, 1, move_run, &m)) != STORE_OK || m.rc != STORE_OK) {
+		if (rc != STORE_OK || m.rc == STORE_NOTFOUND) {
+			json_decref(*out);
+			*out = NULL;
+		}
+		return rc != STORE_OK ? rc : m.rc;
+	}
+	util_isotime(
+	    (time_t)json_integer_value(json_object_get(*out, "moved_at")), when,
+	    sizeof(when));
+	json_object_set_new(*out, "moved_at", json_string(when));
+	return STORE_OK;
+}
+
 static int
 list(struct sq *q, const char *sql, const struct store_scope *sc,
      long long since, json_t **out)
@@ -250,30 +352,14 @@ audit_purge(struct sq *q, long long cutoff, long long actor, const char *why,
 	return engine_of(q->db)->purge_audit(q, cutoff, actor, why, n);
 }
 
-/* A YYYY-MM-DD date as seconds since 1970 at 00:00 UTC; -1 if d is not
- * a real date from 1970 on. */
+/* A YYYY-MM-DD date as the instant its local day begins; -1 if d is
+ * not a real date from 1970 on. */
 static long long
 date_epoch(const char *d)
 {
-	static const int mdays[] = {31, 29, 31, 30, 31, 30,
-	                            31, 31, 30, 31, 30, 31};
-	long long y, era, yoe, doy, doe;
-	int yy, m, day;
+	long long day;
 
-	if (d == NULL || strlen(d) != 10 || d[4] != '-' || d[7] != '-' ||
-	    strspn(d, "0123456789-") != 10 ||
-	    sscanf(d, "%4d-%2d-%2d", &yy, &m, &day) != 3 || m < 1 || m > 12 ||
-	    day < 1 || day > mdays[m - 1] || yy < 1970)
-		return -1;
-	if (m == 2 && day == 29 &&
-	    !((yy % 4 == 0 && yy % 100 != 0) || yy % 400 == 0))
-		return -1;
-	y = yy - (m <= 2); /* days_from_civil (H. Hinnant) */
-	era = y / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + day - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return (era * 146097 + doe - 719468) * 86400;
+	return cal_parse(d, &day) == 0 && day >= 0 ? cal_start(day) : -1;
 }
 
 /* The audit log's retention: shown to any admin, set (and applied at
@@ -404,6 +490,8 @@ acc_admin(struct sq *q, enum store_admin_op op, const struct store_scope *sc,
 	case ADM_AGENT_REVOKE:
 	case ADM_AGENT_RETIRE:
 		return agent_out(q, op, sc, in, out);
+	case ADM_AGENT_MOVE:
+		return agent_move(q, in, out);
 	case ADM_AUDIT_LIST:
 		if (opt_positive(in, "days", 3660, &days) == -1)
 			return sq_invalid(out, "%s",

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cal.h"
 #include "digest.h"
 #include "log.h"
 #include "norm.h"
@@ -210,19 +211,64 @@ apply_delta(struct sq *q, const char *agent_id, int max_software,
 	return rc;
 }
 
-/* A summary's upsert: table, and its time column. */
-#define SUMMARY_SQL(table, time)                                               \
+/* A summary's upsert: table, its time column, and its key's columns
+ * after the time (a month of a machine moved between communes has rows
+ * in each; a day is in one commune). */
+#define SUMMARY_SQL(table, time, key)                                          \
 	"INSERT INTO " table "(" time ", agent_id, commune, product, exe,"     \
 	" \"user\", seconds, sessions, last_end)"                              \
 	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"                         \
-	" ON CONFLICT(" time ", agent_id, product, exe, \"user\")"             \
+	" ON CONFLICT(" time ", " key ")"                                      \
 	" DO UPDATE SET seconds = " table ".seconds + excluded.seconds,"       \
 	" sessions = " table ".sessions + excluded.sessions,"                  \
 	" last_end = CASE WHEN excluded.last_end > " table ".last_end"         \
 	"  THEN excluded.last_end ELSE " table ".last_end END"
 static const char daily_sql[] =
-    SUMMARY_SQL("usage_daily", "day") " RETURNING seconds";
-static const char monthly_sql[] = SUMMARY_SQL("usage_monthly", "month");
+    SUMMARY_SQL("usage_daily", "day",
+                "agent_id, product, exe, \"user\"") " RETURNING seconds";
+static const char monthly_sql[] = SUMMARY_SQL(
+    "usage_monthly", "month", "agent_id, commune, product, exe, \"user\"");
+
+/* The commune the agent's machine belonged to on local day: the one it
+ * was moved from by its first move on that day or later, else its own
+ * (the day of a move is the former commune's: docs/LICENCES.md,
+ * "Lifecycle"; as REPORT_AGENTS_AT). */
+static const char *
+commune_at(const struct sq *q, const struct store_agent *a, long long day)
+{
+	size_t i;
+
+	for (i = 0; i < q->tx.nmoves; i++)
+		if (q->tx.moves[i].day >= day)
+			return q->tx.moves[i].commune;
+	return a->commune;
+}
+
+/* Loads the agent's moves into the transaction (none: no allocation). */
+static int
+load_moves(struct sq *q, const char *agent_id)
+{
+	struct db_stmt *st = sq_get(q, "SELECT day, from_commune FROM moves"
+	                               " WHERE agent_id = ?1 ORDER BY day, id");
+	struct sq_move *m;
+	int r;
+
+	if (st == NULL)
+		return STORE_ERR;
+	db_bind_text(st, 1, agent_id);
+	while ((r = db_step(st)) == DB_ROW) {
+		m = realloc(q->tx.moves, (q->tx.nmoves + 1) * sizeof(*m));
+		if (m == NULL)
+			break;
+		q->tx.moves = m;
+		m[q->tx.nmoves].day = db_column_int64(st, 0);
+		util_strlcpy(m[q->tx.nmoves].commune, db_column_text(st, 1),
+		             sizeof(m->commune));
+		q->tx.nmoves++;
+	}
+	sq_put(q, st);
+	return r == DB_DONE ? STORE_OK : STORE_ERR;
+}
 
 /* Binds s to a summary's upsert (daily_sql or monthly_sql). */
 static void
@@ -231,7 +277,7 @@ bind_summary(struct db_stmt *st, const struct store_agent *a,
 {
 	db_bind_int64(st, 1, s->when);
 	db_bind_text(st, 2, a->agent_id);
-	db_bind_text(st, 3, a->commune);
+	db_bind_text(st, 3, s->commune);
 	db_bind_text(st, 4, s->product);
 	db_bind_text(st, 5, s->exe);
 	db_bind_text(st, 6, s->user);
@@ -252,15 +298,16 @@ add_summary(struct sq *q, const struct store_agent *a, const struct sq_sum *s)
 	return sq_step_put(q, st);
 }
 
-/* Adds s to the daily summary. A day has 86,400 s: a key (program,
- * executable, user) whose day would hold more, from records each in
- * range (a hostile agent's), is capped there, and s->seconds becomes
- * what was really added, for the monthly sums. */
+/* Adds s to the daily summary. A day has 86,400 s (23 or 25 hours on
+ * the days clocks change): a key (program, executable, user) whose day
+ * would hold more, from records each in range (a hostile agent's), is
+ * capped there, and s->seconds becomes what was really added, for the
+ * monthly sums. */
 static int
 add_day(struct sq *q, const struct store_agent *a, struct sq_sum *s)
 {
+	long long total, room = cal_start(s->when + 1) - cal_start(s->when);
 	struct db_stmt *st;
-	long long total;
 	int r;
 
 	if ((st = sq_get(q, daily_sql)) == NULL)
@@ -275,14 +322,15 @@ add_day(struct sq *q, const struct store_agent *a, struct sq_sum *s)
 	}
 	total = db_column_int64(st, 0);
 	sq_put(q, st);
-	if (total <= 86400)
+	if (total <= room)
 		return STORE_OK;
-	s->seconds -= total - 86400;
-	if ((st = sq_get(q, "UPDATE usage_daily SET seconds = 86400"
+	s->seconds -= total - room;
+	if ((st = sq_get(q, "UPDATE usage_daily SET seconds = ?7"
 	                    " WHERE day = ?1 AND agent_id = ?2 AND product = ?4"
 	                    " AND exe = ?5 AND \"user\" = ?6")) == NULL)
 		return STORE_ERR;
 	bind_summary(st, a, s);
+	db_bind_int64(st, 7, room);
 	return sq_step_put(q, st);
 }
 
@@ -294,7 +342,8 @@ sum_cmp(const void *x, const void *y)
 
 	if (a->when != b->when)
 		return a->when < b->when ? -1 : 1;
-	if ((c = strcmp(a->product, b->product)) != 0 ||
+	if ((c = strcmp(a->commune, b->commune)) != 0 ||
+	    (c = strcmp(a->product, b->product)) != 0 ||
 	    (c = strcmp(a->exe, b->exe)) != 0)
 		return c;
 	return strcmp(a->user, b->user);
@@ -325,32 +374,103 @@ flush_months(struct sq *q, const struct store_agent *a)
 	return rc;
 }
 
-/* Adds usage to the daily summary the reports read, and to the monthly
- * sums written at the end of the transaction: the day is the (corrected)
- * start day; agents cut records at midnight UTC. */
+/* Books part of a record on one day: in the daily summary the reports
+ * read, and in the monthly sums written at the end of the transaction. */
+static int
+add_part(struct sq *q, const struct store_agent *a, struct sq_sum *s)
+{
+	int rc;
+
+	if ((rc = add_day(q, a, s)) != STORE_OK)
+		return rc;
+	s->when = cal_month(s->when);
+	/* room for every part of the batch (ingest_tx) */
+	q->tx.months[q->tx.nmonths++] = *s;
+	return STORE_OK;
+}
+
+/* Adds the interval [t0, t0 + seconds) of s's day, cut at cut (the next
+ * day's start), to the usage intervals (an interval of the same key and
+ * start keeps the longer end). Empty intervals are left out: they hold no
+ * instant. */
+static int
+add_span(struct sq *q, const struct store_agent *a, const struct sq_sum *s,
+         long long t0, long long seconds, long long cut)
+{
+	long long t1 = t0 + seconds < cut ? t0 + seconds : cut;
+	struct db_stmt *st;
+
+	if (t1 <= t0)
+		return STORE_OK;
+	st =
+	    sq_get(q, "INSERT INTO usage_span(day, agent_id, commune,"
+	              " product, exe, \"user\", t0, t1)"
+	              " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+	              " ON CONFLICT(day, agent_id, product, exe, \"user\", t0)"
+	              " DO UPDATE SET t1 = CASE WHEN excluded.t1 >"
+	              " usage_span.t1 THEN excluded.t1 ELSE usage_span.t1 END");
+	if (st == NULL)
+		return STORE_ERR;
+	db_bind_int64(st, 1, s->when);
+	db_bind_text(st, 2, a->agent_id);
+	db_bind_text(st, 3, s->commune);
+	db_bind_text(st, 4, s->product);
+	db_bind_text(st, 5, s->exe);
+	db_bind_text(st, 6, s->user);
+	db_bind_int64(st, 7, t0);
+	db_bind_int64(st, 8, t1);
+	return sq_step_put(q, st);
+}
+
+/* Books usage over the local days (cal.h) its (corrected) interval
+ * [start, end] spans: each day gets its part of the seconds in
+ * proportion to its part of the interval, by cumulative floors so that
+ * the parts add up to the seconds exactly (a usage record's seconds are
+ * its length, so each day gets exactly the time that fell on it); the
+ * sessions count on the start day (docs/LICENCES.md, "Periods").
+ * Each day's part is also kept as an interval, for concurrency and the
+ * union of a person's hours: a record's real part of the day, or, for a
+ * day total (which has no times), its seconds from the start of its span
+ * on that day. */
 static int
 add_daily(struct sq *q, const struct store_agent *a,
           const struct store_record *r, long long seconds, long long sessions)
 {
-	struct sq_sum s = {
-	    .when = (r->u.use.start + r->shift) / 86400,
-	    .seconds = seconds,
-	    .sessions = sessions,
-	    .last_end = r->u.use.end + r->shift,
-	    .product = r->u.use.product,
-	    .exe = r->u.use.exe ? r->u.use.exe : "",
-	    .user = r->u.use.user ? r->u.use.user : "",
-	};
-	int rc;
+	long long t0 = r->u.use.start + r->shift, t1 = r->u.use.end + r->shift;
+	long long day = cal_day(t0), next, cut, cum, done = 0;
+	long long from = cal_start(day);
+	struct sq_sum s;
+	int rc = STORE_OK, first = 1;
 
-	if ((rc = add_day(q, a, &s)) != STORE_OK)
-		return rc;
-	s.when = sq_month(s.when);
-	/* room for every record of the batch */
-	q->tx.months[q->tx.nmonths++] = s;
-	if (norm_map_usage(q, s.product, s.exe) == -1)
+	do {
+		next = cal_start(day + 1);
+		cut = t1 < next ? t1 : next;
+		cum = t1 > t0 ? seconds * (cut - t0) / (t1 - t0) : seconds;
+		s = (struct sq_sum){
+		    .when = day,
+		    .seconds = cum - done,
+		    .sessions = first ? sessions : 0,
+		    .last_end = cut,
+		    .commune = commune_at(q, a, day),
+		    .product = r->u.use.product,
+		    .exe = r->u.use.exe ? r->u.use.exe : "",
+		    .user = r->u.use.user ? r->u.use.user : "",
+		};
+		done = cum;
+		first = 0;
+		/* the interval of the part itself, before any cap on the
+		 * day's sum: a record sent twice must not hide another */
+		if ((rc = add_span(q, a, &s, t0 > from ? t0 : from, s.seconds,
+		                   next)) == STORE_OK)
+			rc = add_part(q, a, &s);
+		from = next;
+		day++;
+	} while (rc == STORE_OK && cut < t1);
+	if (rc == STORE_OK &&
+	    norm_map_usage(q, r->u.use.product,
+	                   r->u.use.exe ? r->u.use.exe : "") == -1)
 		return STORE_ERR;
-	return STORE_OK;
+	return rc;
 }
 
 /* Records that the agent was running on the record's day (reclaim needs
@@ -358,17 +478,19 @@ add_daily(struct sq *q, const struct store_agent *a,
 static int
 add_agent_day(struct sq *q, const char *agent_id, long long t)
 {
+	long long day = cal_day(t);
+
 	/* Records of a batch mostly share their day: once is enough. */
-	if (t / 86400 == q->tx.day && strcmp(agent_id, q->tx.day_agent) == 0)
+	if (day == q->tx.day && strcmp(agent_id, q->tx.day_agent) == 0)
 		return STORE_OK;
-	q->tx.day = t / 86400;
+	q->tx.day = day;
 	util_strlcpy(q->tx.day_agent, agent_id, sizeof(q->tx.day_agent));
 	struct db_stmt *st = sq_get(q, "INSERT INTO agent_days(agent_id, day)"
 	                               " VALUES (?, ?) ON CONFLICT DO NOTHING");
 
 	if (st) {
 		db_bind_text(st, 1, agent_id);
-		db_bind_int64(st, 2, t / 86400);
+		db_bind_int64(st, 2, day);
 	}
 	return sq_step_put(q, st);
 }
@@ -427,7 +549,7 @@ static int
 day_room(struct sq *q, const char *agent_id, int max,
          const struct store_record *r)
 {
-	long long day = (r->u.use.start + r->shift) / 86400;
+	long long day = cal_day(r->u.use.start + r->shift);
 	struct sq_daykeys *d = NULL;
 	size_t i;
 	int rc;
@@ -465,8 +587,11 @@ static int
 apply_usage(struct sq *q, struct db_stmt *st, const struct store_agent *a,
             const char *epoch, const struct store_record *r)
 {
+	long long t0 = r->u.use.start + r->shift;
+
 	db_bind_text(st, 1, a->agent_id);
-	db_bind_text(st, 2, a->commune);
+	db_bind_text(st, 2,
+	             q->tx.nmoves ? commune_at(q, a, cal_day(t0)) : a->commune);
 	db_bind_text(st, 3, epoch);
 	db_bind_int64(st, 4, r->seq);
 	db_bind_text(st, 5, r->u.use.product);
@@ -604,11 +729,15 @@ ingest_tx(struct sq *q, const struct store_agent *a,
 	q->tx.day_agent[0] = '\0'; /* nothing recorded in this transaction */
 	q->tx.nmonths = 0;
 	q->tx.ndaykeys = 0;
-	q->tx.months = calloc(b->n + 1, sizeof(*q->tx.months));
+	q->tx.nmoves = 0;
+	/* a record spans at most 9 local days (7 x 86,400 s starting at
+	 * 23:30 and crossing a 23-hour day) */
+	q->tx.months = calloc(9 * b->n + 1, sizeof(*q->tx.months));
 	q->tx.daykeys = calloc(b->n + 1, sizeof(*q->tx.daykeys));
 	if (q->tx.months == NULL || q->tx.daykeys == NULL)
 		goto fail;
-	if ((hwm = stream_claim(q, a->agent_id, b->epoch)) < 0)
+	if ((hwm = stream_claim(q, a->agent_id, b->epoch)) < 0 ||
+	    load_moves(q, a->agent_id) != STORE_OK)
 		goto fail;
 	use = sq_get(q, "INSERT INTO usage(agent_id, commune, epoch, seq,"
 	                " product, package, exe, \"user\", start, \"end\","
@@ -642,6 +771,9 @@ fail:
 	q->tx.months = NULL;
 	free(q->tx.daykeys);
 	q->tx.daykeys = NULL;
+	free(q->tx.moves);
+	q->tx.moves = NULL;
+	q->tx.nmoves = 0;
 	return rc;
 }
 

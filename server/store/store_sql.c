@@ -418,22 +418,26 @@ sq_enrol(struct sq *q, const char *secret_hash, const char *agent_id,
 int
 sq_agent_auth(struct sq *q, const char *hash, struct store_agent *out)
 {
-	return denied_if_missing(
-	    lookup(q,
-	           "SELECT agent_id, commune FROM agents WHERE token_hash = ?"
-	           " AND revoked = 0",
-	           hash, out->agent_id, sizeof(out->agent_id), out->commune,
-	           sizeof(out->commune)));
-}
+	struct db_stmt *st = sq_get(q, "SELECT agent_id, commune, former"
+	                               " FROM agents WHERE token_hash = ?"
+	                               " AND revoked = 0");
+	int rc = STORE_DENIED, r;
 
-long long
-sq_month(long long day)
-{
-	time_t t = (time_t)(day * 86400);
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	return day - (tm.tm_mday - 1);
+	if (st == NULL)
+		return STORE_ERR;
+	db_bind_text(st, 1, hash);
+	if ((r = db_step(st)) == DB_ROW) {
+		util_strlcpy(out->agent_id, db_column_text(st, 0),
+		             sizeof(out->agent_id));
+		util_strlcpy(out->commune, db_column_text(st, 1),
+		             sizeof(out->commune));
+		util_strlcpy(out->former, db_column_text(st, 2),
+		             sizeof(out->former));
+		rc = STORE_OK;
+	} else if (r != DB_DONE)
+		rc = STORE_ERR;
+	sq_put(q, st);
+	return rc;
 }
 
 /* Runs a query and returns its rows as an array of objects whose keys are

@@ -28,7 +28,15 @@ struct sq_cached {
  * the batch being ingested. */
 struct sq_sum {
 	long long when, seconds, sessions, last_end;
+	const char *commune; /* the machine's on that day (moves) */
 	const char *product, *exe, *user;
+};
+
+/* A move of the ingesting agent's machine: through local day day, it was
+ * in commune. */
+struct sq_move {
+	long long day;
+	char commune[STORE_COMMUNE_MAX];
 };
 
 /* An agent's usage summaries of one day in an ingest transaction: n
@@ -54,6 +62,10 @@ struct sq_ingest {
 	 * transaction, NULL outside it). */
 	struct sq_daykeys *daykeys;
 	size_t ndaykeys;
+	/* The agent's moves between communes, oldest first (owned by the
+	 * transaction, NULL outside it or when it has none). */
+	struct sq_move *moves;
+	size_t nmoves;
 };
 
 struct norm;
@@ -109,8 +121,9 @@ int sq_migrate(struct db *db, const char *role, char *err, size_t errlen);
 int sq_schema_check(struct db *db, char *err, size_t errlen);
 
 /* Sets the rows the connection may touch (PostgreSQL row-level
- * security; a no-op on SQLite): commune's (NULL or "": all), with its
- * pool partners' when partners is set. STORE_OK or STORE_ERR. */
+ * security; a no-op on SQLite): commune's (NULL or "": all; a
+ * comma-separated list: those), with its pool partners' when partners is
+ * set. STORE_OK or STORE_ERR. */
 int sq_scope(struct sq *q, const char *commune, int partners);
 /* Runs SQL without results; logs and returns -1 on failure. */
 int sq_exec(struct sq *q, const char *sql);
@@ -154,10 +167,6 @@ json_t *sq_iso(struct db_stmt *st, int col);
 int sq_done(struct sq *q, int step) MUTU_MUST_CHECK;
 /* The string member key of JSON object o, or NULL. */
 const char *sq_jstr(json_t *o, const char *key);
-
-/* Usage rollups. The day number (days since 1970, UTC) of the first day
- * of day's month: the key of usage_monthly. */
-long long sq_month(long long day);
 
 /* Ingest (store_ingest.c): store_ingest() on a connection. */
 int sq_ingest(struct sq *q, const struct store_agent *a,

@@ -12,7 +12,7 @@ wait_for 20 test -s "$WORK/pc/token" || fail "agent did not enrol"
 wait $!
 product=$(basename "$app")
 used() {
-	ctl --format json licences --raw --product "$product" --days 1 >"$WORK/lic.json" &&
+	ctl --format json licences --raw --product "$product" $(recent_args 1) >"$WORK/lic.json" &&
 		[ "$(json 'sum(r["used_machines"] for r in j if r["commune"] == "29019")' <"$WORK/lic.json")" = 1 ]
 }
 wait_for 30 used || fail "usage of $product never reached the server: $(cat "$WORK/lic.json")"
@@ -21,7 +21,7 @@ cat "$WORK/lic.json"
 # issue 15), 1 to Brest's own admin.
 expect_eq "used users (intercommunal)" "$(json '[r for r in j if r["commune"]=="29019"][0]["used_users"]' <"$WORK/lic.json")" "<3"
 expect_eq "used users (Brest's admin)" \
-	"$(TOKEN=$(srv admin-token --commune 29019) ctl --format json licences --raw --product "$product" --days 1 | json '[r for r in j if r["commune"]=="29019"][0]["used_users"]')" 1
+	"$(TOKEN=$(srv admin-token --commune 29019) ctl --format json licences --raw --product "$product" $(recent_args 1) | json '[r for r in j if r["commune"]=="29019"][0]["used_users"]')" 1
 expect_eq "installed (not a package)" "$(json '[r for r in j if r["commune"]=="29019"][0]["installed"]' <"$WORK/lic.json")" 0
 hours=$(json '[r for r in j if r["commune"]=="29019"][0]["usage_hours"]' <"$WORK/lic.json")
 /usr/bin/python3 -c "import sys; h=float('$hours'); sys.exit(0 if 0.0005 <= h <= 0.003 else 1)" ||

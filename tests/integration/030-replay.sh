@@ -1,5 +1,7 @@
 # Replaying a batch, whole or overlapping, changes no count: the server
-# acknowledges it and reports the duplicates.
+# acknowledges it and reports the duplicates. Each record is its own
+# half hour (seq s: s + 1 to s half hours ago), so that hours count
+# records (the same interval twice is one person's time once).
 . tests/integration/lib.sh
 start_server
 bootstrap
@@ -14,7 +16,8 @@ import json, sys
 aid, first, last, now = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 recs = [{"seq": s, "type": "usage", "time": now,
          "data": {"product": "replay-app", "user": "u%d" % (s % 3),
-                  "start": now - 3600, "end": now - 1800}} for s in range(first, last + 1)]
+                  "start": now - (s + 1) * 1800, "end": now - s * 1800}}
+        for s in range(first, last + 1)]
 print(json.dumps({"v": 1, "agent_id": aid, "epoch": "feedc0de", "batch_id": "%d" % first, "records": recs}))
 PY
 }
@@ -28,7 +31,7 @@ batch 1 10 >"$WORK/b1.json"
 post "$WORK/b1.json" >"$WORK/r1"
 expect_eq "first status" "$(tail -n 1 "$WORK/r1")" 200
 expect_eq "first applied" "$(head -n 1 "$WORK/r1" | json 'j["applied"]')" 10
-hours() { ctl --format json licences --raw --product replay-app | json '[r for r in j if r["commune"]=="29019"][0]["usage_hours"]'; }
+hours() { ctl --format json licences --raw --product replay-app $(recent_args 30) | json '[r for r in j if r["commune"]=="29019"][0]["usage_hours"]'; }
 expect_eq "hours after first" "$(hours)" 5.0
 post "$WORK/b1.json" >"$WORK/r2"
 expect_eq "replay status" "$(tail -n 1 "$WORK/r2")" 200

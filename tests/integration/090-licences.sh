@@ -48,6 +48,9 @@ cat >"$WORK/spec.json" <<JSON
  ]}
 JSON
 /usr/bin/python3 tests/integration/fleet.py "$URL" "$WORK/spec.json" "$WORK/fleet.json"
+# fleet.py enrols the machines now; they stand for PCs enrolled long ago
+# (reclaim measures coverage over the days a machine existed)
+sdb "UPDATE agents SET enrolled = enrolled - 200 * 86400" >/dev/null
 say "fleet of 6 machines in 3 communes sent through the ingest path"
 
 ctl pools set brest-metropole --name "Brest métropole" --members 29019,29075 \

@@ -8,6 +8,8 @@
 # keeps its data and pauses, docs/PROTOCOL.md). Usage dated more than 400
 # days before the server's time or a day after it is refused (422).
 . tests/integration/lib.sh
+# UTC days: the day's cap below is 86,400 s, every day of the year
+server_conf 'time_zone = UTC'
 start_server
 bootstrap
 enrolled pc 29019
@@ -81,8 +83,8 @@ refused "usage_day.sessions huge" "records\[1\].data.sessions" "$(uday '"seconds
 refused "usage_day.last past its day" "records\[1\].data: first and last must lie in day" \
 	"\"type\":\"usage_day\",\"data\":{\"product\":\"p\",\"day\":$day,\"first\":$((day * 86400)),\"last\":$((day * 86400 + 90000)),\"seconds\":60,\"sessions\":1}"
 refused "usage end before start" "records\[1\].data: end is before start" "$(use '"start":100,"end":99')"
-refused "usage longer than a day" "records\[1\].data: end - start: session longer than a day" \
-	"$(use "\"start\":$((now - 90000)),\"end\":$now")"
+refused "usage longer than a week" "records\[1\].data: end - start: session longer than 7 days" \
+	"$(use "\"start\":$((now - 7 * 86400 - 1)),\"end\":$now")"
 refused "usage.start -9e15" "records\[1\].data.start: -9000000000000000 out of range" \
 	"$(use '"start":-9000000000000000,"end":1')"
 refused "usage.end 2^63-1" "records\[1\].data.end" "$(use "\"start\":1,\"end\":$MAX")"

@@ -33,6 +33,8 @@ ctl entitlements add --product firefox --pool p12 --metric device \
 dump() {
 	sdb "SELECT day, agent_id, commune, product, exe, \"user\", seconds,
 		sessions, last_end FROM usage_daily" >"$WORK/daily.txt"
+	sdb "SELECT day, agent_id, commune, product, exe, \"user\", t0, t1
+		FROM usage_span" >"$WORK/spans.txt"
 	sdb "SELECT product, exe, coalesce(norm, '') FROM usage_map" >"$WORK/map.txt"
 	sdb "SELECT pool, commune FROM pool_members" >"$WORK/pools.txt"
 	sdb "SELECT month, agent_id, commune, product, exe, \"user\", seconds,
@@ -65,6 +67,8 @@ work, c1, c2, windows = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4].split
 rows = lambda f: [l.rstrip("\n").split("|") for l in open(f"{work}/{f}") if l.strip()]
 daily = [(int(r[0]), r[1], r[2], r[3], r[4], r[5], int(r[6]), int(r[7]), int(r[8]))
          for r in rows("daily.txt")]
+spans = [(int(r[0]), r[1], r[2], r[3], r[4], r[5], int(r[6]), int(r[7]))
+         for r in rows("spans.txt")]
 norm = {(r[0], r[1]): r[2] for r in rows("map.txt") if r[2]}
 pools = collections.defaultdict(set)
 for p, c in rows("pools.txt"):
@@ -94,25 +98,47 @@ check("monthly rows", len(monthly), len(agg))
 check("monthly rows that differ from the daily sums",
       sum(1 for k in agg if monthly.get(k) != agg[k]), 0)
 
-# 2. reports against the daily summaries
+# 2. reports against the daily summaries and the intervals
+def merged(iv):
+    """the union of the intervals [t0, t1), as disjoint intervals"""
+    out = []
+    for t0, t1 in sorted(iv):
+        if out and t0 <= out[-1][1]:
+            out[-1][1] = max(out[-1][1], t1)
+        else:
+            out.append([t0, t1])
+    return out
 def usage(d1, d2, key, per_commune=True):
     """{key: (machines, users, seconds, peak, last)} over days d1..d2; a
-    user is a pseudonym within a commune, or across (licence totals)"""
-    ag, us, sec, last = (collections.defaultdict(set), collections.defaultdict(set),
-                         collections.Counter(), {})
-    perday = collections.defaultdict(set)
+    user is a pseudonym within a commune, or across (licence totals);
+    seconds: the union of each person's intervals (user in a commune, or
+    machine without user ids); peak: the most machines at one instant"""
+    ag, us, last = collections.defaultdict(set), collections.defaultdict(set), {}
     for day, a, com, prod, exe, user, secs, sess, le in daily:
         if d1 <= day <= d2:
             for k in key(com, prod, exe):
                 ag[k].add(a)
                 if user:
                     us[k].add((com, user) if per_commune else user)
-                sec[k] += secs
                 last[k] = max(last.get(k, 0), le)
-                perday[(k, day)].add(a)
+    person, machine = collections.defaultdict(list), collections.defaultdict(list)
+    for day, a, com, prod, exe, user, t0, t1 in spans:
+        if d1 <= day <= d2:
+            for k in key(com, prod, exe):
+                person[(k, (com, user) if user else ("#", a))].append((t0, t1))
+                machine[(k, a)].append((t0, t1))
+    sec, ev = collections.Counter(), collections.defaultdict(list)
+    for (k, _), iv in person.items():
+        sec[k] += sum(t1 - t0 for t0, t1 in merged(iv))
+    for (k, _), iv in machine.items():
+        for t0, t1 in merged(iv):
+            ev[k] += [(t0, 1), (t1, -1)]
     peak = collections.Counter()
-    for (k, day), s in perday.items():
-        peak[k] = max(peak[k], len(s))
+    for k, e in ev.items():
+        n = 0
+        for _, d in sorted(e):  # an end before a start at the same instant
+            n += d
+            peak[k] = max(peak[k], n)
     return {k: (len(ag[k]), len(us[k]), sec[k], peak[k], last[k]) for k in ag}
 def epoch(iso):
     return int(datetime.datetime.strptime(iso, "%Y-%m-%dT%H:%M:%SZ")
@@ -196,7 +222,9 @@ stop_server
 # parts per million, whose migration runs again after it: the binary
 # 0.35 it finds must become 350000 and every answer stay the same; the
 # later migrations run again too: PostgreSQL's are idempotent, SQLite's
-# columns of versions 9 and 11 are dropped).
+# columns of versions 9, 11, 13 and 14 are dropped, and the default
+# catalogue, which sets the metering classes of version 13, is installed
+# again, as a binary of a newer catalogue does).
 UNPPM="ALTER TABLE pools ADD COLUMN fixed_share REAL NOT NULL DEFAULT 0;
 	UPDATE pools SET fixed_share = fixed_share_ppm / 1000000.0;
 	ALTER TABLE pools DROP COLUMN fixed_share_ppm"
@@ -208,7 +236,10 @@ else
 		ALTER TABLE agents DROP COLUMN usage_dropped;
 		ALTER TABLE agents DROP COLUMN software_dropped;
 		ALTER TABLE agents DROP COLUMN revoked_at;
-		ALTER TABLE agents DROP COLUMN retired_at; PRAGMA user_version = 6"
+		ALTER TABLE agents DROP COLUMN retired_at;
+		ALTER TABLE products DROP COLUMN metering;
+		ALTER TABLE agents DROP COLUMN former;
+		DELETE FROM meta WHERE key = 'default_catalogue'; PRAGMA user_version = 6"
 fi
 start_server
 dump "$WORK/monthly2.txt"

@@ -26,6 +26,8 @@ cat >"$WORK/spec.json" <<JSON
  ]}
 JSON
 /usr/bin/python3 tests/integration/fleet.py "$URL" "$WORK/spec.json" "$WORK/fleet.json"
+# PCs enrolled long ago (fleet.py enrols them now): b2 is in the period
+sdb "UPDATE agents SET enrolled = enrolled - 200 * 86400" >/dev/null
 B1=$(json 'j["b1"]["agent_id"]' <"$WORK/fleet.json")
 ctl pools set duo --name Duo --members 29019,29075 --basis hours >/dev/null
 ctl entitlements add --product autocad-lt --pool duo --metric concurrent --quantity 1 \

@@ -71,13 +71,13 @@ reclaim() { json "([(r['hostname'], r.get('saving_cents')) for r in j['rows'] if
 measures() { json "[[(s['commune'], s['measure'], s['total_cents']) for s in e['statements']] for e in j if e['product']=='$2']" <"$1"; }
 
 say "before: 5 machines with Office, 4 of them used"
-api "$TOKEN" "licences?days=30" >"$WORK/l0.json"
+api "$TOKEN" "licences?$(recent_q 30)" >"$WORK/l0.json"
 # Brest: b1..b4 installed; b1, b2, b3 used 2 + 1 + 3 h = 21,600 s.
 # Guipavas: g1, 1 h. All: 5 installed, 4 used, 25,200 s.
 expect_eq "licences, per commune" "$(office "$WORK/l0.json" rows)" \
 	"[('29019', 4, 3, 21600), ('29075', 1, 1, 3600)]"
 expect_eq "licences, all communes" "$(office "$WORK/l0.json" totals)" "[('*', 5, 4, 25200)]"
-api "$TOKEN" "reports/compliance?days=30" >"$WORK/c0.json"
+api "$TOKEN" "reports/compliance?$(recent_q 30)" >"$WORK/c0.json"
 # Brest needs 4 for its own 4; Guipavas 1, pooled; the pool and all: 5
 # installed for 4 + 1 owned.
 expect_eq "compliance" "$(compliance "$WORK/c0.json")" \
@@ -85,11 +85,11 @@ expect_eq "compliance" "$(compliance "$WORK/c0.json")" \
 # Not used within a day (coverage 0: every agent counts as reporting):
 # the 5 installations; Brest's save 100 EUR each (its own contract), g1
 # the pool's 1,000 EUR for 1 unit: 4 x 10,000 + 100,000 cents.
-api "$TOKEN" "reports/reclaim?days=1&coverage=0" >"$WORK/r0.json"
+api "$TOKEN" "reports/reclaim?$(recent_q 1)&coverage=0" >"$WORK/r0.json"
 expect_eq "reclaim" "$(reclaim "$WORK/r0.json")" \
 	"([('b1', 10000), ('b2', 10000), ('b3', 10000), ('b4', 10000), ('g1', 100000)], 140000)"
 # The pool's invoice by installs, 4 : 1: 80,000 and 20,000 cents.
-api "$TOKEN" "reports/costs?days=60" >"$WORK/k0.json"
+api "$TOKEN" "reports/costs?$(recent_q 60)" >"$WORK/k0.json"
 expect_eq "costs by installs" "$(measures "$WORK/k0.json" ms-office-2019)" \
 	"[[('29019', 4, 80000), ('29075', 1, 20000)]]"
 expect_eq "b3's token works" "$(batch "$(tok_of b3)")" 400
@@ -135,26 +135,26 @@ expect_eq "b3 may not enrol again" \
 		"$URL/api/v1/enrol")" 401
 
 say "after: installed drops by 2 from today, past usage still counts"
-api "$TOKEN" "licences?days=30" >"$WORK/l1.json"
+api "$TOKEN" "licences?$(recent_q 30)" >"$WORK/l1.json"
 # Brest: b1 and b4 installed (b2 revoked, b3 retired); used still b1, b2,
 # b3, 21,600 s. All: 3 installed, 4 used, 25,200 s.
 expect_eq "licences, per commune" "$(office "$WORK/l1.json" rows)" \
 	"[('29019', 2, 3, 21600), ('29075', 1, 1, 3600)]"
 expect_eq "licences, all communes" "$(office "$WORK/l1.json" totals)" "[('*', 3, 4, 25200)]"
-api "$TOKEN" "reports/compliance?days=30" >"$WORK/c1.json"
+api "$TOKEN" "reports/compliance?$(recent_q 30)" >"$WORK/c1.json"
 # Brest needs 2 for its 4: surplus; the pool and all, 3 for 5.
 expect_eq "compliance" "$(compliance "$WORK/c1.json")" \
 	"[('commune', '29019', 4, 2, 'surplus'), ('commune', '29075', 0, 1, 'pooled'), ('pool', 'duo', 5, 3, 'surplus'), ('all', '*', 5, 3, 'surplus')]"
-api "$TOKEN" "reports/reclaim?days=1&coverage=0" >"$WORK/r1.json"
+api "$TOKEN" "reports/reclaim?$(recent_q 1)&coverage=0" >"$WORK/r1.json"
 # b2 and b3 have nothing left to reclaim: 2 x 10,000 + 100,000.
 expect_eq "reclaim" "$(reclaim "$WORK/r1.json")" \
 	"([('b1', 10000), ('b4', 10000), ('g1', 100000)], 120000)"
-api "$TOKEN" "reports/costs?days=60" >"$WORK/k1.json"
+api "$TOKEN" "reports/costs?$(recent_q 60)" >"$WORK/k1.json"
 # By installs 2 : 1: 66,666.67 and 33,333.33, the spare cent to Brest.
 expect_eq "costs by installs" "$(measures "$WORK/k1.json" ms-office-2019)" \
 	"[[('29019', 2, 66667), ('29075', 1, 33333)]]"
 expect_eq "Brest's admin sees the same" \
-	"$(api "$TOKEN_B" "licences?days=30" | json "[(r['installed'], r['used_machines'], r['usage_seconds']) for r in j['rows'] if r['product']=='ms-office-2019']")" \
+	"$(api "$TOKEN_B" "licences?$(recent_q 30)" | json "[(r['installed'], r['used_machines'], r['usage_seconds']) for r in j['rows'] if r['product']=='ms-office-2019']")" \
 	"[(2, 3, 21600)]"
 
 say "a period that ended before today keeps counting them"
@@ -163,7 +163,7 @@ say "a period that ended before today keeps counting them"
 day() { date -u -d "@$(($(date +%s) - $1 * 86400))" +%F; }
 ctl entitlements add --product adobe-acrobat-pro --pool duo --metric device \
 	--quantity 5 --total-cost 500 --start "$(day 40)" --end "$(day 10)" >/dev/null
-api "$TOKEN" "reports/costs?days=60" >"$WORK/k2.json"
+api "$TOKEN" "reports/costs?$(recent_q 60)" >"$WORK/k2.json"
 expect_eq "Acrobat, by installs 10 days ago" "$(measures "$WORK/k2.json" adobe-acrobat-pro)" \
 	"[[('29019', 4, 40000), ('29075', 1, 10000)]]"
 

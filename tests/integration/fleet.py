@@ -5,13 +5,18 @@ real protocol (POST /api/v1/enrol, gzip JSON to /api/v1/batches).
 fleet.py URL SPEC.json STATE.json
 SPEC: {"secrets": {commune: secret},
        "machines": [{"name", "commune", "software": [{name, publisher?}],
-                     "usage": [[product, exe, user, day_offset, hour, hours]],
+                     "usage": [[product, exe, user, day_offset, hour, hours]
+                               or {product, exe, user, start, end}
+                               (Unix seconds)
+                               or {"type": "usage_day", product, exe,
+                                   user, day, seconds, sessions, first,
+                                   last}],
                      "days": [day offsets on which the agent reported]}]}
 STATE gets {name: {"agent_id", "token"}} for later use."""
 import gzip, json, os, ssl, sys, time, urllib.request, uuid
 
 url, spec, state_path = sys.argv[1], json.load(open(sys.argv[2])), sys.argv[3]
-now = int(time.time())
+now = int(os.environ.get("FLEET_NOW") or time.time())
 today = now // 86400 * 86400
 state = {}
 
@@ -46,7 +51,13 @@ for m in spec["machines"]:
     add("inventory", now, {"deviceid": aid, "content": {
         "hardware": {"name": m["name"]},
         "softwares": m["software"]}})
-    for product, exe, user, off, hour, hours in m.get("usage", []):
+    for u in m.get("usage", []):
+        if isinstance(u, dict):
+            u = dict(u)
+            rtype = u.pop("type", "usage")
+            add(rtype, u["start"] if rtype == "usage" else u["first"], u)
+            continue
+        product, exe, user, off, hour, hours = u
         start = today - off * 86400 + hour * 3600
         add("usage", start, {"product": product, "exe": exe, "user": user,
                              "start": start,

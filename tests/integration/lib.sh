@@ -98,6 +98,30 @@ start_server() {
 	URL="http://127.0.0.1:$PORT"
 }
 
+# start_server_at 'DATE TIME' (UTC): start_server with the server's clock
+# set there (libfaketime, which make deps installs; the test is skipped
+# without it), moving on from there as the test runs.
+start_server_at() {
+	command -v faketime >/dev/null || skip "faketime not installed (make deps)"
+	fakelib=$(dpkg -L libfaketime | grep 'libfaketime.so.1$' | head -n 1)
+	[ -n "$fakelib" ] || fail "libfaketime.so.1 not found"
+	off=$(($(date -u -d "$1" +%s) - $(date +%s)))
+	[ "$off" -lt 0 ] || off="+$off"
+	rm -f "$WORK/port"
+	conf=""
+	[ -f "$WORK/server.conf" ] && conf="-c $WORK/server.conf"
+	# an AddressSanitizer build: libfaketime is preloaded before it
+	# shellcheck disable=SC2086
+	env LD_PRELOAD="$fakelib" FAKETIME="${off}s" FAKETIME_DONT_FAKE_MONOTONIC=1 \
+		ASAN_OPTIONS="${ASAN_OPTIONS:-}${ASAN_OPTIONS:+:}verify_asan_link_order=0" \
+		"$B/mutu-server" $conf $DB_ARGS -d -v -l 127.0.0.1:0 \
+		--port-file "$WORK/port" >>"$WORK/server.log" 2>&1 &
+	SERVER_PID=$!
+	wait_for 10 test -s "$WORK/port" || fail "server did not start: $(cat "$WORK/server.log")"
+	PORT=$(cat "$WORK/port")
+	URL="http://127.0.0.1:$PORT"
+}
+
 # server_conf LINE...: settings for the next start_server.
 server_conf() { printf '%s\n' "$@" >"$WORK/server.conf"; }
 
@@ -208,3 +232,17 @@ enqueue_acked() {
 import json, sys
 for l in sys.stdin: print(json.loads(l)['data']['exe'])" >>"$WORK/acked"
 }
+
+# Reports default to whole days ending yesterday (docs/LICENCES.md,
+# "Periods"); what agents did just now is in "the N days before today
+# through tomorrow" (tomorrow: a test that crosses midnight in Paris, the
+# default time_zone, still sees it). recent_args N: as mutuctl options;
+# recent_q N: as query parameters.
+# paris_day WHEN: the date (YYYY-MM-DD) in Paris, the default time_zone;
+# at 'DATE HH:MM': that Paris time in Unix seconds.
+paris_day() { TZ=Europe/Paris date -d "$1" +%F; }
+at() { TZ=Europe/Paris date -d "$1" +%s; }
+recent_from() { TZ=Europe/Paris date -d "-$1 days" +%F; }
+recent_to() { TZ=Europe/Paris date -d "+1 day" +%F; }
+recent_args() { echo "--from $(recent_from "$1") --to $(recent_to)"; }
+recent_q() { echo "from=$(recent_from "$1")&to=$(recent_to)"; }

@@ -52,7 +52,7 @@ P4 privacy and agreement: no user count 1..k-1 outside the viewer's
 
 Every failure names the round's seed (PROPS_SEED=N runs that scenario
 alone) and the figures that differ."""
-import calendar, gzip, json, os, random, shlex, subprocess, sys, time, urllib.error
+import re, calendar, gzip, json, os, random, shlex, subprocess, sys, time, urllib.error
 import urllib.parse, urllib.request, uuid
 
 URL = sys.argv[1]
@@ -112,6 +112,11 @@ def call(method, path, token=TOKEN, body=None, raw=False):
 
 
 def get(path, token=TOKEN):
+    """The oracle's window "days=N" is the N days before today through
+    today (N + 1 UTC days: the server runs with time_zone = UTC), asked
+    as from and to (days=N alone means the N days ending yesterday)."""
+    path = re.sub(r"days=(\d+)", lambda m: "from=%s&to=%s" % (
+        iso(today() - int(m.group(1))), iso(today())), path)
     return call("GET", path, token)
 
 
@@ -323,13 +328,26 @@ class Scenario:
             for k in a.software:
                 out.setdefault((a.commune, k), {"inst": set(), "mach": set(), "users": set(), "secs": 0})
                 out[(a.commune, k)]["inst"].add(a.aid)
+        person = {}  # (commune, product, user or machine): intervals
         for a, k, u, start, secs in self.usage:
             if start >= t0:
                 f = out.setdefault((a.commune, k), {"inst": set(), "mach": set(), "users": set(), "secs": 0})
                 f["mach"].add(a.aid)
                 if u is not None:
                     f["users"].add(u)
-                f["secs"] += secs
+                person.setdefault((a.commune, k, u or "#" + a.aid), []).append((start, start + secs))
+        # hours: the union of each person's intervals (docs/LICENCES.md,
+        # "Concurrency and hours"); one user may run a product on two
+        # machines at once
+        for (c, k, _), iv in person.items():
+            end = None
+            for s0, s1 in sorted(iv):
+                if end is None or s0 > end:
+                    out[(c, k)]["secs"] += s1 - s0
+                    end = s1
+                elif s1 > end:
+                    out[(c, k)]["secs"] += s1 - end
+                    end = s1
         return {key: (len(f["inst"]), len(f["mach"]), len(f["users"]), f["secs"])
                 for key, f in out.items()}
 
@@ -771,9 +789,10 @@ def p4_privacy(sc):
             for part in ("rows", "totals"):
                 for r in lic[part]:
                     own = viewer is not None and r["commune"] in (viewer, "*")
-                    if small(r["used_users"]) and not own:
-                        bad("P4 privacy", f"{who} days={d}: licences {part} {r['commune']} {r['product']} "
-                            f"used_users {r['used_users']}")
+                    for f in ("used_users", "peak_users"):
+                        if small(r[f]) and not own:
+                            bad("P4 privacy", f"{who} days={d}: licences {part} {r['commune']} {r['product']} "
+                                f"{f} {r[f]}")
             for r in get(f"/api/v1/reports/usage?days={d}", tok):
                 if small(r["used_users"]) and r["commune"] != viewer:
                     bad("P4 privacy", f"{who} days={d}: usage {r['month']} {r['commune']} {r['product']} "
@@ -783,16 +802,23 @@ def p4_privacy(sc):
             comp = get(f"/api/v1/reports/compliance?days={d}", tok)
             for r in comp:
                 own = viewer is not None and r["level"] == "commune" and r["holder"] == viewer
-                if small(r["used_users"]) and not own:
-                    bad("P4 privacy", f"{who} days={d}: compliance {r['level']} {r['holder']} {r['product']} "
-                        f"{r['metric']} used_users {r['used_users']}")
+                for f in ("used_users", "peak_users"):
+                    if small(r[f]) and not own:
+                        bad("P4 privacy", f"{who} days={d}: compliance {r['level']} {r['holder']} {r['product']} "
+                            f"{r['metric']} {f} {r[f]}")
                 if viewer and (r["level"] == "commune" and r["holder"] != viewer or r["level"] == "all"
                                or r["level"] == "pool" and viewer not in sc.pools.get(r["holder"], ([],))[0]):
                     bad("P4 scope", f"{who} days={d}: compliance row {r['level']} {r['holder']}")
             rec = get(f"/api/v1/reports/reclaim?days={d}", tok)
             s = sum(r.get("saving_cents") or 0 for r in rec["rows"] if r["status"] == "unused")
+            s += sum(r["saving_cents"] for r in rec["seats"])
             if s != rec["saving_cents"]:
-                bad("P4 reclaim", f"{who} days={d}: unused rows save {s}, total says {rec['saving_cents']}")
+                bad("P4 reclaim", f"{who} days={d}: unused rows and seats save {s}, total says {rec['saving_cents']}")
+            for r in rec["seats"]:
+                if r["surplus"] <= 0 or r["surplus"] > r["owned"] - r["need"] or r["metric"] not in ("user", "concurrent"):
+                    bad("P4 reclaim", f"{who} days={d}: seat row {r}")
+                if viewer and (r["level"], r["holder"]) != ("commune", viewer):
+                    bad("P4 scope", f"{who} days={d}: reclaim seats of {r['level']} {r['holder']}")
             if viewer and any(r["commune"] != viewer for r in rec["rows"]):
                 bad("P4 scope", f"{who} days={d}: reclaim rows of other communes")
             check_eur(f"{who} days={d} reclaim", rec)

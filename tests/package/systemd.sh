@@ -108,8 +108,11 @@ ok "agent enrolled and delivered under systemd"
 step "usage of another user's program, seen from the sandbox"
 $IN sh -c 'cp /bin/sleep /root/mutu-probe && (/root/mutu-probe 4 &)'
 # mutu-probe matches no catalogue rule: it is a raw name (licences --raw).
-wait_in 40 "$CTL --format csv licences --raw --product mutu-probe | grep -q '^mutu-probe,29019,0,1,'" ||
-	fail "usage of mutu-probe not reported: $($IN sh -c "$CTL licences --raw --product mutu-probe")"
+# Today's use, asked for: --days periods end yesterday (LICENCES.md,
+# "Periods"); today and tomorrow in the server's time zone (Paris).
+TODAY="--from $(TZ=Europe/Paris date +%F) --to $(TZ=Europe/Paris date -d tomorrow +%F)"
+wait_in 40 "$CTL --format csv licences --raw --product mutu-probe $TODAY | grep -q '^mutu-probe,29019,0,1,'" ||
+	fail "usage of mutu-probe not reported: $($IN sh -c "$CTL licences --raw --product mutu-probe $TODAY")"
 ok "root's mutu-probe reported by the agent running as mutu-agent"
 
 step "watchdog (3 s) and journal priorities"

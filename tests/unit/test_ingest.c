@@ -95,7 +95,7 @@ usage_batch(const char *agent, const char *epoch, long long first,
 		           "\"data\":{\"product\":\"%s\",\"user\":\"u%lld\","
 		           "\"start\":%lld,\"end\":%lld}}",
 		           s == first ? "" : ",", s, start, product, s % 2,
-		           start, start + 3600);
+		           start + (s - 1) * 3600, start + s * 3600);
 	buf_adds(&b, "]}");
 	return buf_detach(&b);
 }
@@ -120,8 +120,10 @@ static json_t *
 licence_row(struct fixture *f, const char *commune, const char *product,
             int totals)
 {
-	struct store_query q = {
-	    .commune = commune, .product = product, .to = time(NULL) + 86400};
+	struct store_query q = {.commune = commune,
+	                        .product = product,
+	                        .last = time(NULL) / 86400 +
+	                                1}; /* through tomorrow */
 	json_t *out, *rows, *row;
 
 	assert_int_equal(store_licences(f->s, &q, &out), STORE_OK);
@@ -144,7 +146,7 @@ test_replay_and_overlap_count_once(void **state)
 	struct fixture *f = *state;
 	struct store_ingest_result res;
 	struct store_agent a;
-	long long t = time(NULL) - 7200;
+	long long t = time(NULL) - 20 * 3600;
 	char *b1, *b2;
 	json_t *row;
 
@@ -172,7 +174,7 @@ test_replay_and_overlap_count_once(void **state)
 	json_decref(row);
 	/* A new epoch is a new stream: its seq 1..2 count. */
 	free(b1);
-	b1 = usage_batch(A1, "e2", 1, 2, "qgis", t);
+	b1 = usage_batch(A1, "e2", 1, 2, "qgis", t + 10 * 3600);
 	assert_int_equal(ingest(f, &a, b1, &res), STORE_OK);
 	assert_int_equal(res.applied, 2);
 	row = licence_row(f, "29019", "qgis", 0);

@@ -188,7 +188,7 @@ static void
 test_session_opens_and_closes(void **state)
 {
 	struct fixture *fx = *state;
-	struct usage_opts o = {0, USER_IDS_PSEUDONYM, "0123456789abcdef"};
+	struct usage_opts o = {0, USER_IDS_PSEUDONYM, "0123456789abcdef", NULL};
 	struct usage *u;
 	struct rec r;
 	pid_t pid;
@@ -225,7 +225,7 @@ static void
 test_sessions_survive_restart(void **state)
 {
 	struct fixture *fx = *state;
-	struct usage_opts o = {0, USER_IDS_NONE, NULL};
+	struct usage_opts o = {0, USER_IDS_NONE, NULL, NULL};
 	struct usage *u;
 	struct rec r;
 	size_t open;
@@ -251,13 +251,47 @@ test_sessions_survive_restart(void **state)
 	usage_free(u);
 }
 
+/* A program named as a service is metered when a system account (below
+ * min_uid) runs it, without a user; any other program of that account is
+ * not. The names are compared whole, in any case. */
+static void
+test_service_metered_without_user(void **state)
+{
+	struct fixture *fx = *state;
+	struct usage_opts o = {(unsigned)getuid() + 1, USER_IDS_PSEUDONYM,
+	                       "0123456789abcdef", "clamd, SLEEPER"};
+	struct usage *u;
+	struct rec r;
+	pid_t pid;
+	int pass;
+
+	for (pass = 0; pass < 3; pass++) {
+		/* 0: a service; 1: no services; 2: a name it only begins */
+		o.services = pass == 0   ? "clamd, SLEEPER"
+		             : pass == 1 ? "none"
+		                         : "sleep";
+		u = usage_new(fx->c, fx->q, &o);
+		assert_non_null(u);
+		pid = start_sleep(fx);
+		assert_true(usage_sample(u, next_second()) >= 0);
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		next_second();
+		assert_true(usage_sample(u, time(NULL)) >= 0);
+		peek(fx, &r); /* the queue's records: pass 0's only */
+		assert_int_equal(r.found, 1);
+		assert_string_equal(r.user, ""); /* never a person */
+		usage_free(u);
+	}
+}
+
 /* Midnight UTC on a wall clock set to a second before it: the session is
  * cut there, on the wall clock that dates it. */
 static void
 test_cut_and_midnight_split(void **state)
 {
 	struct fixture *fx = *state;
-	struct usage_opts o = {0, USER_IDS_NONE, NULL};
+	struct usage_opts o = {0, USER_IDS_NONE, NULL, NULL};
 	struct usage *u = usage_new(fx->c, fx->q, &o);
 	long long day = (time(NULL) / 86400) * 86400;
 	pid_t pid = start_sleep(fx);
@@ -288,7 +322,7 @@ test_cut_and_midnight_split(void **state)
 static void
 step_case(struct fixture *fx, long long step)
 {
-	struct usage_opts o = {0, USER_IDS_NONE, NULL};
+	struct usage_opts o = {0, USER_IDS_NONE, NULL, NULL};
 	struct usage *u = usage_new(fx->c, fx->q, &o);
 	long long now = time(NULL);
 	pid_t pid = start_sleep(fx);
@@ -334,7 +368,7 @@ static void
 test_step_while_stopped(void **state)
 {
 	struct fixture *fx = *state;
-	struct usage_opts o = {0, USER_IDS_NONE, NULL};
+	struct usage_opts o = {0, USER_IDS_NONE, NULL, NULL};
 	long long now = time(NULL), step = 10LL * 365 * 86400;
 	pid_t pid = start_sleep(fx);
 	struct usage *u = usage_new(fx->c, fx->q, &o);
@@ -362,7 +396,7 @@ static void
 test_sessions_of_another_boot(void **state)
 {
 	struct fixture *fx = *state;
-	struct usage_opts o = {0, USER_IDS_NONE, NULL};
+	struct usage_opts o = {0, USER_IDS_NONE, NULL, NULL};
 	pid_t pid = start_sleep(fx);
 	struct usage *u;
 	struct rec r;
@@ -406,6 +440,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_session_opens_and_closes,
 	                                    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sessions_survive_restart,
+	                                    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_service_metered_without_user,
 	                                    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_cut_and_midnight_split, setup,
 	                                    teardown),
