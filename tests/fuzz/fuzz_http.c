@@ -24,6 +24,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct api api;
 static int port;
+static char dir[] = "/tmp/mutu-fuzz-http-XXXXXX";
+
+/* At exit (libFuzzer's time or run budget): the store's files and their
+ * directory go, whatever is still open. */
+static void
+remove_dir(void)
+{
+	static const char *const files[] = {"s.db", "s.db-wal", "s.db-shm"};
+	char f[96];
+	size_t i;
+
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(f, sizeof(f), "%s/%s", dir, files[i]);
+		unlink(f);
+	}
+	rmdir(dir);
+}
 
 static void
 setup(void)
@@ -36,13 +53,14 @@ setup(void)
 	                          64,
 	                          NULL,
 	                          NULL};
-	char path[] = "/tmp/mutu-fuzz-http-XXXXXX", db[64], err[256];
+	char db[64], err[256];
 	char h[CRYPTO_HEX256_LEN + 1], commune[STORE_COMMUNE_MAX];
 	struct http_server *s;
 
-	if (mkdtemp(path) == NULL)
+	if (mkdtemp(dir) == NULL)
 		abort();
-	snprintf(db, sizeof(db), "%s/s.db", path);
+	atexit(remove_dir);
+	snprintf(db, sizeof(db), "%s/s.db", dir);
 	if ((api.store = store_open(db, NULL, err, sizeof(err))) == NULL)
 		abort();
 	store_commune_add(api.store, "29019", "Brest");
