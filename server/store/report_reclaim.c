@@ -87,7 +87,7 @@ unit_saving(struct db_stmt *st, json_t *seen)
 		return db_column_int64(st, 9);
 	total = db_column_int64(st, 10);
 	qty = db_column_int64(st, 11) > 0 ? db_column_int64(st, 11) : 1;
-	return total / qty + (j % qty < total % qty ? 1 : 0);
+	return share_unit(total, qty, j);
 }
 
 /* The reclaim row of st's current row (the period ending on day last);
@@ -151,7 +151,7 @@ seat_saving(struct sq *q, const struct store_query *qu, json_t *row,
 	       " AND coalesce(unit_cost, total_cost) IS NOT NULL"
 	       " AND (start_date IS NULL OR start_date <= ?5)"
 	       " AND (end_date IS NULL OR end_date >= ?4) ORDER BY id");
-	long long qty, take, total;
+	long long qty, take, total, k;
 	char d0[16], d1[16];
 	int r = DB_DONE;
 
@@ -176,8 +176,8 @@ seat_saving(struct sq *q, const struct store_query *qu, json_t *row,
 			continue;
 		}
 		total = db_column_int64(st, 2);
-		*saving += take * (total / qty) +
-		           (take < total % qty ? take : total % qty);
+		for (k = 0; k < take; k++) /* its first units */
+			*saving += share_unit(total, qty, k);
 	}
 	r = n > 0 ? r : DB_DONE;
 	db_finalize(st);

@@ -192,3 +192,9 @@ share_add_eur(json_t *o, const char *key)
 	                        ? share_json(json_integer_value(c), MONEY_SCALE)
 	                        : json_null());
 }
+
+long long
+share_unit(long long total, long long n, long long j)
+{
+	return total / n + (j % n < total % n ? 1 : 0);
+}

@@ -16,6 +16,10 @@
  * party. Writes n parts to out; they add up to total. Returns 0, or -1 on
  * ENOMEM. */
 int share_split(long long total, const long long *w, size_t n, long long *out);
+/* Part j (from 0, taken modulo n) of total split equally between n > 0
+ * parties the same way: total / n, one cent more for the first
+ * total % n parties. */
+long long share_unit(long long total, long long n, long long j);
 
 /* Exact decimals (docs/LICENCES.md, "Money"): an amount is an integer
  * count of 10^-scale units (scale 2: cents; scale 6: parts per million).

@@ -244,7 +244,8 @@ commune_at(const struct sq *q, const struct store_agent *a, long long day)
 	return a->commune;
 }
 
-/* Loads the agent's moves into the transaction (none: no allocation). */
+/* Loads the agent's moves into the transaction (none: no allocation);
+ * ingest_tx() asks only for an agent moved before (a->former). */
 static int
 load_moves(struct sq *q, const char *agent_id)
 {
@@ -298,15 +299,16 @@ add_summary(struct sq *q, const struct store_agent *a, const struct sq_sum *s)
 	return sq_step_put(q, st);
 }
 
-/* Adds s to the daily summary. A day has 86,400 s (23 or 25 hours on
- * the days clocks change): a key (program, executable, user) whose day
- * would hold more, from records each in range (a hostile agent's), is
- * capped there, and s->seconds becomes what was really added, for the
- * monthly sums. */
+/* Adds s to the daily summary. A day has room seconds (86,400; 23 or 25
+ * hours on the days clocks change, add_daily() knows its bounds): a key
+ * (program, executable, user) whose day would hold more, from records each in
+ * range (a hostile agent's), is capped there, and s->seconds becomes what was
+ * really added, for the monthly sums. */
 static int
-add_day(struct sq *q, const struct store_agent *a, struct sq_sum *s)
+add_day(struct sq *q, const struct store_agent *a, struct sq_sum *s,
+        long long room)
 {
-	long long total, room = cal_start(s->when + 1) - cal_start(s->when);
+	long long total;
 	struct db_stmt *st;
 	int r;
 
@@ -377,11 +379,12 @@ flush_months(struct sq *q, const struct store_agent *a)
 /* Books part of a record on one day: in the daily summary the reports
  * read, and in the monthly sums written at the end of the transaction. */
 static int
-add_part(struct sq *q, const struct store_agent *a, struct sq_sum *s)
+add_part(struct sq *q, const struct store_agent *a, struct sq_sum *s,
+         long long room)
 {
 	int rc;
 
-	if ((rc = add_day(q, a, s)) != STORE_OK)
+	if ((rc = add_day(q, a, s, room)) != STORE_OK)
 		return rc;
 	s->when = cal_month(s->when);
 	/* room for every part of the batch (ingest_tx) */
@@ -462,7 +465,7 @@ add_daily(struct sq *q, const struct store_agent *a,
 		 * day's sum: a record sent twice must not hide another */
 		if ((rc = add_span(q, a, &s, t0 > from ? t0 : from, s.seconds,
 		                   next)) == STORE_OK)
-			rc = add_part(q, a, &s);
+			rc = add_part(q, a, &s, next - from);
 		from = next;
 		day++;
 	} while (rc == STORE_OK && cut < t1);
@@ -737,7 +740,7 @@ ingest_tx(struct sq *q, const struct store_agent *a,
 	if (q->tx.months == NULL || q->tx.daykeys == NULL)
 		goto fail;
 	if ((hwm = stream_claim(q, a->agent_id, b->epoch)) < 0 ||
-	    load_moves(q, a->agent_id) != STORE_OK)
+	    (a->former[0] && load_moves(q, a->agent_id) != STORE_OK))
 		goto fail;
 	use = sq_get(q, "INSERT INTO usage(agent_id, commune, epoch, seq,"
 	                " product, package, exe, \"user\", start, \"end\","
