@@ -417,7 +417,7 @@ cmd_serve(const struct opts *o)
 	char *cert = NULL, *key = NULL, *crl = NULL;
 	char metrics_hash[CRYPTO_HEX256_LEN + 1] = "";
 	long long cert_expires = 0;
-	struct timespec tick = {3600, 0};
+	struct timespec tick = {5, 0}; /* or the watchdog's, if shorter */
 	time_t maintained = time(NULL);
 	long long wd = notify_watchdog_ms();
 	struct http_server *http;
@@ -511,19 +511,22 @@ cmd_serve(const struct opts *o)
 	log_info("listening on %s (port %d, %s), database %s", o->listen,
 	         http_port(http), cert ? "TLS" : "plain HTTP", o->db);
 	notify_send("READY=1");
-	if (wd > 0) {
+	if (wd > 0 && wd < 5000) {
 		tick.tv_sec = wd / 1000;
 		tick.tv_nsec = (wd % 1000) * 1000000;
 	}
 	for (;;) {
 		sig = sigtimedwait(&set, NULL, &tick);
-		if (sig == -1) { /* the watchdog period passed */
+		if (sig == -1) { /* the tick passed */
 			notify_send("WATCHDOG=1");
 			if (time(NULL) - maintained >= 86400) {
 				store_maintain(s, time(NULL),
 				               o->st.retention_days);
 				maintained = time(NULL);
 			}
+			/* the daily figures ingest left to compute, a
+			 * second's worth at a time */
+			store_settle(s, 1000, NULL);
 			continue;
 		}
 		if (sig != SIGHUP)

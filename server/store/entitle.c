@@ -5,6 +5,7 @@
  * operations list and change them (docs/LICENCES.md).
  */
 #include "entitle.h"
+#include "stat.h"
 
 #include "cal.h"
 
@@ -370,7 +371,8 @@ pool_write(struct sq *q, json_t *in, json_t **out)
 		if (rc != STORE_OK)
 			return rc;
 	}
-	return STORE_OK;
+	/* the pool's figures (stat.h) */
+	return stat_mark_all(q);
 }
 
 int

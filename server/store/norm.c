@@ -7,6 +7,7 @@
  * every map (docs/LICENCES.md).
  */
 #include "norm.h"
+#include "stat.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -489,6 +490,9 @@ norm_reload(struct sq *q, int renorm)
 	if (sq_begin(q) == -1)
 		return -1;
 	rc = renormalise(q);
+	/* the products of intervals may have changed: every day's figures */
+	if (rc == 0 && stat_mark_all(q) != STORE_OK)
+		rc = -1;
 	if (rc == 0 && sq_exec(q, "UPDATE meta SET value ="
 	                          " CAST(CAST(value AS INTEGER) + 1 AS TEXT)"
 	                          " WHERE key = 'catalogue_version'") == -1)

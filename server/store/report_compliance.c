@@ -95,25 +95,16 @@ static const char compliance_sql[] =
     "   count(*) AS communes,"
     "   sum(CASE WHEN u.users > 0 THEN 1 ELSE 0 END) AS user_communes"
     "  FROM u1 u JOIN scopes s ON s.commune = u.commune GROUP BY 1, 2, 3),"
-    /* hours and the peak from the intervals of the window's days, per
-     * commune; the peak of a pool or of all at the instant their
-     * communes' machines were busiest together */
-    " sp AS (SELECT d.commune, m.norm AS product, d.agent_id,"
-    "   " REPORT_PERSON("d") " AS person, d.day, d.t0, d.t1"
-    "  FROM usage_span d JOIN usage_map m"
-    "   ON m.product = d.product AND m.exe = d.exe"
-    "  WHERE m.norm IS NOT NULL AND d.day BETWEEN ?1 AND ?2"
-    "   AND (?5 IS NULL OR m.norm = ?5) AND %2$s),"
-    REPORT_MERGE("hu", "sp", "commune, product, person") ","
-    " h2 AS (SELECT s.level, s.holder, h.product, sum(h.t1 - h.t0) AS secs"
-    "  FROM hu h JOIN scopes s ON s.commune = h.commune GROUP BY 1, 2, 3),"
-    " hs AS (SELECT s.level, s.holder, h.product, h.t0, h.t1"
-    "  FROM hu h JOIN scopes s ON s.commune = h.commune),"
-    REPORT_PEAK("pu", "hs", "level, holder, product") ","
-    REPORT_MERGE("mu", "sp", "commune, product, agent_id") ","
-    " ms AS (SELECT s.level, s.holder, u.product, u.t0, u.t1"
-    "  FROM mu u JOIN scopes s ON s.commune = u.commune),"
-    REPORT_PEAK("p2", "ms", "level, holder, product") ","
+    /* hours and the peaks from the daily figures of each scope (stat.h):
+     * the peak of a pool or of all is at the instant their communes'
+     * machines were busiest together */
+    " st AS (SELECT level, holder, product, sum(secs) AS secs,"
+    "   max(peak) AS peak, max(peak_users) AS peak_users"
+    "  FROM usage_stat WHERE day >= ?1 AND day <= ?2"
+    "   AND (?5 IS NULL OR product = ?5) AND %3$s GROUP BY 1, 2, 3),"
+    " h2 AS (SELECT level, holder, product, secs FROM st),"
+    " pu AS (SELECT level, holder, product, peak_users AS peak FROM st),"
+    " p2 AS (SELECT level, holder, product, peak FROM st),"
     " keys AS (SELECT level, holder, product FROM i2"
     "  UNION SELECT level, holder, product FROM u2"
     "  UNION SELECT level, holder, product FROM owned),"
@@ -359,14 +350,17 @@ compliance_row(struct db_stmt *st, const struct store_query *qu)
 	return row;
 }
 
-/* The commune filters of compliance_sql's installs (%1$s) and usage
- * (%2$s): none for the intercommunal view, else the focus communes. Two
- * texts rather than "?6 = '' OR ...", which keeps SQLite off the
+/* The commune filters of compliance_sql's installs (%1$s), usage (%2$s)
+ * and daily figures (%3$s): none for the intercommunal view, else the focus
+ * communes. Two texts rather than "?6 = '' OR ...", which keeps SQLite off the
  * (commune, day) index (docs/PERFORMANCE.md). */
-static const char *const focus_sql[2][2] = {
-    {"1 = 1", "1 = 1"},
+static const char *const focus_sql[2][3] = {
+    {"1 = 1", "1 = 1", "1 = 1"},
     {"a.commune IN (SELECT commune FROM focus)",
-     "d.commune IN (SELECT commune FROM focus)"},
+     "d.commune IN (SELECT commune FROM focus)",
+     "((level = 'commune' AND holder IN (SELECT commune FROM focus))"
+     " OR (level = 'pool' AND holder IN (SELECT pool FROM pool_members"
+     " WHERE commune = ?6)))"},
 };
 
 int
@@ -377,7 +371,7 @@ report_compliance(struct sq *q, const struct store_query *qu, json_t **out)
 	struct db_stmt *st;
 
 	snprintf(sql, sizeof(sql), compliance_sql, focus_sql[one][0],
-	         focus_sql[one][1]);
+	         focus_sql[one][1], focus_sql[one][2]);
 	if ((st = sq_prep(q, sql)) == NULL)
 		return STORE_ERR;
 	report_bind_window(st, qu);

@@ -20,25 +20,18 @@ static int MUTU_MUST_CHECK
 measure(struct sq *q, const char *basis, const char *product,
         const char *commune, const struct store_query *qu, long long *v)
 {
-	/* a commune's intervals of a normalised product (docs/LICENCES.md,
-	 * "Concurrency and hours") */
-	/* clang-format off */
-#define COST_SPANS                                                             \
-	"WITH sp AS (SELECT d.agent_id, " REPORT_PERSON("d") " AS person,"     \
-	" d.day, d.t0, d.t1 FROM usage_span d JOIN usage_map m"                \
-	" ON m.product = d.product AND m.exe = d.exe"                          \
-	" WHERE m.norm = ?3 AND d.commune = ?4 AND d.day BETWEEN ?1 AND ?2),"
-	/* the union of each person's hours, added up */
+	/* from the commune's daily figures of the product (stat.h): its
+	 * people's hours (the union of each one's, added up), the most
+	 * machines running it at once */
 	static const char hours[] =
-	    COST_SPANS REPORT_MERGE("hu", "sp", "person")
-	    " SELECT coalesce(sum(t1 - t0), 0) FROM hu";
-	/* the most machines running it at once */
+	    "SELECT coalesce(sum(secs), 0) FROM usage_stat"
+	    " WHERE level = 'commune' AND holder = ?4 AND product = ?3"
+	    " AND day >= ?1 AND day <= ?2";
 	static const char peak[] =
-	    COST_SPANS REPORT_MERGE("mu", "sp", "agent_id") ","
-	    " one AS (SELECT 1 AS k, t0, t1 FROM mu),"
-	    REPORT_PEAK("pk", "one", "k")
-	    " SELECT coalesce(max(peak), 0) FROM pk";
-#undef COST_SPANS
+	    "SELECT coalesce(max(peak), 0) FROM usage_stat"
+	    " WHERE level = 'commune' AND holder = ?4 AND product = ?3"
+	    " AND day >= ?1 AND day <= ?2";
+	/* clang-format off */
 	static const char installs[] =
 	    "SELECT count(DISTINCT s.agent_id) FROM software s"
 	    " JOIN " REPORT_AGENTS_AT("?2") " a"

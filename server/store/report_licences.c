@@ -16,7 +16,8 @@
  * "?1 IS NULL" for all. %3$s and %4$s name a row's software and usage:
  * the catalogue product (m.product, m.norm: rows no rule maps are left
  * out) or, for view=raw, the raw name (rows an ignore rule drops are left
- * out all the same). Only these constant strings are substituted.
+ * out all the same). %5$s is the CTEs hrs, pk and pu of hours and
+ * peaks (licence_figures). Only these constant strings are substituted.
  * Whole months of the window come from the monthly rollup, the days at
  * either end (?6, ?7: report_bind_months) from the daily summaries. */
 /* clang-format off */
@@ -61,21 +62,8 @@ static const char licence_sql[] =
     "  SELECT commune, product, count(DISTINCT agent_id) AS machines,"
     "    count(DISTINCT \"user\") AS users, max(last_end) AS last"
     "  FROM u GROUP BY 1, 2),"
-    /* hours and the peak from the intervals of the window's days */
-    " sp AS ("
-    "  SELECT %1$s AS commune, %4$s AS product, a.agent_id,"
-    "    " REPORT_PERSON("a") " AS person, a.day, a.t0, a.t1"
-    "  FROM usage_span a JOIN usage_map m"
-    "   ON m.product = a.product AND m.exe = a.exe"
-    "  WHERE a.day >= ?3 AND a.day <= ?4 AND %2$s"
-    "    AND m.ignored = 0 AND %4$s IS NOT NULL"
-    "    AND (?2 IS NULL OR %4$s = ?2)),"
-    REPORT_MERGE("hu", "sp", "commune, product, person") ","
-    " hrs AS (SELECT commune, product, sum(t1 - t0) AS secs FROM hu"
-    "  GROUP BY 1, 2),"
-    REPORT_PEAK("pu", "hu", "commune, product") ","
-    REPORT_MERGE("mu", "sp", "commune, product, agent_id") ","
-    REPORT_PEAK("pk", "mu", "commune, product") ","
+    /* hours and the peaks: hrs, pk and pu (%5$s) */
+    "%5$s"
     " keys AS (SELECT commune, product FROM inst"
     "  UNION SELECT commune, product FROM used)"
     " SELECT k.product, k.commune, coalesce(i.n, 0),"
@@ -91,7 +79,54 @@ static const char licence_sql[] =
     " LEFT JOIN products p ON p.key = k.product"
     " ORDER BY 6 DESC, 3 DESC, 1, 2"
     " LIMIT ?5";
+/* The figures of the raw names, from the intervals of the window's days
+ * (%1$s, %2$s: licence_sql's; %3$s its %4$s). */
+static const char raw_figures[] =
+    " sp AS ("
+    "  SELECT %1$s AS commune, %3$s AS product, a.agent_id,"
+    "    " REPORT_PERSON("a") " AS person, a.day, a.t0, a.t1"
+    "  FROM usage_span a JOIN usage_map m"
+    "   ON m.product = a.product AND m.exe = a.exe"
+    "  WHERE a.day >= ?3 AND a.day <= ?4 AND %2$s"
+    "    AND m.ignored = 0 AND %3$s IS NOT NULL"
+    "    AND (?2 IS NULL OR %3$s = ?2)),"
+    REPORT_MERGE("hu", "sp", "commune, product, person") ","
+    " hrs AS (SELECT commune, product, sum(t1 - t0) AS secs FROM hu"
+    "  GROUP BY 1, 2),"
+    REPORT_PEAK("pu", "hu", "commune, product") ","
+    REPORT_MERGE("mu", "sp", "commune, product, agent_id") ","
+    REPORT_PEAK("pk", "mu", "commune, product") ",";
+/* The figures of catalogue products, from their days' (stat.h): %1$s the
+ * commune column (a.holder, or '*'), %2$s the scope (level and holder). */
+static const char stat_figures[] =
+    " st AS (SELECT %1$s AS commune, a.product, sum(a.secs) AS secs,"
+    "  max(a.peak) AS peak, max(a.peak_users) AS peak_users"
+    "  FROM usage_stat a WHERE %2$s AND a.day >= ?3 AND a.day <= ?4"
+    "  AND (?2 IS NULL OR a.product = ?2) GROUP BY 1, 2),"
+    " hrs AS (SELECT commune, product, secs FROM st),"
+    " pk AS (SELECT commune, product, peak FROM st),"
+    " pu AS (SELECT commune, product, peak_users AS peak FROM st),";
 /* clang-format on */
+
+/* Writes into fig (n bytes) the figures CTEs of licence_rows(col,
+ * filter, names): from the daily figures of the communes, or of all for
+ * the totals across communes, else (raw names) from the intervals. */
+static void
+licence_figures(char *fig, size_t n, const struct store_query *qu,
+                const char *col, const char *filter, const char *name)
+{
+	int total = strcmp(col, "'*'") == 0;
+	const char *scope = qu->commune
+	                        ? "a.level = 'commune' AND a.holder = ?1"
+	                    : total ? "a.level = 'all'"
+	                            : "a.level = 'commune'";
+
+	if (qu->raw)
+		snprintf(fig, n, raw_figures, col, filter, name);
+	else
+		snprintf(fig, n, stat_figures, total ? "'*'" : "a.holder",
+		         scope);
+}
 
 /* The licence rows (col: "a.commune" per commune, "'*'" for the totals
  * across communes), by product or, with qu->raw, by raw name. User
@@ -104,15 +139,18 @@ licence_rows(struct sq *q, const struct store_query *qu, const char *col,
 	/* names: catalogue products, or raw names (view=raw) */
 	static const char *const names[2][2] = {{"m.product", "m.norm"},
 	                                        {"s.name", "a.product"}};
-	char sql[sizeof(licence_sql) + 512];
-	const char *commune;
+	char sql[sizeof(licence_sql) + sizeof(raw_figures) + 1024];
+	char fig[sizeof(raw_figures) + 512];
+	const char *commune,
+	    *filter = qu->commune ? "a.commune = ?1" : "?1 IS NULL";
 	struct db_stmt *st;
 	json_t *row;
 	int r, own;
 
-	snprintf(sql, sizeof(sql), licence_sql, col,
-	         qu->commune ? "a.commune = ?1" : "?1 IS NULL",
-	         names[qu->raw != 0][0], names[qu->raw != 0][1]);
+	licence_figures(fig, sizeof(fig), qu, col, filter,
+	                names[qu->raw != 0][1]);
+	snprintf(sql, sizeof(sql), licence_sql, col, filter,
+	         names[qu->raw != 0][0], names[qu->raw != 0][1], fig);
 	if ((st = sq_prep(q, sql)) == NULL)
 		return STORE_ERR;
 	sq_bind_opt(st, 1, qu->commune);

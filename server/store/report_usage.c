@@ -10,9 +10,9 @@
 #include "engine.h"
 
 /* The usage of the window by month: machines and users from the
- * summaries, hours from the intervals (the union of each person's,
- * docs/LICENCES.md, "Concurrency and hours"); %1$s is the month of t.day
- * in the engine's spelling. */
+ * summaries, hours from the daily figures (the union of each person's
+ * intervals, docs/LICENCES.md, "Concurrency and hours"; stat.h); %1$s is the
+ * month of t.day in the engine's spelling. */
 /* clang-format off */
 static const char trend_sql[] =
     "WITH s AS (SELECT %1$s AS month, t.product, t.commune,"
@@ -41,15 +41,12 @@ static const char trend_sql[] =
     " WHERE m.norm IS NOT NULL AND day >= ?6 AND day <= ?2"
     " AND (?3 = '' OR d.commune = ?3) AND (?4 IS NULL OR m.norm = ?4)"
     ") AS t GROUP BY 1, 2, 3),"
-    " sp AS (SELECT d.commune, m.norm AS product,"
-    " " REPORT_PERSON("d") " AS person, d.day, d.t0, d.t1"
-    " FROM usage_span d JOIN usage_map m"
-    " ON m.product = d.product AND m.exe = d.exe"
-    " WHERE m.norm IS NOT NULL AND d.day BETWEEN ?1 AND ?2"
-    " AND (?3 = '' OR d.commune = ?3) AND (?4 IS NULL OR m.norm = ?4)),"
-    REPORT_MERGE("hu", "sp", "commune, product, person") ","
-    " h AS (SELECT %1$s AS month, t.product, t.commune,"
-    " sum(t.t1 - t.t0) AS secs FROM hu t GROUP BY 1, 2, 3)"
+    /* hours from the communes' daily figures (stat.h) */
+    " h AS (SELECT %1$s AS month, t.product, t.holder AS commune,"
+    " sum(t.secs) AS secs FROM usage_stat t"
+    " WHERE t.level = 'commune' AND t.day >= ?1 AND t.day <= ?2"
+    " AND (?3 = '' OR t.holder = ?3) AND (?4 IS NULL OR t.product = ?4)"
+    " GROUP BY 1, 2, 3)"
     " SELECT s.month, s.product, s.commune,"
     " coalesce(h.secs, 0) AS usage_seconds, s.used_machines, s.used_users"
     " FROM s LEFT JOIN h ON h.month = s.month AND h.product = s.product"

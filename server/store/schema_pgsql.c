@@ -273,6 +273,19 @@ static const char *const pg_migrations[] = {
     "ALTER TABLE usage_monthly DROP CONSTRAINT IF EXISTS usage_monthly_pkey;"
     "ALTER TABLE usage_monthly ADD PRIMARY KEY"
     "  (month, agent_id, commune, product, exe, \"user\");",
+    /* 10: SQLite's 15, the daily figures of the usage intervals. */
+    "SELECT set_config('mutu.scope', '*', true);"
+    "CREATE TABLE IF NOT EXISTS usage_stat(day bigint NOT NULL,"
+    "  level text NOT NULL, holder text NOT NULL, product text NOT NULL,"
+    "  secs bigint NOT NULL, peak bigint NOT NULL,"
+    "  peak_users bigint NOT NULL,"
+    "  PRIMARY KEY (day, level, holder, product));"
+    "CREATE INDEX IF NOT EXISTS usage_stat_holder"
+    "  ON usage_stat(level, holder, day, product)"
+    "  INCLUDE (secs, peak, peak_users);"
+    "CREATE TABLE IF NOT EXISTS stat_dirty(day bigint PRIMARY KEY);"
+    "INSERT INTO stat_dirty SELECT DISTINCT day FROM usage_span"
+    "  ON CONFLICT DO NOTHING;",
 };
 #define NEWEST (int)(sizeof(pg_migrations) / sizeof(pg_migrations[0]))
 
@@ -302,6 +315,12 @@ static const struct {
     {"usage_daily", SEES("commune")},
     {"usage_monthly", SEES("commune")},
     {"usage_span", SEES("commune")},
+    /* a commune's figures, its pools', those of all to the intercommunal
+     * scope only */
+    {"usage_stat",
+     "(SELECT mutu_all()) OR (level = 'commune' AND holder = ANY (CAST("
+     "(SELECT mutu_scope()) AS text[]))) OR (level = 'pool' AND holder IN"
+     " (SELECT pool FROM pool_members))"},
     {"gaps", SEES("commune")},
     {"audit", SEES("commune")},
     {"pool_members", SEES("commune")},

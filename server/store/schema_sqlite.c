@@ -226,6 +226,19 @@ static const char *const lite_migrations[] = {
     "ALTER TABLE usage_monthly2 RENAME TO usage_monthly;"
     "CREATE INDEX usage_monthly_commune"
     "  ON usage_monthly(commune, month, seconds, last_end);",
+    /* 15: the daily figures of the usage intervals (stat.h): per day,
+     * scope and product, the union of each person's hours added up and
+     * the peaks of machines and people, computed again for the days
+     * marked in stat_dirty (all of them at first). */
+    "CREATE TABLE IF NOT EXISTS usage_stat(day INTEGER NOT NULL,"
+    "  level TEXT NOT NULL, holder TEXT NOT NULL, product TEXT NOT NULL,"
+    "  secs INTEGER NOT NULL, peak INTEGER NOT NULL,"
+    "  peak_users INTEGER NOT NULL,"
+    "  PRIMARY KEY (day, level, holder, product)) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS usage_stat_holder"
+    "  ON usage_stat(level, holder, day, product, secs, peak, peak_users);"
+    "CREATE TABLE IF NOT EXISTS stat_dirty(day INTEGER PRIMARY KEY);"
+    "INSERT OR IGNORE INTO stat_dirty SELECT DISTINCT day FROM usage_span;",
 };
 #define NEWEST (int)(sizeof(lite_migrations) / sizeof(lite_migrations[0]))
 

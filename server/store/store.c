@@ -16,9 +16,11 @@
 #include "entitle.h"
 #include "norm.h"
 #include "report.h"
+#include "stat.h"
 #include "store_sql.h"
 #include "upkeep.h"
 
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -271,12 +273,28 @@ store_ingest(struct store *s, const struct store_agent *a,
 	return give(s, &l, rc);
 }
 
+/* Computes the daily figures of q's window left to compute (stat.h), in
+ * the scope of every commune, before a report reads them. */
+static int
+settle(struct store *s, const struct store_query *q)
+{
+	struct lease l;
+	int rc = take(s, NULL, 0, &l);
+
+	if (rc == STORE_OK)
+		rc = stat_settle(l.q, q->first, q->last, 0, NULL);
+	return give(s, &l, rc);
+}
+
 int
 store_licences(struct store *s, const struct store_query *q, json_t **out)
 {
 	struct lease l;
-	int rc = take(s, q->commune, 0, &l);
+	int rc;
 
+	if (settle(s, q) != STORE_OK)
+		return STORE_ERR;
+	rc = take(s, q->commune, 0, &l);
 	if (rc == STORE_OK)
 		rc = report_licences(l.q, q, out);
 	return give(s, &l, rc);
@@ -403,11 +421,26 @@ store_admin(struct store *s, enum store_admin_op op,
 }
 
 int
+store_settle(struct store *s, long long budget_ms, long *done)
+{
+	struct lease l;
+	int rc = take(s, NULL, 0, &l);
+
+	if (rc == STORE_OK)
+		rc = stat_settle(l.q, 0, LLONG_MAX, budget_ms, done);
+	return give(s, &l, rc);
+}
+
+int
 store_report(struct store *s, enum store_report kind,
              const struct store_query *q, json_t **out)
 {
 	struct lease l;
-	int rc = take(s, q->viewer ? q->viewer : q->commune, 1, &l);
+	int rc;
+
+	if (settle(s, q) != STORE_OK)
+		return STORE_ERR;
+	rc = take(s, q->viewer ? q->viewer : q->commune, 1, &l);
 
 	if (rc == STORE_OK)
 		rc = report_run(l.q, kind, q, out);

@@ -321,5 +321,12 @@ int store_health(struct store *s, char *why, size_t n);
  * summaries the reports read stay), and audit entries older than the
  * audit retention an intercommunal admin set (that purge audited). */
 int store_maintain(struct store *s, long long now, int retention_days);
+/* Computes the daily figures of usage that ingest or a change of the
+ * catalogue or the pools left to compute (docs/PERFORMANCE.md, "Daily
+ * figures"), oldest day first, for about budget_ms milliseconds (0: all);
+ * *done (may be NULL) gets how many days. Reports compute those of their
+ * window themselves; this keeps them from having to. STORE_OK or
+ * STORE_ERR. */
+int store_settle(struct store *s, long long budget_ms, long *done);
 
 #endif

@@ -19,12 +19,12 @@
 /* Every table, parents first. The target's default catalogue goes: the
  * source's (with the admins' rules and products) replaces it. */
 static const char *const tables[] = {
-    "communes",    "enrol_secrets", "admin_tokens", "agents",
-    "moves",       "streams",       "software",     "usage",
-    "usage_daily", "usage_monthly", "usage_span",   "agent_days",
-    "products",    "rules",         "software_map", "usage_map",
-    "pools",       "pool_members",  "entitlements", "audit",
-    "gaps",        "meta",
+    "communes",     "enrol_secrets", "admin_tokens", "agents",
+    "moves",        "streams",       "software",     "usage",
+    "usage_daily",  "usage_monthly", "usage_span",   "usage_stat",
+    "stat_dirty",   "agent_days",    "products",     "rules",
+    "software_map", "usage_map",     "pools",        "pool_members",
+    "entitlements", "audit",         "gaps",         "meta",
 };
 #define NTABLES (sizeof(tables) / sizeof(tables[0]))
 
@@ -133,7 +133,7 @@ target_empty(struct db *to, char *err, size_t errlen)
 	}
 	return db_exec(to, "DELETE FROM software_map; DELETE FROM usage_map;"
 	                   " DELETE FROM rules; DELETE FROM products;"
-	                   " DELETE FROM meta");
+	                   " DELETE FROM meta; DELETE FROM stat_dirty");
 }
 
 static int

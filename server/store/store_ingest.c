@@ -15,6 +15,7 @@
 #include "digest.h"
 #include "log.h"
 #include "norm.h"
+#include "stat.h"
 #include "store_sql.h"
 #include "util.h"
 
@@ -392,6 +393,20 @@ add_part(struct sq *q, const struct store_agent *a, struct sq_sum *s,
 	return STORE_OK;
 }
 
+/* Marks day for its figures (stat.h), unless this transaction just
+ * did. */
+static int
+mark_day(struct sq *q, long long day)
+{
+	size_t i, n = sizeof(q->tx.marked) / sizeof(q->tx.marked[0]);
+
+	for (i = 0; i < q->tx.nmarked && i < n; i++)
+		if (q->tx.marked[i] == day)
+			return STORE_OK;
+	q->tx.marked[q->tx.nmarked++ % n] = day;
+	return stat_mark(q, day);
+}
+
 /* Adds the interval [t0, t0 + seconds) of s's day, cut at cut (the next
  * day's start), to the usage intervals (an interval of the same key and
  * start keeps the longer end). Empty intervals are left out: they hold no
@@ -405,6 +420,8 @@ add_span(struct sq *q, const struct store_agent *a, const struct sq_sum *s,
 
 	if (t1 <= t0)
 		return STORE_OK;
+	if (mark_day(q, s->when) != STORE_OK)
+		return STORE_ERR;
 	st =
 	    sq_get(q, "INSERT INTO usage_span(day, agent_id, commune,"
 	              " product, exe, \"user\", t0, t1)"
@@ -733,6 +750,7 @@ ingest_tx(struct sq *q, const struct store_agent *a,
 	q->tx.nmonths = 0;
 	q->tx.ndaykeys = 0;
 	q->tx.nmoves = 0;
+	q->tx.nmarked = 0;
 	/* a record spans at most 9 local days (7 x 86,400 s starting at
 	 * 23:30 and crossing a 23-hour day) */
 	q->tx.months = calloc(9 * b->n + 1, sizeof(*q->tx.months));

@@ -66,6 +66,10 @@ struct sq_ingest {
 	 * transaction, NULL outside it or when it has none). */
 	struct sq_move *moves;
 	size_t nmoves;
+	/* The days last marked for their figures (stat_mark), so that a
+	 * batch marks each of its days about once. */
+	long long marked[8];
+	size_t nmarked;
 };
 
 struct norm;
