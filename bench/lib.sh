@@ -29,15 +29,25 @@ tls_start() {
 	LASTPID=$!
 	waitfile "$4"
 }
-# queries PORT TOKEN: the licence queries (one commune and all), p50/p99
-# of QR runs or of as many as 60 s allow, one JSON line each.
+# queries PORT TOKEN: first the time of the first report after the
+# fleet's delivery (licences, all communes: it computes the daily figures
+# the server's loop has not yet, docs/PERFORMANCE.md, "Daily figures"),
+# then every report (one commune and all), p50/p99 of QR runs or of as
+# many as 60 s allow, one JSON line each.
 queries() {
 /usr/bin/python3 - "https://127.0.0.1:$1" "$WORK/tls/ca.pem" "$2" "$QR" "$FD" <<'PY'
 import http.client, json, ssl, statistics, sys, time, urllib.parse
 url, ca, tok, n, days = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
 u = urllib.parse.urlsplit(url)
 c = http.client.HTTPSConnection(u.hostname, u.port, context=ssl.create_default_context(cafile=ca))
-for path in ("/api/v1/licences", "/api/v1/reports/compliance", "/api/v1/reports/reclaim"):
+t = time.perf_counter()
+c.request("GET", "/api/v1/licences?days=" + days, headers={"Authorization": "Bearer " + tok})
+r = c.getresponse(); r.read()
+ms = round((time.perf_counter() - t) * 1000, 1)
+print(json.dumps({"query": "first-licences", "scope": "all", "n": 1, "p50": ms, "p99": ms,
+                  "errors": int(r.status != 200)}))
+for path in ("/api/v1/licences", "/api/v1/reports/compliance", "/api/v1/reports/reclaim",
+             "/api/v1/reports/costs", "/api/v1/reports/usage"):
     for scope in ("10001", None):
         q = "?days=" + days + ("&commune=" + scope if scope else "")
         lat, bad, t0 = [], 0, time.time()

@@ -397,6 +397,28 @@ read_metrics_token(const char *file, char hash[CRYPTO_HEX256_LEN + 1])
 	free(tok);
 }
 
+/* The work of the serve loop's tick: the watchdog's ping, the daily
+ * housekeeping, and the daily figures of usage ingest left to compute
+ * (a second's worth at a time). Returns the milliseconds to the next
+ * tick: the watchdog's period or 5 s, whichever is shorter; 1 s while
+ * figures are left to compute. */
+static long long
+on_tick(struct store *s, int retention_days, time_t *maintained, long long wd)
+{
+	long long ms = wd > 0 && wd < 5000 ? wd : 5000;
+	long settled = 0;
+
+	notify_send("WATCHDOG=1");
+	if (time(NULL) - *maintained >= 86400) {
+		store_maintain(s, time(NULL), retention_days);
+		*maintained = time(NULL);
+	}
+	if (store_settle(s, 1000, &settled) == STORE_OK && settled > 0 &&
+	    ms > 1000)
+		ms = 1000;
+	return ms;
+}
+
 static int
 cmd_serve(const struct opts *o)
 {
@@ -417,7 +439,8 @@ cmd_serve(const struct opts *o)
 	char *cert = NULL, *key = NULL, *crl = NULL;
 	char metrics_hash[CRYPTO_HEX256_LEN + 1] = "";
 	long long cert_expires = 0;
-	struct timespec tick = {5, 0}; /* or the watchdog's, if shorter */
+	struct timespec tick;
+	long long ms;
 	time_t maintained = time(NULL);
 	long long wd = notify_watchdog_ms();
 	struct http_server *http;
@@ -511,22 +534,13 @@ cmd_serve(const struct opts *o)
 	log_info("listening on %s (port %d, %s), database %s", o->listen,
 	         http_port(http), cert ? "TLS" : "plain HTTP", o->db);
 	notify_send("READY=1");
-	if (wd > 0 && wd < 5000) {
-		tick.tv_sec = wd / 1000;
-		tick.tv_nsec = (wd % 1000) * 1000000;
-	}
+	ms = wd > 0 && wd < 5000 ? wd : 5000;
 	for (;;) {
+		tick.tv_sec = ms / 1000;
+		tick.tv_nsec = (ms % 1000) * 1000000;
 		sig = sigtimedwait(&set, NULL, &tick);
 		if (sig == -1) { /* the tick passed */
-			notify_send("WATCHDOG=1");
-			if (time(NULL) - maintained >= 86400) {
-				store_maintain(s, time(NULL),
-				               o->st.retention_days);
-				maintained = time(NULL);
-			}
-			/* the daily figures ingest left to compute, a
-			 * second's worth at a time */
-			store_settle(s, 1000, NULL);
+			ms = on_tick(s, o->st.retention_days, &maintained, wd);
 			continue;
 		}
 		if (sig != SIGHUP)

@@ -324,8 +324,9 @@ int store_maintain(struct store *s, long long now, int retention_days);
 /* Computes the daily figures of usage that ingest or a change of the
  * catalogue or the pools left to compute (docs/PERFORMANCE.md, "Daily
  * figures"), oldest day first, for about budget_ms milliseconds (0: all);
- * *done (may be NULL) gets how many days. Reports compute those of their
- * window themselves; this keeps them from having to. STORE_OK or
+ * *done (may be NULL) gets how many days. Today is left to the reports
+ * that ask for it: ingest marks it all day long. Reports compute the days
+ * of their window themselves; this keeps them from having to. STORE_OK or
  * STORE_ERR. */
 int store_settle(struct store *s, long long budget_ms, long *done);
 

@@ -393,18 +393,37 @@ add_part(struct sq *q, const struct store_agent *a, struct sq_sum *s,
 	return STORE_OK;
 }
 
-/* Marks day for its figures (stat.h), unless this transaction just
- * did. */
-static int
-mark_day(struct sq *q, long long day)
+/* Notes day among the transaction's days for their figures (stat.h). */
+static void
+note_day(struct sq *q, long long day)
 {
-	size_t i, n = sizeof(q->tx.marked) / sizeof(q->tx.marked[0]);
+	size_t i;
 
-	for (i = 0; i < q->tx.nmarked && i < n; i++)
-		if (q->tx.marked[i] == day)
-			return STORE_OK;
-	q->tx.marked[q->tx.nmarked++ % n] = day;
-	return stat_mark(q, day);
+	for (i = q->tx.ndays; i > 0; i--)
+		if (q->tx.days[i - 1] == day)
+			return;
+	q->tx.days[q->tx.ndays++] = day; /* room for each part (ingest_tx) */
+}
+
+static int
+day_cmp(const void *a, const void *b)
+{
+	long long x = *(const long long *)a, y = *(const long long *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Marks the transaction's days for their figures, in ascending order. */
+static int
+mark_days(struct sq *q)
+{
+	size_t i;
+	int rc = STORE_OK;
+
+	qsort(q->tx.days, q->tx.ndays, sizeof(*q->tx.days), day_cmp);
+	for (i = 0; i < q->tx.ndays && rc == STORE_OK; i++)
+		rc = stat_mark(q, q->tx.days[i]);
+	return rc;
 }
 
 /* Adds the interval [t0, t0 + seconds) of s's day, cut at cut (the next
@@ -420,8 +439,7 @@ add_span(struct sq *q, const struct store_agent *a, const struct sq_sum *s,
 
 	if (t1 <= t0)
 		return STORE_OK;
-	if (mark_day(q, s->when) != STORE_OK)
-		return STORE_ERR;
+	note_day(q, s->when);
 	st =
 	    sq_get(q, "INSERT INTO usage_span(day, agent_id, commune,"
 	              " product, exe, \"user\", t0, t1)"
@@ -750,12 +768,13 @@ ingest_tx(struct sq *q, const struct store_agent *a,
 	q->tx.nmonths = 0;
 	q->tx.ndaykeys = 0;
 	q->tx.nmoves = 0;
-	q->tx.nmarked = 0;
+	q->tx.ndays = 0;
 	/* a record spans at most 9 local days (7 x 86,400 s starting at
 	 * 23:30 and crossing a 23-hour day) */
 	q->tx.months = calloc(9 * b->n + 1, sizeof(*q->tx.months));
 	q->tx.daykeys = calloc(b->n + 1, sizeof(*q->tx.daykeys));
-	if (q->tx.months == NULL || q->tx.daykeys == NULL)
+	q->tx.days = calloc(9 * b->n + 1, sizeof(*q->tx.days));
+	if (q->tx.months == NULL || q->tx.daykeys == NULL || q->tx.days == NULL)
 		goto fail;
 	if ((hwm = stream_claim(q, a->agent_id, b->epoch)) < 0 ||
 	    (a->former[0] && load_moves(q, a->agent_id) != STORE_OK))
@@ -784,7 +803,8 @@ ingest_tx(struct sq *q, const struct store_agent *a,
 		res->applied++;
 		res->ack_seq = r->seq;
 	}
-	if ((rc = flush_months(q, a)) == STORE_OK)
+	if ((rc = flush_months(q, a)) == STORE_OK &&
+	    (rc = mark_days(q)) == STORE_OK)
 		rc = set_hwm(q, a, b, res, sw_dropped);
 fail:
 	sq_put(q, use);
@@ -792,6 +812,8 @@ fail:
 	q->tx.months = NULL;
 	free(q->tx.daykeys);
 	q->tx.daykeys = NULL;
+	free(q->tx.days);
+	q->tx.days = NULL;
 	free(q->tx.moves);
 	q->tx.moves = NULL;
 	q->tx.nmoves = 0;

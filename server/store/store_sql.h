@@ -66,10 +66,12 @@ struct sq_ingest {
 	 * transaction, NULL outside it or when it has none). */
 	struct sq_move *moves;
 	size_t nmoves;
-	/* The days last marked for their figures (stat_mark), so that a
-	 * batch marks each of its days about once. */
-	long long marked[8];
-	size_t nmarked;
+	/* The distinct days the transaction added intervals to, marked
+	 * for their figures (stat_mark) at its end in ascending order: two
+	 * transactions never wait on each other's marks in opposite orders
+	 * (owned by the transaction, NULL outside it). */
+	long long *days;
+	size_t ndays;
 };
 
 struct norm;
