@@ -286,6 +286,8 @@ static const char *const pg_migrations[] = {
     "CREATE TABLE IF NOT EXISTS stat_dirty(day bigint PRIMARY KEY);"
     "INSERT INTO stat_dirty SELECT DISTINCT day FROM usage_span"
     "  ON CONFLICT DO NOTHING;",
+    /* 11: SQLite's 16, the intervals' index by commune goes. */
+    "DROP INDEX IF EXISTS usage_span_commune;",
 };
 #define NEWEST (int)(sizeof(pg_migrations) / sizeof(pg_migrations[0]))
 

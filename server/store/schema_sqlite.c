@@ -239,6 +239,10 @@ static const char *const lite_migrations[] = {
     "  ON usage_stat(level, holder, day, product, secs, peak, peak_users);"
     "CREATE TABLE IF NOT EXISTS stat_dirty(day INTEGER PRIMARY KEY);"
     "INSERT OR IGNORE INTO stat_dirty SELECT DISTINCT day FROM usage_span;",
+    /* 16: the intervals are read by day only (the daily figures, and the
+     * raw names' view over a window of days): their index by commune
+     * goes (about 150 bytes a record, docs/PERFORMANCE.md). */
+    "DROP INDEX IF EXISTS usage_span_commune;",
 };
 #define NEWEST (int)(sizeof(lite_migrations) / sizeof(lite_migrations[0]))
 
