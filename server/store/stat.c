@@ -81,8 +81,18 @@ struct event {
 	int d, kind;
 };
 
-/* The day's intervals and the scopes, owned by it. */
+/* The figures of one scope and product: secs, peak[0] of people,
+ * peak[1] of machines. */
+struct row {
+	const struct scope *sc;
+	const char *product;
+	long long secs, peak[2];
+};
+
+/* The day's intervals, the scopes and the rows, owned by it. */
 struct day {
+	struct row *rows;
+	size_t nrows, caprows;
 	struct span *sp;
 	size_t nsp;
 	struct scope *sc;
@@ -156,6 +166,7 @@ day_free(struct day *d)
 		free(d->sc[i].commune);
 	}
 	free(d->strs);
+	free(d->rows);
 	free(d->sp);
 	free(d->sc);
 	free(d->ev);
@@ -371,39 +382,62 @@ merge(struct day *d, const struct span *sp, size_t n, int kind)
 	return rc;
 }
 
-/* Writes the figures of product in each scope from the day's events. */
+/* Adds the figures of product in each scope, from the day's events, to
+ * the day's rows. STORE_OK or STORE_ERR (out of memory). */
 static int
-write_product(struct sq *q, long long day, const char *product, struct day *d)
+add_rows(struct day *d, const char *product)
 {
-	struct db_stmt *st;
-	long long secs, peak[2], n[2];
+	long long n[2];
+	struct row *r;
 	size_t i, j;
-	int rc = STORE_OK;
+	void *t;
 
 	qsort(d->ev, d->nev, sizeof(*d->ev), event_cmp);
-	for (i = 0; i < d->nev && rc == STORE_OK; i = j) {
-		secs = peak[0] = peak[1] = n[0] = n[1] = 0;
+	for (i = 0; i < d->nev; i = j) {
+		if (d->nrows == d->caprows) {
+			d->caprows = d->caprows ? 2 * d->caprows : 256;
+			t = realloc(d->rows, d->caprows * sizeof(*d->rows));
+			if (t == NULL)
+				return STORE_ERR;
+			d->rows = t;
+		}
+		r = &d->rows[d->nrows++];
+		*r = (struct row){d->ev[i].sc, product, 0, {0, 0}};
+		n[0] = n[1] = 0;
 		for (j = i; j < d->nev && d->ev[j].sc->id == d->ev[i].sc->id;
 		     j++) {
 			const struct event *e = &d->ev[j];
 
-			secs += e->len;
+			r->secs += e->len;
 			n[e->kind] += e->d;
-			if (n[e->kind] > peak[e->kind])
-				peak[e->kind] = n[e->kind];
+			if (n[e->kind] > r->peak[e->kind])
+				r->peak[e->kind] = n[e->kind];
 		}
+	}
+	return STORE_OK;
+}
+
+/* Writes the day's rows. */
+static int
+write_rows(struct sq *q, long long day, const struct day *d)
+{
+	struct db_stmt *st;
+	size_t i;
+	int rc = STORE_OK;
+
+	for (i = 0; i < d->nrows && rc == STORE_OK; i++) {
 		st = sq_get(q, "INSERT INTO usage_stat(day, level, holder,"
 		               " product, secs, peak, peak_users)"
 		               " VALUES (?, ?, ?, ?, ?, ?, ?)");
 		if (st == NULL)
 			return STORE_ERR;
 		db_bind_int64(st, 1, day);
-		db_bind_text(st, 2, d->ev[i].sc->level);
-		db_bind_text(st, 3, d->ev[i].sc->holder);
-		db_bind_text(st, 4, product);
-		db_bind_int64(st, 5, secs);
-		db_bind_int64(st, 6, peak[1]);
-		db_bind_int64(st, 7, peak[0]);
+		db_bind_text(st, 2, d->rows[i].sc->level);
+		db_bind_text(st, 3, d->rows[i].sc->holder);
+		db_bind_text(st, 4, d->rows[i].product);
+		db_bind_int64(st, 5, d->rows[i].secs);
+		db_bind_int64(st, 6, d->rows[i].peak[1]);
+		db_bind_int64(st, 7, d->rows[i].peak[0]);
 		rc = sq_step_put(q, st);
 	}
 	return rc;
@@ -431,8 +465,10 @@ day_figures(struct sq *q, long long day)
 			break;
 		qsort(d.sp + i, j - i, sizeof(*d.sp), by_agent);
 		if ((rc = merge(&d, d.sp + i, j - i, 1)) == STORE_OK)
-			rc = write_product(q, day, d.sp[i].product, &d);
+			rc = add_rows(&d, d.sp[i].product);
 	}
+	if (rc == STORE_OK)
+		rc = write_rows(q, day, &d);
 fail:
 	day_free(&d);
 	return rc;
