@@ -320,6 +320,8 @@ load_scopes(struct sq *q, struct day *d)
 	if (!ok || sq_done(q, r) != STORE_OK)
 		return STORE_ERR;
 	/* one id per scope, then the rows by commune */
+	if (d->nsc == 0)
+		return STORE_OK;
 	qsort(d->sc, d->nsc, sizeof(*d->sc), holder_cmp);
 	for (i = 0; i < d->nsc; i++)
 		d->sc[i].id = i > 0 && holder_cmp(&d->sc[i - 1], &d->sc[i]) == 0
@@ -338,7 +340,9 @@ piece(struct day *d, const struct span *s, long long t0, long long t1, int kind)
 	struct event *e;
 	void *t;
 
-	c = bsearch(s->commune, d->sc, d->nsc, sizeof(*d->sc), commune_cmp);
+	c = d->nsc ? bsearch(s->commune, d->sc, d->nsc, sizeof(*d->sc),
+	                     commune_cmp)
+	           : NULL;
 	if (c == NULL) /* a commune no longer known: no scope */
 		return STORE_OK;
 	while (c > d->sc && strcmp(c[-1].commune, s->commune) == 0)
@@ -392,7 +396,8 @@ add_rows(struct day *d, const char *product)
 	size_t i, j;
 	void *t;
 
-	qsort(d->ev, d->nev, sizeof(*d->ev), event_cmp);
+	if (d->nev > 0)
+		qsort(d->ev, d->nev, sizeof(*d->ev), event_cmp);
 	for (i = 0; i < d->nev; i = j) {
 		if (d->nrows == d->caprows) {
 			d->caprows = d->caprows ? 2 * d->caprows : 256;
@@ -454,7 +459,8 @@ day_figures(struct sq *q, long long day)
 	if ((rc = load_spans(q, day, &d)) != STORE_OK ||
 	    (rc = load_scopes(q, &d)) != STORE_OK)
 		goto fail;
-	qsort(d.sp, d.nsp, sizeof(*d.sp), by_person);
+	if (d.nsp > 0) /* qsort's pointer may not be NULL */
+		qsort(d.sp, d.nsp, sizeof(*d.sp), by_person);
 	for (i = 0; i < d.nsp && rc == STORE_OK; i = j) {
 		for (j = i;
 		     j < d.nsp && strcmp(d.sp[j].product, d.sp[i].product) == 0;
