@@ -14,8 +14,12 @@
 int
 stat_mark(struct sq *q, long long day)
 {
+	/* DO UPDATE, not DO NOTHING: the mark's row stays locked until the
+	 * caller commits, so that a settle deleting it (stat_settle) waits
+	 * for the intervals the caller adds (PostgreSQL) */
 	struct db_stmt *st = sq_get(q, "INSERT INTO stat_dirty(day) VALUES (?)"
-	                               " ON CONFLICT DO NOTHING");
+	                               " ON CONFLICT (day) DO UPDATE"
+	                               " SET day = excluded.day");
 
 	if (st == NULL)
 		return STORE_ERR;
@@ -110,10 +114,12 @@ keep(struct day *d, const char *a, const char *sep, const char *b)
 	char *s, **t;
 
 	if (d->nstrs == d->capstrs) {
-		d->capstrs = d->capstrs ? 2 * d->capstrs : 1024;
-		if ((t = realloc(d->strs, d->capstrs * sizeof(*t))) == NULL)
+		size_t cap = d->capstrs ? 2 * d->capstrs : 1024;
+
+		if ((t = realloc(d->strs, cap * sizeof(*t))) == NULL)
 			return NULL;
 		d->strs = t;
+		d->capstrs = cap;
 	}
 	if (asprintf(&s, "%s%s%s", a, sep, b) == -1)
 		return NULL;
@@ -349,10 +355,12 @@ piece(struct day *d, const struct span *s, long long t0, long long t1, int kind)
 		c--;
 	for (; c < d->sc + d->nsc && strcmp(c->commune, s->commune) == 0; c++) {
 		if (d->nev + 2 > d->capev) {
-			d->capev = d->capev ? 2 * d->capev : 4096;
-			if ((t = realloc(d->ev, d->capev * sizeof(*e))) == NULL)
+			size_t cap = d->capev ? 2 * d->capev : 4096;
+
+			if ((t = realloc(d->ev, cap * sizeof(*e))) == NULL)
 				return STORE_ERR;
 			d->ev = t;
+			d->capev = cap;
 		}
 		e = &d->ev[d->nev];
 		e[0] = (struct event){c, t0, kind ? 0 : t1 - t0, 1, kind};
@@ -400,11 +408,13 @@ add_rows(struct day *d, const char *product)
 		qsort(d->ev, d->nev, sizeof(*d->ev), event_cmp);
 	for (i = 0; i < d->nev; i = j) {
 		if (d->nrows == d->caprows) {
-			d->caprows = d->caprows ? 2 * d->caprows : 256;
-			t = realloc(d->rows, d->caprows * sizeof(*d->rows));
-			if (t == NULL)
+			size_t cap = d->caprows ? 2 * d->caprows : 256;
+
+			if ((t = realloc(d->rows, cap * sizeof(*d->rows))) ==
+			    NULL)
 				return STORE_ERR;
 			d->rows = t;
+			d->caprows = cap;
 		}
 		r = &d->rows[d->nrows++];
 		*r = (struct row){d->ev[i].sc, product, 0, {0, 0}};
@@ -431,9 +441,15 @@ write_rows(struct sq *q, long long day, const struct day *d)
 	int rc = STORE_OK;
 
 	for (i = 0; i < d->nrows && rc == STORE_OK; i++) {
+		/* an upsert: another settle of the same day may have
+		 * written it since this one deleted it (PostgreSQL) */
 		st = sq_get(q, "INSERT INTO usage_stat(day, level, holder,"
 		               " product, secs, peak, peak_users)"
-		               " VALUES (?, ?, ?, ?, ?, ?, ?)");
+		               " VALUES (?, ?, ?, ?, ?, ?, ?)"
+		               " ON CONFLICT (day, level, holder, product)"
+		               " DO UPDATE SET secs = excluded.secs,"
+		               " peak = excluded.peak,"
+		               " peak_users = excluded.peak_users");
 		if (st == NULL)
 			return STORE_ERR;
 		db_bind_int64(st, 1, day);

@@ -276,16 +276,25 @@ store_ingest(struct store *s, const struct store_agent *a,
 }
 
 /* Computes the daily figures of q's window left to compute (stat.h), in
- * the scope of every commune, before a report reads them. */
+ * the scope of every commune, before a report reads them: a quarter of a
+ * second's worth at a time, the connection given back in between (on
+ * SQLite, the one connection: ingest and other requests get their turn);
+ * a day that ingest marks again meanwhile (today) does not hold it up
+ * for ever. */
 static int
 settle(struct store *s, const struct store_query *q)
 {
 	struct lease l;
-	int rc = take(s, NULL, 0, &l);
+	long done = 0;
+	long long turns = q->last - q->first + 1; /* a day at least a turn */
+	int rc;
 
-	if (rc == STORE_OK)
-		rc = stat_settle(l.q, q->first, q->last, 0, NULL);
-	return give(s, &l, rc);
+	do {
+		if ((rc = take(s, NULL, 0, &l)) == STORE_OK)
+			rc = stat_settle(l.q, q->first, q->last, 250, &done);
+		give(s, &l, rc);
+	} while (rc == STORE_OK && done > 0 && --turns > 0);
+	return rc;
 }
 
 int

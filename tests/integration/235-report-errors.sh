@@ -4,7 +4,7 @@
 # injected under the running server, where the report's statement fails
 # as it runs (not when it is prepared, which was always an error):
 # - SQLite: the tables the reports read (software, software_map,
-#   usage_map) are renamed and replaced by views that raise "integer
+#   usage_map, usage_stat: the daily figures) are renamed and replaced by views that raise "integer
 #   overflow" when a statement reading them runs;
 # - PostgreSQL: the server's role loses SELECT on those tables.
 # Before the fix, compliance, reclaim, usage and the costs' measures
@@ -59,9 +59,9 @@ expect_eq "costs measure b1's commune" \
 
 say "the tables the reports read fail under the running server"
 if [ "$BACKEND" = pgsql ]; then
-	sdb "REVOKE SELECT ON software, software_map, usage_map FROM mutu_app" >/dev/null
+	sdb "REVOKE SELECT ON software, software_map, usage_map, usage_stat FROM mutu_app" >/dev/null
 else
-	for t in software software_map usage_map; do
+	for t in software software_map usage_map usage_stat; do
 		# a view of the renamed table that fails as a statement reading
 		# it runs (not when it is prepared): abs() of the smallest
 		# integer overflows
