@@ -57,9 +57,12 @@ void report_bind_months(struct db_stmt *st, int i,
 	" AND (" a ".retired_at IS NULL OR " a ".retired_at >= " end ")"
 /*
  * Usage intervals (docs/LICENCES.md, "Concurrency and hours"): SQL common
- * table expressions over the intervals [t0, t1) of usage_span, which the
- * reports write out after their own source of them, a CTE with columns
- * (<keys>, day, t0, t1) (each interval within its local day).
+ * table expressions over the intervals [t0, t1) of usage_span, which a
+ * report writes out after its own source of them, a CTE with columns
+ * (<keys>, day, t0, t1) (each interval within its local day). Only the
+ * licences of raw names (view=raw) still use them; the figures of
+ * catalogue products come from the daily figures (stat.h), which apply
+ * the same arithmetic in C.
  *
  * REPORT_MERGE(name, src, keys): name(<keys>, day, t0, t1), the intervals
  * of src cut so that those of the same keys and day no longer overlap:

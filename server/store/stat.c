@@ -39,13 +39,16 @@ stat_mark_all(struct sq *q)
 static int
 expand_all(struct sq *q, void *arg)
 {
+	struct db_stmt *st;
+
 	(void)arg;
 	if (sq_exec(q, "INSERT INTO stat_dirty(day) SELECT DISTINCT day"
 	               " FROM usage_span WHERE true ON CONFLICT DO NOTHING") ==
 	        -1 ||
-	    sq_exec(q, "DELETE FROM stat_dirty WHERE day = -1") == -1)
+	    (st = sq_prep(q, "DELETE FROM stat_dirty WHERE day = ?")) == NULL)
 		return STORE_ERR;
-	return STORE_OK;
+	db_bind_int64(st, 1, STAT_ALL);
+	return sq_step_done(q, st);
 }
 
 /*
@@ -107,20 +110,34 @@ struct day {
 	size_t nev, capev;
 };
 
+/* Array p (of *cap items of size bytes) with room for need items: p
+ * itself, or a larger copy (*cap updated), or NULL when out of memory (p
+ * and *cap unchanged). */
+static void *
+grow(void *p, size_t need, size_t *cap, size_t size)
+{
+	size_t c = *cap ? *cap : 256;
+	void *t;
+
+	if (need <= *cap)
+		return p;
+	while (c < need)
+		c *= 2;
+	if ((t = realloc(p, c * size)) == NULL)
+		return NULL;
+	*cap = c;
+	return t;
+}
+
 /* a, sep and b joined, kept in the day's arena; NULL when out of memory. */
 static const char *
 keep(struct day *d, const char *a, const char *sep, const char *b)
 {
 	char *s, **t;
 
-	if (d->nstrs == d->capstrs) {
-		size_t cap = d->capstrs ? 2 * d->capstrs : 1024;
-
-		if ((t = realloc(d->strs, cap * sizeof(*t))) == NULL)
-			return NULL;
-		d->strs = t;
-		d->capstrs = cap;
-	}
+	if ((t = grow(d->strs, d->nstrs + 1, &d->capstrs, sizeof(*t))) == NULL)
+		return NULL;
+	d->strs = t;
 	if (asprintf(&s, "%s%s%s", a, sep, b) == -1)
 		return NULL;
 	return d->strs[d->nstrs++] = s;
@@ -268,12 +285,9 @@ load_spans(struct sq *q, long long day, struct day *d)
 		struct span *s;
 		const char *user = db_column_text(st, 3);
 
-		if (d->nsp == cap) {
-			cap = cap ? 2 * cap : 1024;
-			if ((t = realloc(d->sp, cap * sizeof(*d->sp))) == NULL)
-				break;
-			d->sp = t;
-		}
+		if ((t = grow(d->sp, d->nsp + 1, &cap, sizeof(*d->sp))) == NULL)
+			break;
+		d->sp = t;
 		s = &d->sp[d->nsp];
 		s->product = again(d, db_column_text(st, 0), 0);
 		s->commune = again(d, db_column_text(st, 1), 1);
@@ -310,12 +324,9 @@ load_scopes(struct sq *q, struct day *d)
 	while (ok && (r = db_step(st)) == DB_ROW) {
 		struct scope *c;
 
-		if (d->nsc == cap) {
-			cap = cap ? 2 * cap : 256;
-			if ((t = realloc(d->sc, cap * sizeof(*d->sc))) == NULL)
-				break;
-			d->sc = t;
-		}
+		if ((t = grow(d->sc, d->nsc + 1, &cap, sizeof(*d->sc))) == NULL)
+			break;
+		d->sc = t;
 		c = &d->sc[d->nsc++];
 		c->level = strdup(db_column_text(st, 0));
 		c->holder = strdup(db_column_text(st, 1));
@@ -354,14 +365,10 @@ piece(struct day *d, const struct span *s, long long t0, long long t1, int kind)
 	while (c > d->sc && strcmp(c[-1].commune, s->commune) == 0)
 		c--;
 	for (; c < d->sc + d->nsc && strcmp(c->commune, s->commune) == 0; c++) {
-		if (d->nev + 2 > d->capev) {
-			size_t cap = d->capev ? 2 * d->capev : 4096;
-
-			if ((t = realloc(d->ev, cap * sizeof(*e))) == NULL)
-				return STORE_ERR;
-			d->ev = t;
-			d->capev = cap;
-		}
+		if ((t = grow(d->ev, d->nev + 2, &d->capev, sizeof(*e))) ==
+		    NULL)
+			return STORE_ERR;
+		d->ev = t;
 		e = &d->ev[d->nev];
 		e[0] = (struct event){c, t0, kind ? 0 : t1 - t0, 1, kind};
 		e[1] = (struct event){c, t1, 0, -1, kind};
@@ -407,15 +414,10 @@ add_rows(struct day *d, const char *product)
 	if (d->nev > 0)
 		qsort(d->ev, d->nev, sizeof(*d->ev), event_cmp);
 	for (i = 0; i < d->nev; i = j) {
-		if (d->nrows == d->caprows) {
-			size_t cap = d->caprows ? 2 * d->caprows : 256;
-
-			if ((t = realloc(d->rows, cap * sizeof(*d->rows))) ==
-			    NULL)
-				return STORE_ERR;
-			d->rows = t;
-			d->caprows = cap;
-		}
+		t = grow(d->rows, d->nrows + 1, &d->caprows, sizeof(*d->rows));
+		if (t == NULL)
+			return STORE_ERR;
+		d->rows = t;
 		r = &d->rows[d->nrows++];
 		*r = (struct row){d->ev[i].sc, product, 0, {0, 0}};
 		n[0] = n[1] = 0;
@@ -548,8 +550,9 @@ settle_days(struct sq *q, void *arg)
 	return rc;
 }
 
-/* The marked days of [first, last], oldest first, in *days (malloc'd,
- * the caller frees it) and their count in *n. STORE_OK or STORE_ERR. */
+/* The marked days of [first, last], oldest first, STAT_ALL first of all
+ * when marked, in *days (malloc'd, the caller frees it) and their count in
+ * *n. STORE_OK or STORE_ERR. */
 static int
 marked(struct sq *q, long long first, long long last, long long **days,
        size_t *n)
@@ -561,19 +564,17 @@ marked(struct sq *q, long long first, long long last, long long **days,
 
 	*days = NULL;
 	*n = 0;
-	st = sq_prep(q, "SELECT day FROM stat_dirty WHERE day >= ?"
-	                " AND day <= ? ORDER BY day");
+	st = sq_prep(q, "SELECT day FROM stat_dirty WHERE day = ?"
+	                " OR (day >= ? AND day <= ?) ORDER BY day");
 	if (st == NULL)
 		return STORE_ERR;
-	db_bind_int64(st, 1, first);
-	db_bind_int64(st, 2, last);
+	db_bind_int64(st, 1, STAT_ALL);
+	db_bind_int64(st, 2, first);
+	db_bind_int64(st, 3, last);
 	while ((r = db_step(st)) == DB_ROW) {
-		if (*n == cap) {
-			cap = cap ? 2 * cap : 64;
-			if ((t = realloc(d, cap * sizeof(*d))) == NULL)
-				break;
-			d = t;
-		}
+		if ((t = grow(d, *n + 1, &cap, sizeof(*d))) == NULL)
+			break;
+		d = t;
 		d[(*n)++] = db_column_int64(st, 0);
 	}
 	db_finalize(st);
@@ -596,14 +597,17 @@ stat_settle(struct sq *q, long long first, long long last, long long budget_ms,
 
 	if (done)
 		*done = 0;
-	if ((rc = marked(q, STAT_ALL, STAT_ALL, &days, &n)) != STORE_OK)
-		return rc;
-	free(days);
-	if (n > 0 && (rc = sq_tx(q, 5, expand_all, NULL)) != STORE_OK)
-		return rc;
 	if ((rc = marked(q, first, last, &days, &n)) != STORE_OK)
 		return rc;
-	for (i = 0; i < n && rc == STORE_OK && (!end || now_ms() < end);) {
+	if (n > 0 && days[0] == STAT_ALL) { /* every day, then those asked */
+		free(days);
+		if ((rc = sq_tx(q, 5, expand_all, NULL)) != STORE_OK ||
+		    (rc = marked(q, first, last, &days, &n)) != STORE_OK)
+			return rc;
+	}
+	/* marked again meanwhile: the next call's (never computed as a day) */
+	i = n > 0 && days[0] == STAT_ALL;
+	for (; i < n && rc == STORE_OK && (!end || now_ms() < end);) {
 		struct batch b = {days + i, n - i, 0};
 
 		if ((rc = sq_tx(q, 5, settle_days, &b)) != STORE_OK)
