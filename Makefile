@@ -13,7 +13,7 @@ LDFLAGS   ?=
 PKG_CONFIG ?= pkg-config
 SANITIZE  ?=
 
-PKGS := libcurl sqlite3 zlib openssl jansson inih libmicrohttpd libpq
+PKGS := libcurl sqlite3 zlib openssl jansson inih libmicrohttpd libpq libxml-2.0
 TEST_PKGS := cmocka
 
 ifeq ($(SANITIZE),)

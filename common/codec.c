@@ -7,6 +7,8 @@
 #include <zlib.h>
 
 #define GZIP_WINDOW (15 + 16) /* zlib: gzip wrapper */
+#define ZLIB_WINDOW 15        /* zlib: zlib wrapper (RFC 1950) */
+#define AUTO_WINDOW (15 + 32) /* zlib: either, from the header */
 #define RATIO_GRACE (64 * 1024)
 
 struct inflater {
@@ -18,15 +20,15 @@ struct inflater {
 	enum codec_err err;
 };
 
-int
-codec_gzip(const void *in, size_t n, int level, struct buf *out)
+static int
+deflate_with(const void *in, size_t n, int level, int window, struct buf *out)
 {
 	z_stream zs;
 	unsigned char chunk[16384];
 	int rc, ret = -1;
 
 	memset(&zs, 0, sizeof(zs));
-	if (deflateInit2(&zs, level, Z_DEFLATED, GZIP_WINDOW, 8,
+	if (deflateInit2(&zs, level, Z_DEFLATED, window, 8,
 	                 Z_DEFAULT_STRATEGY) != Z_OK)
 		return -1;
 	zs.next_in = (unsigned char *)(uintptr_t)in;
@@ -48,20 +50,38 @@ fail:
 	return ret;
 }
 
-struct inflater *
-inflater_new(struct buf *out, unsigned max_ratio)
+int
+codec_gzip(const void *in, size_t n, int level, struct buf *out)
+{
+	return deflate_with(in, n, level, GZIP_WINDOW, out);
+}
+
+int
+codec_zlib(const void *in, size_t n, int level, struct buf *out)
+{
+	return deflate_with(in, n, level, ZLIB_WINDOW, out);
+}
+
+static struct inflater *
+inflater_with(struct buf *out, unsigned max_ratio, int window)
 {
 	struct inflater *z;
 
 	if ((z = calloc(1, sizeof(*z))) == NULL)
 		return NULL;
-	if (inflateInit2(&z->zs, GZIP_WINDOW) != Z_OK) {
+	if (inflateInit2(&z->zs, window) != Z_OK) {
 		free(z);
 		return NULL;
 	}
 	z->out = out;
 	z->max_ratio = max_ratio;
 	return z;
+}
+
+struct inflater *
+inflater_new(struct buf *out, unsigned max_ratio)
+{
+	return inflater_with(out, max_ratio, GZIP_WINDOW);
 }
 
 static enum codec_err
@@ -130,19 +150,32 @@ inflater_free(struct inflater *z)
 	free(z);
 }
 
-enum codec_err
-codec_gunzip(const void *in, size_t n, unsigned max_ratio, struct buf *out)
+static enum codec_err
+inflate_with(const void *in, size_t n, unsigned max_ratio, int window,
+             struct buf *out)
 {
 	struct inflater *z;
 	enum codec_err e;
 
-	if ((z = inflater_new(out, max_ratio)) == NULL)
+	if ((z = inflater_with(out, max_ratio, window)) == NULL)
 		return CODEC_NOMEM;
 	e = inflater_feed(z, in, n);
 	if (e == CODEC_OK)
 		e = inflater_finish(z);
 	inflater_free(z);
 	return e;
+}
+
+enum codec_err
+codec_gunzip(const void *in, size_t n, unsigned max_ratio, struct buf *out)
+{
+	return inflate_with(in, n, max_ratio, GZIP_WINDOW, out);
+}
+
+enum codec_err
+codec_unzip_any(const void *in, size_t n, unsigned max_ratio, struct buf *out)
+{
+	return inflate_with(in, n, max_ratio, AUTO_WINDOW, out);
 }
 
 const char *
@@ -154,9 +187,9 @@ codec_strerror(enum codec_err e)
 	case CODEC_TOO_BIG:
 		return "inflated body exceeds the size or ratio limit";
 	case CODEC_CORRUPT:
-		return "body is not valid gzip data";
+		return "body is not valid gzip or zlib data";
 	case CODEC_TRUNCATED:
-		return "gzip body is truncated";
+		return "compressed body is truncated";
 	case CODEC_NOMEM:
 		return "out of memory while inflating";
 	}

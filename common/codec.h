@@ -25,6 +25,10 @@ enum codec_err {
  * cap). Returns 0, or -1. */
 int codec_gzip(const void *in, size_t n, int level, struct buf *out);
 
+/* The same as one zlib stream (RFC 1950), as the OCS Inventory protocol
+ * wants. */
+int codec_zlib(const void *in, size_t n, int level, struct buf *out);
+
 /* New streaming gzip inflater: output is appended to out, which the caller
  * owns and whose cap bounds the inflated size; max_ratio (0 = none) bounds
  * output bytes per input byte once 64 KiB have been produced. NULL on ENOMEM.
@@ -42,6 +46,10 @@ void inflater_free(struct inflater *z);
 /* One-shot inflate of a whole gzip body into out (bounded by out's cap). */
 enum codec_err codec_gunzip(const void *in, size_t n, unsigned max_ratio,
                             struct buf *out);
+/* The same for a body in either wrapper, gzip or zlib (RFC 1950), as
+ * FusionInventory and OCS Inventory agents send. */
+enum codec_err codec_unzip_any(const void *in, size_t n, unsigned max_ratio,
+                               struct buf *out);
 /* A short English description of an error, for logs and HTTP replies. */
 const char *codec_strerror(enum codec_err e);
 

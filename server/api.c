@@ -13,6 +13,7 @@
 #include "crypto.h"
 #include "cal.h"
 #include "ingest.h"
+#include "interop.h"
 #include "log.h"
 #include "metrics.h"
 #include "proto.h"
@@ -36,6 +37,7 @@ enum route {
 	R_CRL,      /* the CA's revocation list, named in the certificate */
 	R_METRICS,  /* Prometheus metrics, behind the metrics token */
 	R_READY,    /* ready to serve (load balancers) */
+	R_FOREIGN,  /* a foreign agent's report (interop.h) */
 };
 
 /* Who may call a route, checked from the headers before the body is read:
@@ -50,6 +52,7 @@ enum auth {
 	AUTH_METRICS, /* the metrics token (metrics_token_file) */
 	AUTH_ENROL,
 	AUTH_AGENT,
+	AUTH_FOREIGN, /* a foreign agents' credential (HTTP basic) */
 	AUTH_ADMIN,
 	AUTH_WRITE,
 	AUTH_INTER,
@@ -91,6 +94,12 @@ static const struct {
     {"GET", "/crl.pem", R_CRL, AUTH_NONE, 0, 0, 0},
     {"POST", PROTO_PATH_ENROL, R_ENROL, AUTH_ENROL, 0, 0, 0},
     {"POST", PROTO_PATH_BATCHES, R_BATCHES, AUTH_AGENT, 0, 0, 0},
+    /* where FusionInventory, OCS Inventory and GLPI Agent post */
+    {"POST", "/ocsinventory", R_FOREIGN, AUTH_FOREIGN, 0, 0, 0},
+    {"POST", "/front/inventory.php", R_FOREIGN, AUTH_FOREIGN, 0, 0, 0},
+    {"POST", "/marketplace/glpiinventory/", R_FOREIGN, AUTH_FOREIGN, 0, 0, 0},
+    {"POST", "/plugins/fusioninventory/", R_FOREIGN, AUTH_FOREIGN, 0, 0, 0},
+    {"POST", "/", R_FOREIGN, AUTH_FOREIGN, 0, 0, 0},
     {"GET", "/api/v1/licences", R_LICENCES, AUTH_ADMIN, 0, 0,
      P_REPORT | P_PRODUCT | P_LIMIT | P_VIEW},
     {"GET", "/api/v1/machines", R_MACHINES, AUTH_ADMIN, 0, 0,
@@ -130,6 +139,12 @@ static const struct {
      P_REPORT | P_PRODUCT},
     {"POST", "/api/v1/secrets", R_LICADMIN, AUTH_OP, 0, ADM_SECRET_CREATE, 0},
     {"GET", "/api/v1/secrets", R_LICADMIN, AUTH_OP, 0, ADM_SECRET_LIST, 0},
+    {"POST", "/api/v1/foreign-credentials", R_LICADMIN, AUTH_OP, 0,
+     ADM_FOREIGN_CREATE, 0},
+    {"GET", "/api/v1/foreign-credentials", R_LICADMIN, AUTH_OP, 0,
+     ADM_FOREIGN_LIST, 0},
+    {"DELETE", "/api/v1/foreign-credentials/", R_LICADMIN, AUTH_OP, 1,
+     ADM_FOREIGN_REVOKE, 0},
     {"DELETE", "/api/v1/secrets/", R_LICADMIN, AUTH_OP, 1, ADM_SECRET_REVOKE,
      0},
     {"POST", "/api/v1/tokens", R_LICADMIN, AUTH_OP, 0, ADM_TOKEN_CREATE, 0},
@@ -176,7 +191,7 @@ store_status(int rc)
 
 /* The credentials a request may carry, as a refusal names them: in the
  * 401 answer and in the audit log (auth_failed()). */
-enum credential { CRED_AGENT, CRED_ADMIN, CRED_SECRET };
+enum credential { CRED_AGENT, CRED_ADMIN, CRED_SECRET, CRED_FOREIGN };
 static const struct {
 	const char *name, *refusal;
 } credentials[] = {
@@ -185,6 +200,8 @@ static const struct {
     [CRED_SECRET] = {"enrolment secret",
                      "unknown, revoked, expired or used-up enrolment "
                      "secret"},
+    [CRED_FOREIGN] = {"foreign agents' credential",
+                      "unknown, revoked or expired credential"},
 };
 
 /* Who may call route i: its own level, or for an admin operation what
@@ -211,6 +228,7 @@ struct reqstate {
 	struct store_agent agent;
 	struct store_scope scope;
 	char bearer[256];
+	char foreign_hash[CRYPTO_HEX256_LEN + 1]; /* R_FOREIGN's credential */
 };
 
 /* Route i's path around its id segment: the prefix's length in *n and
@@ -454,6 +472,39 @@ auth_admin(struct api *api, struct http_req *r, struct reqstate *st,
 	auditgate_refused(api->audit_gate, api->store, &st->scope,
 	                  st->scope.commune, what, now_ms());
 	http_error(reply, 403, "%s", why);
+	return -1;
+}
+
+/* A foreign agent's basic credential: without one, 401 with the
+ * challenge its agent answers; a wrong one, 403 with the protocol's STOP,
+ * counted as a failed credential. */
+static int
+auth_foreign(struct api *api, struct http_req *r, struct reqstate *st,
+             struct http_reply *reply)
+{
+	char user[STORE_COMMUNE_MAX + 1], pass[200];
+	int rc;
+
+	http_limit_body(r, PROTO_MAX_BODY);
+	if (interop_basic(http_header(r, "Authorization"), user, sizeof(user),
+	                  pass, sizeof(pass)) == -1) {
+		interop_refuse(401, reply);
+		return -1;
+	}
+	if (auth_blocked(api, r, reply) == -1)
+		return -1;
+	crypto_sha256_hex(pass, st->foreign_hash);
+	crypto_wipe(pass, sizeof(pass));
+	rc = store_foreign_auth(api->store, user, st->foreign_hash,
+	                        st->agent.commune);
+	if (rc == STORE_OK)
+		return 0;
+	if (rc == STORE_ERR)
+		http_error(reply, 503, "storage unavailable");
+	else {
+		interop_refuse(403, reply);
+		auth_failed(api, r, credentials[CRED_FOREIGN].name);
+	}
 	return -1;
 }
 
@@ -709,6 +760,8 @@ api_head(void *ctx, struct http_req *r, struct http_reply *reply)
 	}
 	if (route_auth((size_t)i) == AUTH_NONE)
 		return 0;
+	if (route_auth((size_t)i) == AUTH_FOREIGN)
+		return auth_foreign(api, r, st, reply);
 	if (routes[i].route == R_METRICS && api->metrics_hash[0] == '\0') {
 		http_error(reply, 404,
 		           "metrics are off: set metrics_token_file "
@@ -980,6 +1033,23 @@ do_batch(struct api *api, struct http_req *r, struct reqstate *st,
 		reply->retry_after = 30;
 	}
 	ingest_free(&b);
+}
+
+static void
+do_foreign(struct api *api, struct http_req *r, struct reqstate *st,
+           struct http_reply *reply)
+{
+	struct interop_req in = {http_header(r, "Content-Type"),
+	                         http_header(r, "User-Agent"),
+	                         NULL,
+	                         0,
+	                         st->agent.commune,
+	                         st->foreign_hash,
+	                         api->max_day_keys,
+	                         api->max_software};
+
+	in.body = http_body(r, &in.len);
+	interop_serve(api->store, &in, reply);
 }
 
 /* Builds the query from the URL and the token's scope. A commune admin
@@ -1617,6 +1687,9 @@ api_handle(void *ctx, struct http_req *r, struct http_reply *reply)
 		break;
 	case R_BATCHES:
 		do_batch(api, r, st, reply);
+		break;
+	case R_FOREIGN:
+		do_foreign(api, r, st, reply);
 		break;
 	case R_LICADMIN:
 		do_licadmin(api, r, st, reply);

@@ -255,6 +255,7 @@ reply_clear(struct http_reply *reply)
 	reply->json = NULL;
 	free(reply->text);
 	reply->text = NULL;
+	reply->text_len = 0;
 	reply->raw = NULL;
 }
 
@@ -289,6 +290,15 @@ http_text(struct http_reply *reply, int status, const char *content_type,
 }
 
 void
+http_bytes(struct http_reply *reply, int status, const char *content_type,
+           char *body, size_t len)
+{
+	http_text(reply, status, content_type, body);
+	if (body != NULL)
+		reply->text_len = len;
+}
+
+void
 http_error(struct http_reply *reply, int status, const char *fmt, ...)
 {
 	char msg[512];
@@ -305,13 +315,16 @@ static size_t body_cost(size_t cap);
 /* The reply's body as text owned by the caller, or NULL (out of memory).
  * Takes it out of the reply. */
 static char *
-reply_body(struct http_reply *reply)
+reply_body(struct http_reply *reply, size_t *len)
 {
 	char *text;
 
+	*len = 0;
 	if (reply->text) {
 		text = reply->text;
+		*len = reply->text_len;
 		reply->text = NULL;
+		reply->text_len = 0;
 	} else if (reply->raw)
 		text = strdup(reply->raw);
 	else if (reply->json)
@@ -320,6 +333,8 @@ reply_body(struct http_reply *reply)
 		text = strdup("{}");
 	json_decref(reply->json);
 	reply->json = NULL;
+	if (text != NULL && *len == 0)
+		*len = strlen(text);
 	return text;
 }
 
@@ -415,9 +430,8 @@ send_reply(struct http_server *s, struct http_req *r, struct http_reply *reply)
 	char *text, ra[32];
 	size_t len;
 
-	if ((text = reply_body(reply)) == NULL)
+	if ((text = reply_body(reply, &len)) == NULL)
 		return MHD_NO;
-	len = strlen(text);
 	if (count_reply(r, len) == -1) {
 		free(text);
 		http_error(reply, 503,
@@ -425,9 +439,8 @@ send_reply(struct http_server *s, struct http_req *r, struct http_reply *reply)
 		           "request and reply bodies; retry later",
 		           s->lim.max_body_memory >> 20);
 		reply->retry_after = HTTP_BODY_RETRY_S;
-		if ((text = reply_body(reply)) == NULL)
+		if ((text = reply_body(reply, &len)) == NULL)
 			return MHD_NO;
-		len = strlen(text);
 		count_reply(r, len); /* an error is under HTTP_BODY_FREE */
 	}
 	if (s->h.sent)
@@ -442,6 +455,9 @@ send_reply(struct http_server *s, struct http_req *r, struct http_reply *reply)
 		snprintf(ra, sizeof(ra), "%ld", reply->retry_after);
 		MHD_add_response_header(resp, "Retry-After", ra);
 	}
+	if (reply->authenticate)
+		MHD_add_response_header(resp, "WWW-Authenticate",
+		                        reply->authenticate);
 	rc = MHD_queue_response(r->conn, (unsigned)reply->status, resp);
 	MHD_destroy_response(resp);
 	reply->raw = NULL;
@@ -633,7 +649,7 @@ static enum MHD_Result
 first_call(struct http_server *s, struct MHD_Connection *c, const char *url,
            const char *method, void **con_cls)
 {
-	struct http_reply reply = {0, NULL, -1, NULL, NULL, NULL};
+	struct http_reply reply = {0, NULL, -1, NULL, NULL, NULL, 0, NULL};
 	const union MHD_ConnectionInfo *ci;
 	struct http_req *r;
 
@@ -670,7 +686,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 {
 	struct http_server *s = cls;
 	struct http_req *r = *con_cls;
-	struct http_reply reply = {0, NULL, -1, NULL, NULL, NULL};
+	struct http_reply reply = {0, NULL, -1, NULL, NULL, NULL, 0, NULL};
 
 	(void)version;
 	if (r == NULL)

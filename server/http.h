@@ -25,6 +25,8 @@ struct http_reply {
 	const char *content_type;
 	char
 	    *text; /* or a body of that type owned by the reply (http_text()) */
+	size_t text_len; /* text's length when it is bytes (http_bytes()) */
+	const char *authenticate; /* WWW-Authenticate (static), or NULL */
 };
 
 struct http_limits {
@@ -134,6 +136,9 @@ void http_raw(struct http_reply *reply, int status, const char *content_type,
  * sent; NULL: 503 "out of memory"). */
 void http_text(struct http_reply *reply, int status, const char *content_type,
                char *body);
+/* The same for len bytes that may hold NULs (a compressed body). */
+void http_bytes(struct http_reply *reply, int status, const char *content_type,
+                char *body, size_t len);
 /* Sets an error reply: {"error": message}. */
 void http_error(struct http_reply *reply, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -317,6 +317,7 @@ parse_inventory(struct ctx *c, json_t *d, const char *path,
 		return fail(c, p, "softwares: expected an array");
 	if (json_array_size(list) > PROTO_MAX_SOFTWARE)
 		return fail(c, p, "softwares: too many entries");
+	r->u.inv.content = content;
 	r->u.inv.software = b->sw;
 	r->u.inv.nsoftware = json_array_size(list);
 	json_array_foreach(list, i, s)

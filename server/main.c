@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "ocsxml.h"
 #include "crypto.h"
 #include "db.h"
 #include "http.h"
@@ -658,6 +659,8 @@ main(int argc, char *argv[])
 	struct opts o;
 	long long v;
 	int ch;
+
+	ocsxml_init(); /* libxml2, before any thread */
 
 	/* Databases, tokens and queues are private to the service. */
 	umask(077);

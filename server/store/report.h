@@ -112,7 +112,8 @@ void report_bind_months(struct db_stmt *st, int i,
  * (REPORT_IN_SERVICE). Use it as "JOIN " REPORT_AGENTS_AT(l) " a". */
 #define REPORT_AGENTS_AT(last)                                                 \
 	"(SELECT x.agent_id, x.hostname, x.enrolled, x.revoked_at,"            \
-	" x.retired_at, coalesce((SELECT m.from_commune FROM moves m"          \
+	" x.retired_at, x.source,"                                             \
+	" coalesce((SELECT m.from_commune FROM moves m"                        \
 	" WHERE m.agent_id = x.agent_id AND m.day >= " last                    \
 	" ORDER BY m.day, m.id LIMIT 1), x.commune) AS commune FROM agents x)"
 

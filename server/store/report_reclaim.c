@@ -14,7 +14,8 @@
 /* Installations of licensed products on machines in service on the
  * period's last day (?1; ?6: the instant after it) and enrolled (or
  * reporting) by then
- * (a revoked or retired one has nothing to reclaim), with their last use
+ * (a revoked or retired one has nothing to reclaim; nor has one that
+ * only a foreign agent reports, whose usage is unknown), with their last use
  * up to that day and its day, how many days of the product's window (the
  * period's ?3 days, or the product's seasonal_days, ending on ?1) the
  * agent reported, and the device entitlement a reclaim would save on:
@@ -36,7 +37,9 @@ static const char reclaim_sql[] =
     "   AND (?2 IS NULL OR a.commune = ?2) AND (a.enrolled < ?6"
     "    OR EXISTS (SELECT 1 FROM agent_days ad"
     "     WHERE ad.agent_id = a.agent_id AND ad.day <= ?1))"
-    "   AND " REPORT_IN_SERVICE("a", "?6") "),"
+    "   AND " REPORT_IN_SERVICE("a", "?6")
+    /* a foreign agent's machine: its usage is unknown, never none */
+    "   AND a.source = 'mutu-agent'),"
     " r AS (SELECT i.agent_id, i.hostname, i.commune, i.product,"
     "  i.enrolled, p.name AS product_name,"
     "  coalesce(p.seasonal_days, ?3) AS win,"

@@ -243,6 +243,20 @@ static const char *const lite_migrations[] = {
      * raw names' view over a window of days): their index by commune
      * goes (about 150 bytes a record, docs/PERFORMANCE.md). */
     "DROP INDEX IF EXISTS usage_span_commune;",
+    /* 17: foreign agents (docs/INTEROP.md): credentials a commune's
+     * FusionInventory, GLPI Agent and OCS agents report with, and what
+     * identifies a machine whichever agent reports it. */
+    "CREATE TABLE foreign_creds(id INTEGER PRIMARY KEY,"
+    "  commune TEXT NOT NULL REFERENCES communes(code),"
+    "  hash TEXT NOT NULL UNIQUE, created INTEGER NOT NULL,"
+    "  expires INTEGER, label TEXT, uses INTEGER NOT NULL DEFAULT 0,"
+    "  last_used INTEGER, revoked INTEGER NOT NULL DEFAULT 0);"
+    "ALTER TABLE agents ADD COLUMN source TEXT NOT NULL"
+    "  DEFAULT 'mutu-agent';"
+    "ALTER TABLE agents ADD COLUMN hw_uuid TEXT;"
+    "ALTER TABLE agents ADD COLUMN serial TEXT;"
+    "ALTER TABLE agents ADD COLUMN macs TEXT;"
+    "ALTER TABLE agents ADD COLUMN merged_into TEXT;",
 };
 #define NEWEST (int)(sizeof(lite_migrations) / sizeof(lite_migrations[0]))
 

@@ -260,6 +260,31 @@ store_agent_auth(struct store *s, const char *token_hash,
 }
 
 int
+store_foreign_auth(struct store *s, const char *login, const char *hash,
+                   char commune[STORE_COMMUNE_MAX])
+{
+	struct lease l;
+	int rc = take(s, NULL, 0, &l);
+
+	if (rc == STORE_OK)
+		rc = sq_foreign_auth(l.q, login, hash, commune);
+	return give(s, &l, rc);
+}
+
+int
+store_foreign_machine(struct store *s, const char *commune,
+                      const struct store_foreign *f, struct store_agent *out,
+                      long long *next_seq, char merged[STORE_ID_MAX])
+{
+	struct lease l;
+	int rc = take(s, NULL, 0, &l);
+
+	if (rc == STORE_OK)
+		rc = sq_foreign_machine(l.q, commune, f, out, next_seq, merged);
+	return give(s, &l, rc);
+}
+
+int
 store_ingest(struct store *s, const struct store_agent *a,
              const struct store_batch *b, struct store_ingest_result *res)
 {
@@ -384,6 +409,9 @@ static const struct {
     {ADM_AUDIT_RETENTION, acc_admin, 1, CALLER_INTER},
     {ADM_AUDIT_PURGE, acc_admin, 1, CALLER_INTER},
     {ADM_AUDIT_RETAIN, acc_admin, 1, CALLER_SERVER},
+    {ADM_FOREIGN_CREATE, acc_admin, 1, CALLER_WRITER},
+    {ADM_FOREIGN_LIST, acc_admin, 0, CALLER_ANY},
+    {ADM_FOREIGN_REVOKE, acc_admin, 1, CALLER_WRITER},
 };
 #define NADMIN_OPS (sizeof(admin_ops) / sizeof(admin_ops[0]))
 

@@ -76,6 +76,11 @@ enum store_admin_op {
 	ADM_AUDIT_RETENTION, /* {days}: sets it and purges now -> {purged} */
 	ADM_AUDIT_PURGE,     /* {before: YYYY-MM-DD} -> {purged, before} */
 	ADM_AUDIT_RETAIN,    /* the server's periodic purge (token_id 0) */
+	/* foreign agents' credentials (docs/INTEROP.md; store_access.c) */
+	ADM_FOREIGN_CREATE, /* {commune, expires_days?, label?}
+	                       -> {id, commune, user, password} */
+	ADM_FOREIGN_LIST,   /* -> credentials in scope, without passwords */
+	ADM_FOREIGN_REVOKE, /* {id} */
 };
 
 enum store_report {
@@ -124,6 +129,7 @@ struct store_record {
 	union {
 		struct {
 			const char *hostname, *os;
+			json_t *content;      /* borrowed: the document's */
 			const char *document; /* the GLPI JSON text */
 			const char *digest;   /* digest_json() of content */
 			const struct store_software *software;
@@ -261,6 +267,31 @@ int store_enrol(struct store *s, const char *secret_hash, const char *agent_id,
 /* Looks up an agent token: STORE_OK with the agent, or STORE_DENIED. */
 int store_agent_auth(struct store *s, const char *token_hash,
                      struct store_agent *out);
+
+/* Foreign agents (FusionInventory, GLPI Agent, OCS Inventory;
+ * docs/INTEROP.md). Their records go to the stream of this epoch. */
+#define STORE_FOREIGN_EPOCH "f0"
+struct store_foreign {
+	const char *source;    /* "fusioninventory", "glpi-agent", "ocs" */
+	const char *device_id; /* the id the agent gives the PC */
+	const char *cred_hash; /* the credential it reported with */
+	json_t *content;       /* its GLPI inventory content (borrowed) */
+};
+/* The commune of a foreign agents' credential (password hash) that is
+ * valid and whose login is that commune's code: STORE_OK with commune
+ * filled, else STORE_DENIED. */
+int store_foreign_auth(struct store *s, const char *login, const char *hash,
+                       char commune[STORE_COMMUNE_MAX]);
+/* The machine of commune that f's agent reports (found by its device id,
+ * created the first time) in *out, for store_ingest() with records from
+ * *next_seq on in epoch STORE_FOREIGN_EPOCH; counts the credential's
+ * use. When it is one PC with a mutu-agent machine (ident.h), merged
+ * gets that machine's id and the report is not to be stored (else
+ * merged is ""). STORE_DENIED when an admin revoked or retired it. */
+int store_foreign_machine(struct store *s, const char *commune,
+                          const struct store_foreign *f,
+                          struct store_agent *out, long long *next_seq,
+                          char merged[STORE_ID_MAX]);
 /* Applies a batch exactly once: records at or below the stream's
  * high-water mark are skipped; the others and the new mark commit in one
  * transaction. The commune of every record is the agent's. STORE_CONFLICT

@@ -96,6 +96,51 @@ secret_create(struct sq *q, const struct store_scope *sc, json_t *in,
 	return STORE_OK;
 }
 
+/* A credential for a commune's FusionInventory, GLPI Agent and OCS
+ * agents (docs/INTEROP.md): HTTP basic authentication with the commune's
+ * code as user and the password shown once. */
+static int
+foreign_create(struct sq *q, const struct store_scope *sc, json_t *in,
+               json_t **out)
+{
+	const char *commune = target_commune(sc, in);
+	const char *label = json_string_value(json_object_get(in, "label"));
+	char pw[CRYPTO_HEX256_LEN + 1], hash[CRYPTO_HEX256_LEN + 1];
+	long long days, now = time(NULL), id;
+	struct db_stmt *st;
+	int rc;
+
+	if (sc->commune[0] && sq_jstr(in, "commune") &&
+	    strcmp(sq_jstr(in, "commune"), sc->commune) != 0)
+		return STORE_DENIED;
+	if (commune == NULL)
+		return sq_invalid(out, "%s", "commune: required");
+	if (opt_positive(in, "expires_days", 3660, &days) == -1)
+		return sq_invalid(out, "%s",
+		                  "expires_days: expected 1 to 3660");
+	if (crypto_token(pw) == -1)
+		return STORE_ERR;
+	crypto_sha256_hex(pw, hash);
+	st = sq_prep(q, "INSERT INTO foreign_creds(commune, hash, created,"
+	                " expires, label) VALUES (?, ?, ?, ?, ?) RETURNING id");
+	if (st == NULL)
+		return STORE_ERR;
+	db_bind_text(st, 1, commune);
+	db_bind_text(st, 2, hash);
+	db_bind_int64(st, 3, now);
+	if (days)
+		db_bind_int64(st, 4, now + days * 86400);
+	sq_bind_opt(st, 5, label);
+	if ((rc = sq_insert_id(q, st, &id)) == STORE_CONFLICT)
+		return unknown_commune(out);
+	if (rc != STORE_OK)
+		return rc;
+	*out = json_pack("{s:I, s:s, s:s, s:s}", "id", (json_int_t)id,
+	                 "commune", commune, "user", commune, "password", pw);
+	crypto_wipe(pw, sizeof(pw));
+	return STORE_OK;
+}
+
 static int
 token_create(struct sq *q, const struct store_scope *sc, json_t *in,
              json_t **out)
@@ -463,6 +508,20 @@ acc_admin(struct sq *q, enum store_admin_op op, const struct store_scope *sc,
 		return secret_create(q, sc, in, out);
 	case ADM_TOKEN_CREATE:
 		return token_create(q, sc, in, out);
+	case ADM_FOREIGN_CREATE:
+		return foreign_create(q, sc, in, out);
+	case ADM_FOREIGN_LIST:
+		return list(q,
+		            "SELECT id, commune, label, created, expires,"
+		            " uses, last_used, revoked FROM foreign_creds"
+		            " WHERE (?1 = '' OR commune = ?1) AND ?2 >= 0"
+		            " ORDER BY id",
+		            sc, 0, out);
+	case ADM_FOREIGN_REVOKE:
+		return revoke(q,
+		              "UPDATE foreign_creds SET revoked = 1"
+		              " WHERE id = ?1 AND (?2 = '' OR commune = ?2)",
+		              in, sc);
 	case ADM_SECRET_LIST:
 		return list(q,
 		            "SELECT id, commune, label, created, expires,"

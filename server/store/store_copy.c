@@ -19,19 +19,20 @@
 /* Every table, parents first. The target's default catalogue goes: the
  * source's (with the admins' rules and products) replaces it. */
 static const char *const tables[] = {
-    "communes",     "enrol_secrets", "admin_tokens", "agents",
-    "moves",        "streams",       "software",     "usage",
-    "usage_daily",  "usage_monthly", "usage_span",   "usage_stat",
-    "stat_dirty",   "agent_days",    "products",     "rules",
-    "software_map", "usage_map",     "pools",        "pool_members",
-    "entitlements", "audit",         "gaps",         "meta",
+    "communes",     "enrol_secrets", "foreign_creds", "admin_tokens",
+    "agents",       "moves",         "streams",       "software",
+    "usage",        "usage_daily",   "usage_monthly", "usage_span",
+    "usage_stat",   "stat_dirty",    "agent_days",    "products",
+    "rules",        "software_map",  "usage_map",     "pools",
+    "pool_members", "entitlements",  "audit",         "gaps",
+    "meta",
 };
 #define NTABLES (sizeof(tables) / sizeof(tables[0]))
 
 /* Tables whose id the target numbers itself after the copy. */
 static const char *const with_ids[] = {
-    "enrol_secrets", "admin_tokens", "usage", "rules",
-    "moves",         "entitlements", "audit", "gaps",
+    "enrol_secrets", "foreign_creds", "admin_tokens", "usage", "rules",
+    "moves",         "entitlements",  "audit",        "gaps",
 };
 
 static long long

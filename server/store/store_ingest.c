@@ -131,6 +131,8 @@ apply_inventory(struct sq *q, const char *agent_id, int max_software,
 	                       r->u.inv.document, r->u.inv.digest,
 	                       r->time + r->shift);
 
+	if (rc == STORE_OK && r->u.inv.content)
+		rc = sq_ident_note(q, agent_id, r->u.inv.content);
 	if (rc != STORE_OK)
 		return rc;
 	return replace_software(q, agent_id, r->u.inv.software,
@@ -203,6 +205,8 @@ apply_delta(struct sq *q, const char *agent_id, int max_software,
 		        json_object_get(content, "operatingsystem"),
 		        "full_name")),
 		    text, r->u.delta.digest, r->time + r->shift);
+	if (rc == STORE_OK)
+		rc = sq_ident_note(q, agent_id, content);
 	free(text);
 	json_decref(doc);
 	if (rc == STORE_OK && r->u.delta.has_software)

@@ -178,6 +178,18 @@ const char *sq_jstr(json_t *o, const char *key);
 int sq_ingest(struct sq *q, const struct store_agent *a,
               const struct store_batch *batch, struct store_ingest_result *res);
 
+/* Foreign agents (foreign.c): store_foreign_auth() and
+ * store_foreign_machine() on a connection; sq_ident_note() records what
+ * identifies the machine agent_id from its inventory's content and, for
+ * a mutu-agent machine, retires into it the foreign machines that are
+ * the same PC (ident.h). Within the ingest transaction. */
+int sq_foreign_auth(struct sq *q, const char *login, const char *hash,
+                    char commune[STORE_COMMUNE_MAX]);
+int sq_foreign_machine(struct sq *q, const char *commune,
+                       const struct store_foreign *f, struct store_agent *out,
+                       long long *next_seq, char merged[STORE_ID_MAX]);
+int sq_ident_note(struct sq *q, const char *agent_id, json_t *content);
+
 /* Access control (store_access.c): the admin operations on secrets,
  * tokens, agents and the audit log (store.c has checked who may call
  * op), and store_audit() on a connection. */

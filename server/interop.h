@@ -1,0 +1,46 @@
+/*
+ * interop: what FusionInventory, OCS Inventory and GLPI Agent speak to
+ * mutu-server (docs/INTEROP.md): the OCS Inventory XML protocol, zlib
+ * compressed, on the paths those agents use. Their inventories become
+ * machines of the commune whose credential they report with (never the
+ * TAG they assert), stored like mutu-agent's (store_foreign_machine(),
+ * then store_ingest()).
+ */
+#ifndef MUTU_INTEROP_H
+#define MUTU_INTEROP_H
+
+#include <stddef.h>
+
+#include "http.h"
+#include "store.h"
+
+/* The realm of the basic authentication challenge. */
+#define INTEROP_REALM "Basic realm=\"mutu\""
+
+struct interop_req {
+	const char *content_type, *user_agent; /* headers, may be NULL */
+	const char *body;                      /* as received */
+	size_t len;
+	const char *commune;            /* of the credential */
+	const char *cred_hash;          /* its password's SHA-256 hex */
+	int max_day_keys, max_software; /* store_batch's bounds */
+};
+
+/* Answers one request of a foreign agent whose credential was checked:
+ * the protocol's reply (zlib XML), or 400/413/415 with {"error": ...}
+ * naming what is wrong with the body, 403 with the protocol's STOP for a
+ * machine an admin revoked, 503 when the store fails. */
+void interop_serve(struct store *s, const struct interop_req *in,
+                   struct http_reply *reply);
+
+/* The user and password of an "Authorization: Basic" header value h
+ * (RFC 7617) into user and pass (NUL-terminated): 0, or -1 when it is
+ * absent, malformed or too long. */
+int interop_basic(const char *h, char *user, size_t ulen, char *pass,
+                  size_t plen);
+
+/* The protocol's refusal with status (401 asks for credentials with
+ * INTEROP_REALM; 403 refuses them): the STOP reply, zlib compressed. */
+void interop_refuse(int status, struct http_reply *reply);
+
+#endif
