@@ -475,6 +475,29 @@ auth_admin(struct api *api, struct http_req *r, struct reqstate *st,
 	return -1;
 }
 
+/* The rate of one credential from one address (a commune's PCs share
+ * its credential, and often one address behind the town hall's router),
+ * and the server's load shedding, as for mutu-agent's batches. */
+static int
+foreign_admit(struct api *api, struct http_req *r, struct reqstate *st,
+              struct http_reply *reply)
+{
+	char key[CRYPTO_HEX256_LEN + 64];
+	long wait;
+
+	snprintf(key, sizeof(key), "%s/%s", st->foreign_hash, http_peer_net(r));
+	if (rate_limited(api, api->agent_rate, key, "requests", MET_LIMIT_AGENT,
+	                 reply) == -1)
+		return -1;
+	if (api->shed && (wait = shed_admit(api->shed, key, now_ms())) > 0) {
+		metrics_event(api->metrics, MET_SHED);
+		http_error(reply, 429, "server busy; retry in %ld s", wait);
+		reply->retry_after = wait;
+		return -1;
+	}
+	return 0;
+}
+
 /* A foreign agent's basic credential: without one, 401 with the
  * challenge its agent answers; a wrong one, 403 with the protocol's STOP,
  * counted as a failed credential. */
@@ -483,12 +506,14 @@ auth_foreign(struct api *api, struct http_req *r, struct reqstate *st,
              struct http_reply *reply)
 {
 	char user[STORE_COMMUNE_MAX + 1], pass[200];
+	struct interop_req in = {0};
 	int rc;
 
 	http_limit_body(r, PROTO_MAX_BODY);
 	if (interop_basic(http_header(r, "Authorization"), user, sizeof(user),
 	                  pass, sizeof(pass)) == -1) {
-		interop_refuse(401, reply);
+		in.glpi_agent_id = http_header(r, "GLPI-Agent-ID");
+		interop_refuse(&in, 401, reply);
 		return -1;
 	}
 	if (auth_blocked(api, r, reply) == -1)
@@ -498,11 +523,12 @@ auth_foreign(struct api *api, struct http_req *r, struct reqstate *st,
 	rc = store_foreign_auth(api->store, user, st->foreign_hash,
 	                        st->agent.commune);
 	if (rc == STORE_OK)
-		return 0;
+		return foreign_admit(api, r, st, reply);
 	if (rc == STORE_ERR)
 		http_error(reply, 503, "storage unavailable");
 	else {
-		interop_refuse(403, reply);
+		in.glpi_agent_id = http_header(r, "GLPI-Agent-ID");
+		interop_refuse(&in, 403, reply);
 		auth_failed(api, r, credentials[CRED_FOREIGN].name);
 	}
 	return -1;
@@ -1041,6 +1067,7 @@ do_foreign(struct api *api, struct http_req *r, struct reqstate *st,
 {
 	struct interop_req in = {http_header(r, "Content-Type"),
 	                         http_header(r, "User-Agent"),
+	                         http_header(r, "GLPI-Agent-ID"),
 	                         NULL,
 	                         0,
 	                         st->agent.commune,

@@ -257,6 +257,7 @@ reply_clear(struct http_reply *reply)
 	reply->text = NULL;
 	reply->text_len = 0;
 	reply->raw = NULL;
+	reply->authenticate = NULL;
 }
 
 void
@@ -458,6 +459,8 @@ send_reply(struct http_server *s, struct http_req *r, struct http_reply *reply)
 	if (reply->authenticate)
 		MHD_add_response_header(resp, "WWW-Authenticate",
 		                        reply->authenticate);
+	if (reply->header && reply->value)
+		MHD_add_response_header(resp, reply->header, reply->value);
 	rc = MHD_queue_response(r->conn, (unsigned)reply->status, resp);
 	MHD_destroy_response(resp);
 	reply->raw = NULL;
@@ -649,7 +652,8 @@ static enum MHD_Result
 first_call(struct http_server *s, struct MHD_Connection *c, const char *url,
            const char *method, void **con_cls)
 {
-	struct http_reply reply = {0, NULL, -1, NULL, NULL, NULL, 0, NULL};
+	struct http_reply reply = {0,    NULL, -1,   NULL, NULL,
+	                           NULL, 0,    NULL, NULL, NULL};
 	const union MHD_ConnectionInfo *ci;
 	struct http_req *r;
 
@@ -686,7 +690,8 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 {
 	struct http_server *s = cls;
 	struct http_req *r = *con_cls;
-	struct http_reply reply = {0, NULL, -1, NULL, NULL, NULL, 0, NULL};
+	struct http_reply reply = {0,    NULL, -1,   NULL, NULL,
+	                           NULL, 0,    NULL, NULL, NULL};
 
 	(void)version;
 	if (r == NULL)

@@ -26,7 +26,9 @@ struct http_reply {
 	char
 	    *text; /* or a body of that type owned by the reply (http_text()) */
 	size_t text_len; /* text's length when it is bytes (http_bytes()) */
-	const char *authenticate; /* WWW-Authenticate (static), or NULL */
+	const char *authenticate;   /* WWW-Authenticate (static), or NULL */
+	const char *header, *value; /* one more header, or NULL (borrowed
+	                               until the reply is sent) */
 };
 
 struct http_limits {

@@ -1,7 +1,8 @@
 /*
  * interop: what FusionInventory, OCS Inventory and GLPI Agent speak to
  * mutu-server (docs/INTEROP.md): the OCS Inventory XML protocol, zlib
- * compressed, on the paths those agents use. Their inventories become
+ * compressed, and GLPI Agent's JSON protocol (contact, full and partial
+ * inventories), on the paths those agents use. Their inventories become
  * machines of the commune whose credential they report with (never the
  * TAG they assert), stored like mutu-agent's (store_foreign_machine(),
  * then store_ingest()).
@@ -19,7 +20,8 @@
 
 struct interop_req {
 	const char *content_type, *user_agent; /* headers, may be NULL */
-	const char *body;                      /* as received */
+	const char *glpi_agent_id; /* GLPI Agent's JSON protocol, or NULL */
+	const char *body;          /* as received */
 	size_t len;
 	const char *commune;            /* of the credential */
 	const char *cred_hash;          /* its password's SHA-256 hex */
@@ -27,9 +29,10 @@ struct interop_req {
 };
 
 /* Answers one request of a foreign agent whose credential was checked:
- * the protocol's reply (zlib XML), or 400/413/415 with {"error": ...}
- * naming what is wrong with the body, 403 with the protocol's STOP for a
- * machine an admin revoked, 503 when the store fails. */
+ * the protocol's reply (zlib XML, or JSON), or 400/413/415/422 naming
+ * what is wrong with the body ({"error": ...}, or the JSON protocol's
+ * {"status": "error", "message": ...}), 403 with the protocol's refusal
+ * for a machine an admin revoked, 503 when the store fails. */
 void interop_serve(struct store *s, const struct interop_req *in,
                    struct http_reply *reply);
 
@@ -40,7 +43,10 @@ int interop_basic(const char *h, char *user, size_t ulen, char *pass,
                   size_t plen);
 
 /* The protocol's refusal with status (401 asks for credentials with
- * INTEROP_REALM; 403 refuses them): the STOP reply, zlib compressed. */
-void interop_refuse(int status, struct http_reply *reply);
+ * INTEROP_REALM; 403 refuses them): the STOP reply, zlib compressed, or
+ * the JSON protocol's error answer (in's headers say which; its body
+ * and credential are not used). */
+void interop_refuse(const struct interop_req *in, int status,
+                    struct http_reply *reply);
 
 #endif

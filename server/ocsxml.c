@@ -16,6 +16,9 @@
 #include "util.h"
 
 #define MAX_DEPTH 32
+#define MAX_TEXT  255         /* bytes of a text field kept */
+#define MAX_ARCH  64          /* bytes of an arch */
+#define MAX_INT   (1LL << 50) /* beyond: not a size, left out */
 
 enum kind { K_STR, K_INT, K_BOOL, K_DATE, K_WORD };
 
@@ -205,6 +208,27 @@ child(const xmlNode *n, const char *name)
 	return NULL;
 }
 
+/* Whether v has the shape of pat: 'd' a digit, any other byte itself. */
+static int
+match(const char *v, const char *pat)
+{
+	for (; *pat; v++, pat++)
+		if (*pat == 'd' ? !isdigit((unsigned char)*v) : *v != *pat)
+			return 0;
+	return *v == '\0';
+}
+
+/* The n digits at v as a number. */
+static unsigned
+num(const char *v, int n)
+{
+	unsigned x = 0;
+
+	while (n-- > 0)
+		x = x * 10 + (unsigned)(*v++ - '0');
+	return x;
+}
+
 /* A date as the GLPI format has it (YYYY-MM-DD), from that or from
  * DD/MM/YYYY (FusionInventory's software dates) or MM/DD/YYYY (BIOS
  * dates); -1 when it is neither. */
@@ -212,26 +236,22 @@ static int
 iso_date(const char *v, int month_first, char out[32])
 {
 	unsigned a, b, y;
-	char end;
 
-	if (strlen(v) != 10)
+	/* YYYY-MM-DD, or DD/MM/YYYY (MM/DD/YYYY): digits where digits go */
+	if (match(v, "dddd-dd-dd")) {
+		y = num(v, 4), a = num(v + 5, 2), b = num(v + 8, 2);
+	} else if (match(v, "dd/dd/dddd")) {
+		b = num(v, 2), a = num(v + 3, 2), y = num(v + 6, 4);
+		if (month_first) {
+			unsigned t = a;
+			a = b;
+			b = t;
+		}
+	} else
 		return -1;
-
-	if (sscanf(v, "%4u-%2u-%2u%c", &y, &a, &b, &end) == 3 && y > 1900 &&
-	    a >= 1 && a <= 12 && b >= 1 && b <= 31) {
-		snprintf(out, 32, "%04u-%02u-%02u", y, a, b);
-		return 0;
-	}
-	if (sscanf(v, "%2u/%2u/%4u%c", &a, &b, &y, &end) != 3 || y < 1900)
+	if (y < 1900 || a < 1 || a > 12 || b < 1 || b > 31)
 		return -1;
-	if (month_first) {
-		unsigned t = a;
-		a = b;
-		b = t;
-	}
-	if (b < 1 || b > 12 || a < 1 || a > 31)
-		return -1;
-	snprintf(out, 32, "%04u-%02u-%02u", y, b, a);
+	snprintf(out, 32, "%04u-%02u-%02u", y, a, b);
 	return 0;
 }
 
@@ -251,6 +271,21 @@ word_in(const char *v, const char *allowed, char *out, size_t n)
 	return strstr(allowed, pat) != NULL;
 }
 
+/* The length of v cut to at most max bytes, on a character boundary
+ * (mutu's ingest takes names and versions of 255 bytes, arch of 64). */
+static size_t
+utf8_cut(const char *v, size_t max)
+{
+	size_t n = strlen(v);
+
+	if (n <= max)
+		return n;
+	n = max;
+	while (n > 0 && ((unsigned char)v[n] & 0xc0) == 0x80)
+		n--;
+	return n;
+}
+
 /* Sets obj[f->glpi] from the text v as its type says; a value that is
  * not of its type is left out. -1 on out of memory. */
 static int
@@ -262,12 +297,15 @@ set_field(json_t *obj, const struct field *f, const char *v, int bios_date)
 
 	switch (f->kind) {
 	case K_STR:
-		j = json_string(v); /* NULL also for invalid UTF-8: left out */
+		/* NULL also for invalid UTF-8: left out */
+		j = json_stringn(v, utf8_cut(v, strcmp(f->glpi, "arch") == 0
+		                                    ? MAX_ARCH
+		                                    : MAX_TEXT));
 		return j == NULL ? 0 : json_object_set_new(obj, f->glpi, j);
 	case K_INT:
 		errno = 0;
 		n = strtoll(v, &end, 10);
-		if (end == v || *end != '\0' || errno || n < 0)
+		if (end == v || *end != '\0' || errno || n < 0 || n > MAX_INT)
 			return 0;
 		j = json_integer(n);
 		break;
@@ -328,6 +366,17 @@ add_section(json_t *content, const xmlNode *el, const struct section *s)
 
 	if (obj == NULL)
 		return -1;
+	if (s->fields == softwares && !json_object_get(obj, "name")) {
+		json_decref(
+		    obj); /* nameless (or not UTF-8): nothing to count */
+		return 0;
+	}
+	/* the format requires a network's description */
+	if (s->fields == networks && !json_object_get(obj, "description") &&
+	    json_object_set_new(obj, "description", json_string("")) == -1) {
+		json_decref(obj);
+		return -1;
+	}
 	if (!s->list) {
 		if (json_object_get(content, s->glpi)) {
 			json_decref(obj); /* a second one: the first stands */
@@ -433,12 +482,15 @@ request_text(const xmlNode *req, const char *name, char *out, size_t n)
 
 	if (c == NULL || (v = xmlNodeGetContent(c)) == NULL)
 		return -1;
-	for (i = 0; v[i] && k + 1 < n; i++)
+	for (i = 0; v[i] == ' '; i++)
+		;
+	for (; v[i] && k + 1 < n; i++)
 		if (v[i] >= 0x20 && v[i] != 0x7f)
 			out[k++] = (char)v[i];
 	while (k > 0 && out[k - 1] == ' ')
 		k--;
 	out[k] = '\0';
+	k = v[i] ? 0 : k; /* too long: refused rather than cut */
 	xmlFree(v);
 	return k ? 0 : -1;
 }
@@ -464,7 +516,9 @@ read_request(xmlDoc *doc, struct ocsxml_msg *out, char *err, size_t errlen)
 	                 sizeof(out->query_name)) == -1 ||
 	    request_text(req, "DEVICEID", out->deviceid,
 	                 sizeof(out->deviceid)) == -1) {
-		snprintf(err, errlen, "REQUEST needs QUERY and DEVICEID");
+		snprintf(err, errlen,
+		         "REQUEST needs QUERY and DEVICEID (up to "
+		         "255 bytes)");
 		return -1;
 	}
 	out->query = strcasecmp(out->query_name, "PROLOG") == 0 ? OCSXML_PROLOG
@@ -479,7 +533,7 @@ read_request(xmlDoc *doc, struct ocsxml_msg *out, char *err, size_t errlen)
 	}
 	if ((out->content = convert(child(req, "CONTENT"))) == NULL) {
 		snprintf(err, errlen, "out of memory");
-		return -1;
+		return -2;
 	}
 	return 0;
 }
@@ -494,9 +548,19 @@ ocsxml_parse(const char *xml, size_t len, struct ocsxml_msg *out, char *err,
 	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
-	if (len > (size_t)INT32_MAX || (ctx = xmlNewParserCtxt()) == NULL) {
-		snprintf(err, errlen, "XML too large or out of memory");
+	/* refused before libxml2 reads any declaration */
+	if (memmem(xml, len, "<!DOCTYPE", 9) ||
+	    memmem(xml, len, "<!ENTITY", 8)) {
+		snprintf(err, errlen, "XML with a DOCTYPE is refused");
 		return -1;
+	}
+	if (len > (size_t)INT32_MAX) {
+		snprintf(err, errlen, "XML too large");
+		return -1;
+	}
+	if ((ctx = xmlNewParserCtxt()) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -2;
 	}
 	/* no network, no entity expansion, no DTD loading */
 	doc = xmlCtxtReadMemory(ctx, xml, (int)len, NULL, NULL,
@@ -514,7 +578,7 @@ ocsxml_parse(const char *xml, size_t len, struct ocsxml_msg *out, char *err,
 		rc = read_request(doc, out, err, errlen);
 	xmlFreeDoc(doc);
 	xmlFreeParserCtxt(ctx);
-	if (rc == -1) {
+	if (rc < 0) {
 		json_decref(out->content);
 		out->content = NULL;
 	}

@@ -30,8 +30,12 @@ void ocsxml_init(void);
 
 /* Reads the XML text xml (len bytes, not necessarily NUL-terminated):
  * 0 with out filled, or -1 with err naming the problem (not XML, a
- * DOCTYPE, no REQUEST, no DEVICEID or QUERY, nesting past 32 levels, out
- * of memory). Never reads from the network or expands entities. */
+ * DOCTYPE, no REQUEST, no DEVICEID or QUERY, a DEVICEID over 255 bytes,
+ * nesting past 32 levels), or -2 when out of memory. Never reads from
+ * the network or expands entities. Fields the GLPI format would refuse
+ * (not UTF-8, too long, out of range) are cut or left out, and software
+ * entries without a name too, so that one odd field never costs the
+ * inventory. */
 int ocsxml_parse(const char *xml, size_t len, struct ocsxml_msg *out, char *err,
                  size_t errlen);
 

@@ -1,5 +1,6 @@
 /*
  * ctl_access: mutuctl's access commands: enrolment secrets, admin tokens,
+ * foreign agents' credentials,
  * agent revocation and the audit log.
  */
 #include <errno.h>
@@ -99,9 +100,12 @@ create_body(const struct ctl *c)
 	return b;
 }
 
-/* secrets|tokens create|list|revoke */
+/* What cmd_credentials() manages. */
+enum cred_kind { CRED_SECRETS, CRED_TOKENS, CRED_FOREIGN };
+
+/* secrets|tokens|foreign-credentials create|list|revoke */
 static int
-cmd_credentials(const struct ctl *c, int argc, char **argv, int tokens)
+cmd_credentials(const struct ctl *c, int argc, char **argv, enum cred_kind kind)
 {
 	static const struct column secret_cols[] = {{"ID", "id"},
 	                                            {"COMMUNE", "commune"},
@@ -115,25 +119,51 @@ cmd_credentials(const struct ctl *c, int argc, char **argv, int tokens)
 	    {"ID", "id"},           {"COMMUNE", "commune"},
 	    {"LABEL", "label"},     {"READ_ONLY", "read_only"},
 	    {"REVOKED", "revoked"}, {NULL, NULL}};
-	const char *base = tokens ? "/api/v1/tokens" : "/api/v1/secrets";
+	static const struct column foreign_cols[] = {
+	    {"ID", "id"},           {"COMMUNE", "commune"},
+	    {"LABEL", "label"},     {"EXPIRES", "expires"},
+	    {"USES", "uses"},       {"LAST_USED", "last_used"},
+	    {"REVOKED", "revoked"}, {NULL, NULL}};
+	static const struct {
+		const char *base, *what, *shown;
+		const struct column *cols;
+	} kinds[] = {
+	    [CRED_SECRETS] = {"/api/v1/secrets", "secret", "secret",
+	                      secret_cols},
+	    [CRED_TOKENS] = {"/api/v1/tokens", "token", "token", token_cols},
+	    [CRED_FOREIGN] = {"/api/v1/foreign-credentials",
+	                      "foreign agents' credential", "password",
+	                      foreign_cols},
+	};
 	const char *sub = argc > 1 ? argv[1] : "list";
 	char path[256];
 	json_t *j, *body;
 
 	if (strcmp(sub, "list") == 0 && argc <= 2) {
-		j = ctl_request(c, "GET", base, NULL);
-		ctl_print(c, j, tokens ? token_cols : secret_cols);
+		j = ctl_request(c, "GET", kinds[kind].base, NULL);
+		ctl_print(c, j, kinds[kind].cols);
 	} else if (strcmp(sub, "create") == 0 && argc == 2) {
+		if (kind == CRED_FOREIGN &&
+		    (ctl_opt(c, "max-uses") ||
+		     json_object_get(c->opts, "read-only")))
+			ctl_die(CTL_EXIT_USAGE, "foreign-credentials: no "
+			                        "--max-uses or --read-only");
 		body = create_body(c);
-		j = ctl_request(c, "POST", base, body);
+		if (kind == CRED_FOREIGN)
+			json_object_del(body, "read_only");
+		j = ctl_request(c, "POST", kinds[kind].base, body);
 		json_decref(body);
 		/* Shown once: the server keeps only its hash. */
-		printf("%s\n", json_string_value(json_object_get(
-		                   j, tokens ? "token" : "secret")));
+		if (kind == CRED_FOREIGN)
+			fprintf(stderr, "user: %s (docs/INTEROP.md)\n",
+			        json_string_value(json_object_get(j, "user")));
+		printf("%s\n", json_string_value(
+		                   json_object_get(j, kinds[kind].shown)));
 	} else if (strcmp(sub, "revoke") == 0 && argc == 3) {
-		snprintf(path, sizeof(path), "%s/%s", base, argv[2]);
+		snprintf(path, sizeof(path), "%s/%s", kinds[kind].base,
+		         argv[2]);
 		j = ctl_request(c, "DELETE", path, NULL);
-		printf("%s %s revoked\n", tokens ? "token" : "secret", argv[2]);
+		printf("%s %s revoked\n", kinds[kind].what, argv[2]);
 	} else
 		return 2;
 	json_decref(j);
@@ -231,9 +261,11 @@ ctl_access(const struct ctl *c, int argc, char **argv)
 	json_t *j;
 
 	if (strcmp(argv[0], "secrets") == 0)
-		return cmd_credentials(c, argc, argv, 0);
+		return cmd_credentials(c, argc, argv, CRED_SECRETS);
 	if (strcmp(argv[0], "tokens") == 0)
-		return cmd_credentials(c, argc, argv, 1);
+		return cmd_credentials(c, argc, argv, CRED_TOKENS);
+	if (strcmp(argv[0], "foreign-credentials") == 0)
+		return cmd_credentials(c, argc, argv, CRED_FOREIGN);
 	if (strcmp(argv[0], "audit") == 0 && argc == 1)
 		return cmd_days_list(c, "audit", audit_cols);
 	if (strcmp(argv[0], "audit") == 0)

@@ -45,8 +45,9 @@ sq_foreign_auth(struct sq *q, const char *login, const char *hash,
 
 /* The agent id of a foreign PC: a UUID (RFC 9562 version 8) from the
  * commune and the id its agent gives it, the same at every report. */
-static void
-foreign_id(const char *commune, const char *device_id, char out[STORE_ID_MAX])
+void
+store_foreign_id(const char *commune, const char *device_id,
+                 char out[STORE_ID_MAX])
 {
 	char buf[600], h[CRYPTO_HEX256_LEN + 1];
 
@@ -58,10 +59,11 @@ foreign_id(const char *commune, const char *device_id, char out[STORE_ID_MAX])
 	         h + 12, h + 16, h + 20);
 }
 
-/* The machines of commune of the other kind (mutu-agent's, or foreign
- * ones not merged yet) that may be the PC id describes: the same UUID or
- * host name. Fills ids (up to MERGE_CANDIDATES) with those ident_same()
- * says are it; *n gets how many. */
+/* The machines in service of commune of the other kind (mutu-agent's,
+ * or foreign ones not merged yet) that may be the PC id describes: the
+ * same UUID or host name (an admin's revoked or retired machine is never
+ * merged with, nor into). Fills ids (up to MERGE_CANDIDATES, in agent id
+ * order) with those ident_same() says are it; *n gets how many. */
 static int
 same_pcs(struct sq *q, const char *commune, int want_mutu,
          const struct ident *id, char ids[][STORE_ID_MAX], size_t *n)
@@ -75,9 +77,10 @@ same_pcs(struct sq *q, const char *commune, int want_mutu,
 	    q, "SELECT agent_id, hostname, coalesce(hw_uuid, ''),"
 	       " coalesce(serial, ''), coalesce(macs, '')"
 	       " FROM agents WHERE commune = ?1 AND merged_into IS NULL"
+	       " AND revoked = 0 AND retired_at IS NULL"
 	       " AND CASE WHEN source = 'mutu-agent' THEN 1 ELSE 0 END = ?2"
 	       " AND (hw_uuid = ?3 OR lower(hostname) = lower(?4))"
-	       " LIMIT 64");
+	       " ORDER BY agent_id LIMIT 64");
 	if (st == NULL)
 		return STORE_ERR;
 	db_bind_text(st, 1, commune);
@@ -201,6 +204,34 @@ fm_create(struct sq *q, struct fm *m, const struct ident *id)
 	return sq_step_done(q, st);
 }
 
+/* A foreign machine merged into a mutu-agent machine an admin has since
+ * revoked or retired (mutu-agent left the PC, the foreign agent stayed)
+ * is a machine of its own again. */
+static int
+unmerge_if_gone(struct sq *q, struct fm *m)
+{
+	struct db_stmt *st;
+	int rc;
+
+	st = sq_prep(q, "UPDATE agents SET merged_into = NULL,"
+	                " retired_at = NULL WHERE agent_id = ?1"
+	                " AND NOT EXISTS (SELECT 1 FROM agents t"
+	                "  WHERE t.agent_id = ?2 AND t.revoked = 0"
+	                "  AND t.retired_at IS NULL)"
+	                " RETURNING agent_id");
+	if (st == NULL)
+		return STORE_ERR;
+	db_bind_text(st, 1, m->out->agent_id);
+	db_bind_text(st, 2, m->merged);
+	if ((rc = db_step(st)) == DB_ROW) {
+		m->merged[0] = '\0';
+		rc = db_step(st);
+	}
+	rc = sq_done(q, rc);
+	db_finalize(st);
+	return rc;
+}
+
 static int
 fm_run(struct sq *q, void *arg)
 {
@@ -233,6 +264,8 @@ fm_run(struct sq *q, void *arg)
 		return rc;
 	if (out && m->merged[0] == '\0')
 		return STORE_DENIED; /* revoked by an admin: stays out */
+	if (m->merged[0] && (rc = unmerge_if_gone(q, m)) != STORE_OK)
+		return rc;
 	if (!found && (rc = fm_create(q, m, &id)) != STORE_OK)
 		return rc;
 	st = sq_prep(q, "UPDATE agents SET last_seen = ?2 WHERE agent_id = ?1");
@@ -274,8 +307,33 @@ sq_foreign_machine(struct sq *q, const char *commune,
 	struct fm m = {commune, f, out, next_seq, merged};
 
 	memset(out, 0, sizeof(*out));
-	foreign_id(commune, f->device_id, out->agent_id);
+	store_foreign_id(commune, f->device_id, out->agent_id);
 	util_strlcpy(out->commune, commune, sizeof(out->commune));
 	*next_seq = 1;
 	return sq_tx(q, 3, fm_run, &m);
+}
+
+int
+sq_inventory_of(struct sq *q, const char *agent_id, json_t **content)
+{
+	struct db_stmt *st =
+	    sq_prep(q, "SELECT inventory FROM agents WHERE agent_id = ?"
+	               " AND inventory IS NOT NULL");
+	json_t *doc = NULL;
+	int r, rc;
+
+	*content = NULL;
+	if (st == NULL)
+		return STORE_ERR;
+	db_bind_text(st, 1, agent_id);
+	if ((r = db_step(st)) == DB_ROW) {
+		doc = json_loads(db_column_text(st, 0), 0, NULL);
+		r = db_step(st);
+	}
+	rc = sq_done(q, r);
+	db_finalize(st);
+	if (rc == STORE_OK && json_is_object(json_object_get(doc, "content")))
+		*content = json_incref(json_object_get(doc, "content"));
+	json_decref(doc);
+	return rc;
 }

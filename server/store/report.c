@@ -70,6 +70,33 @@ report_hours(long long seconds)
 }
 
 int
+report_inventory_only(struct sq *q, const struct store_query *qu, long long *n)
+{
+	struct db_stmt *st =
+	    sq_prep(q, "SELECT count(*) FROM " REPORT_AGENTS_AT(
+	                   "?1") " a"
+	                         " WHERE a.source <> 'mutu-agent'"
+	                         " AND (?2 IS NULL OR a.commune = ?2)"
+	                         " AND a.enrolled < ?3"
+	                         " AND " REPORT_IN_SERVICE("a", "?3"));
+	int r;
+
+	*n = 0;
+	if (st == NULL)
+		return STORE_ERR;
+	db_bind_int64(st, 1, qu->last);
+	sq_bind_opt(st, 2, report_focus(qu)[0] ? report_focus(qu) : NULL);
+	db_bind_int64(st, 3, report_end(qu->last));
+	if ((r = db_step(st)) == DB_ROW) {
+		*n = db_column_int64(st, 0);
+		r = db_step(st);
+	}
+	r = sq_done(q, r);
+	db_finalize(st);
+	return r;
+}
+
+int
 report_run(struct sq *q, enum store_report kind, const struct store_query *qu,
            json_t **out)
 {

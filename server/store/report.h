@@ -117,6 +117,12 @@ void report_bind_months(struct db_stmt *st, int i,
 	" WHERE m.agent_id = x.agent_id AND m.day >= " last                    \
 	" ORDER BY m.day, m.id LIMIT 1), x.commune) AS commune FROM agents x)"
 
+/* How many machines in service at the end of qu's period, in its
+ * commune (or all), only a foreign agent reports (docs/INTEROP.md): their
+ * installations count, their usage is unknown. STORE_OK or STORE_ERR. */
+int report_inventory_only(struct sq *q, const struct store_query *qu,
+                          long long *n);
+
 /* The instant the day after day begins: REPORT_IN_SERVICE's end. */
 long long report_end(long long day);
 /* The commune a report is focused on: the query's, else the viewer's,

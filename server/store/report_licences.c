@@ -199,6 +199,7 @@ report_licences(struct sq *q, const struct store_query *qu, json_t **out)
 {
 	json_t *rows = json_array(), *totals = json_array();
 	struct store_query all = *qu;
+	long long foreign;
 
 	/* the limit trims the rows; the totals are over every row */
 	all.limit = 0;
@@ -209,7 +210,13 @@ report_licences(struct sq *q, const struct store_query *qu, json_t **out)
 		json_decref(totals);
 		return STORE_ERR;
 	}
-	*out = json_pack("{s:o, s:o, s:s}", "rows", rows, "totals", totals,
-	                 "view", qu->raw ? "raw" : "products");
+	if (report_inventory_only(q, qu, &foreign) != STORE_OK) {
+		json_decref(rows);
+		json_decref(totals);
+		return STORE_ERR;
+	}
+	*out = json_pack("{s:o, s:o, s:s, s:I}", "rows", rows, "totals", totals,
+	                 "view", qu->raw ? "raw" : "products",
+	                 "inventory_only_machines", (json_int_t)foreign);
 	return *out ? STORE_OK : STORE_ERR;
 }

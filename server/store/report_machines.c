@@ -19,7 +19,7 @@ static const char machine_cols[] =
     " (SELECT coalesce(sum(records), 0) FROM gaps g"
     "  WHERE g.agent_id = a.agent_id AND g.reason != 'enqueue_failed'),"
     " a.usage_dropped, a.software_dropped, a.revoked, a.revoked_at,"
-    " a.retired_at"
+    " a.retired_at, a.source, a.merged_into"
     " FROM agents a";
 
 /* Whole days since st's machine last made contact (its last batch or,
@@ -60,12 +60,13 @@ machine_row(struct db_stmt *st, long long now)
 {
 	const char *os = db_column_text(st, 3), *state;
 	long long silent, days = contact_days(st, now);
+	json_t *row;
 	json_t *clock = db_column_type(st, 8) == DB_NULL
 	                    ? json_null()
 	                    : json_real(db_column_int64(st, 8) / 1000.0);
 
 	state = machine_state(st, now, &silent);
-	return json_pack(
+	row = json_pack(
 	    "{s:I, s:I, s:s, s:s, s:s, s:s?, s:o, s:o, s:o, s:I, s:o, s:I,"
 	    " s:s, s:o, s:o, s:o, s:o}",
 	    "usage_dropped", (json_int_t)db_column_int64(st, 10),
@@ -79,13 +80,21 @@ machine_row(struct db_stmt *st, long long now)
 	    silent < 0 ? json_null() : json_integer(silent), "revoked_at",
 	    sq_iso(st, 13), "retired_at", sq_iso(st, 14), "contact_days",
 	    days < 0 ? json_null() : json_integer(days));
+	/* which agent reports it (docs/INTEROP.md), and the mutu-agent
+	 * machine a foreign one was found to be */
+	json_object_set_new(row, "source", json_string(db_column_text(st, 15)));
+	json_object_set_new(row, "merged_into",
+	                    db_column_type(st, 16) == DB_NULL
+	                        ? json_null()
+	                        : json_string(db_column_text(st, 16)));
+	return row;
 }
 
 int
 report_machines(struct sq *q, const struct store_query *qu, json_t **out)
 {
 	long long now = time(NULL);
-	char sql[512];
+	char sql[768];
 	struct db_stmt *st;
 	json_t *row;
 	int r;
@@ -179,7 +188,7 @@ report_machine(struct sq *q, const struct store_query *qu, const char *id,
                json_t **out)
 {
 	json_t *found = json_array(), *m, *sw, *doc;
-	char sql[512];
+	char sql[768];
 	struct db_stmt *st;
 	int r;
 

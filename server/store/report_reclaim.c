@@ -14,8 +14,7 @@
 /* Installations of licensed products on machines in service on the
  * period's last day (?1; ?6: the instant after it) and enrolled (or
  * reporting) by then
- * (a revoked or retired one has nothing to reclaim; nor has one that
- * only a foreign agent reports, whose usage is unknown), with their last use
+ * (a revoked or retired one has nothing to reclaim), with their last use
  * up to that day and its day, how many days of the product's window (the
  * period's ?3 days, or the product's seasonal_days, ending on ?1) the
  * agent reported, and the device entitlement a reclaim would save on:
@@ -28,7 +27,7 @@
 static const char reclaim_sql[] =
     "WITH lic AS (SELECT DISTINCT product FROM entitlements),"
     " inst AS (SELECT DISTINCT s.agent_id, a.hostname, a.commune,"
-    "   a.enrolled, m.product"
+    "   a.enrolled, m.product, a.source"
     "  FROM software s JOIN " REPORT_AGENTS_AT("?1") " a"
     "   ON a.agent_id = s.agent_id"
     "  JOIN software_map m ON m.name = s.name"
@@ -37,11 +36,9 @@ static const char reclaim_sql[] =
     "   AND (?2 IS NULL OR a.commune = ?2) AND (a.enrolled < ?6"
     "    OR EXISTS (SELECT 1 FROM agent_days ad"
     "     WHERE ad.agent_id = a.agent_id AND ad.day <= ?1))"
-    "   AND " REPORT_IN_SERVICE("a", "?6")
-    /* a foreign agent's machine: its usage is unknown, never none */
-    "   AND a.source = 'mutu-agent'),"
+    "   AND " REPORT_IN_SERVICE("a", "?6") "),"
     " r AS (SELECT i.agent_id, i.hostname, i.commune, i.product,"
-    "  i.enrolled, p.name AS product_name,"
+    "  i.enrolled, i.source, p.name AS product_name,"
     "  coalesce(p.seasonal_days, ?3) AS win,"
     "  (SELECT max(d.day) FROM usage_daily d JOIN usage_map m"
     "   ON m.product = d.product AND m.exe = d.exe"
@@ -67,7 +64,7 @@ static const char reclaim_sql[] =
     "   AND d.day = r.last_day),"
     "  r.win, r.seen, r.ent, e.unit_cost, e.total_cost, e.quantity,"
     "  r.enrolled, (SELECT min(ad.day) FROM agent_days ad"
-    "   WHERE ad.agent_id = r.agent_id)"
+    "   WHERE ad.agent_id = r.agent_id), r.source"
     " FROM r LEFT JOIN entitlements e ON e.id = r.ent"
     " WHERE r.last_day IS NULL OR r.last_day <= ?1 - r.win"
     " ORDER BY r.commune, r.product, r.hostname, r.agent_id";
@@ -103,7 +100,7 @@ reclaim_row(struct db_stmt *st, long long last, long long cov_ppm,
 {
 	long long win = db_column_int64(st, 6), seen = db_column_int64(st, 7);
 	long long born = cal_day(db_column_int64(st, 12));
-	int unused;
+	int unused, foreign;
 
 	/* it existed from its enrolment, or its first report if earlier
 	 * (history sent after enrolment) */
@@ -111,7 +108,10 @@ reclaim_row(struct db_stmt *st, long long last, long long cov_ppm,
 		born = db_column_int64(st, 13);
 	if (born > last - win + 1)
 		win = last - born + 1;
-	unused = win > 0 && seen * 1000000 >= cov_ppm * win;
+	/* a machine only a foreign agent reports: its usage is unknown,
+	 * never none (docs/INTEROP.md) */
+	foreign = strcmp(db_column_text(st, 14), "mutu-agent") != 0;
+	unused = !foreign && win > 0 && seen * 1000000 >= cov_ppm * win;
 	long long unit;
 	json_t *row;
 
@@ -126,6 +126,7 @@ reclaim_row(struct db_stmt *st, long long last, long long cov_ppm,
 	    "status", unused ? "unused" : "unreported");
 	/* coverage is days_reported / window_days, exactly */
 	json_object_set_new(row, "days_reported", json_integer(seen));
+	json_object_set_new(row, "inventory_only", json_boolean(foreign));
 	if (db_column_type(st, 8) != DB_NULL) {
 		unit = unit_saving(st, units);
 		json_object_set_new(row, "entitlement",
@@ -349,7 +350,7 @@ int
 report_reclaim(struct sq *q, const struct store_query *qu, json_t **out)
 {
 	struct db_stmt *st = sq_prep(q, reclaim_sql);
-	long long saving_total = 0;
+	long long saving_total = 0, foreign;
 	/* coverage in parts per million: the comparison is exact */
 	long long cov_ppm = (long long)(qu->coverage * 1000000 + 0.5);
 	json_t *rows, *units, *seats;
@@ -381,10 +382,15 @@ report_reclaim(struct sq *q, const struct store_query *qu, json_t **out)
 		json_decref(seats);
 		return STORE_ERR;
 	}
-	*out =
-	    json_pack("{s:o, s:o, s:I, s:o, s:f, s:i}", "rows", rows, "seats",
-	              seats, "saving_cents", (json_int_t)saving_total,
-	              "saving_eur", share_json(saving_total, MONEY_SCALE),
-	              "coverage", qu->coverage, "days", qu->days);
+	if (report_inventory_only(q, qu, &foreign) != STORE_OK) {
+		json_decref(rows);
+		json_decref(seats);
+		return STORE_ERR;
+	}
+	*out = json_pack(
+	    "{s:o, s:o, s:I, s:o, s:f, s:i, s:I}", "rows", rows, "seats", seats,
+	    "saving_cents", (json_int_t)saving_total, "saving_eur",
+	    share_json(saving_total, MONEY_SCALE), "coverage", qu->coverage,
+	    "days", qu->days, "inventory_only_machines", (json_int_t)foreign);
 	return STORE_OK;
 }

@@ -246,7 +246,7 @@ static const char *const lite_migrations[] = {
     /* 17: foreign agents (docs/INTEROP.md): credentials a commune's
      * FusionInventory, GLPI Agent and OCS agents report with, and what
      * identifies a machine whichever agent reports it. */
-    "CREATE TABLE foreign_creds(id INTEGER PRIMARY KEY,"
+    "CREATE TABLE IF NOT EXISTS foreign_creds(id INTEGER PRIMARY KEY,"
     "  commune TEXT NOT NULL REFERENCES communes(code),"
     "  hash TEXT NOT NULL UNIQUE, created INTEGER NOT NULL,"
     "  expires INTEGER, label TEXT, uses INTEGER NOT NULL DEFAULT 0,"

@@ -272,6 +272,18 @@ store_foreign_auth(struct store *s, const char *login, const char *hash,
 }
 
 int
+store_inventory_of(struct store *s, const char *agent_id, json_t **content)
+{
+	struct lease l;
+	int rc = take(s, NULL, 0, &l);
+
+	*content = NULL;
+	if (rc == STORE_OK)
+		rc = sq_inventory_of(l.q, agent_id, content);
+	return give(s, &l, rc);
+}
+
+int
 store_foreign_machine(struct store *s, const char *commune,
                       const struct store_foreign *f, struct store_agent *out,
                       long long *next_seq, char merged[STORE_ID_MAX])

@@ -277,6 +277,10 @@ struct store_foreign {
 	const char *cred_hash; /* the credential it reported with */
 	json_t *content;       /* its GLPI inventory content (borrowed) */
 };
+/* The agent id of the PC device_id of commune that a foreign agent
+ * reports: a UUID derived from both, the same at every report. */
+void store_foreign_id(const char *commune, const char *device_id,
+                      char out[STORE_ID_MAX]);
 /* The commune of a foreign agents' credential (password hash) that is
  * valid and whose login is that commune's code: STORE_OK with commune
  * filled, else STORE_DENIED. */
@@ -288,6 +292,11 @@ int store_foreign_auth(struct store *s, const char *login, const char *hash,
  * use. When it is one PC with a mutu-agent machine (ident.h), merged
  * gets that machine's id and the report is not to be stored (else
  * merged is ""). STORE_DENIED when an admin revoked or retired it. */
+/* The GLPI content of the inventory the store holds for agent_id in
+ * *content (the caller's; NULL when it holds none): STORE_OK, or
+ * STORE_ERR. For a partial inventory, whose missing sections are
+ * unchanged. */
+int store_inventory_of(struct store *s, const char *agent_id, json_t **content);
 int store_foreign_machine(struct store *s, const char *commune,
                           const struct store_foreign *f,
                           struct store_agent *out, long long *next_seq,

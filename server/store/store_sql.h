@@ -189,6 +189,7 @@ int sq_foreign_machine(struct sq *q, const char *commune,
                        const struct store_foreign *f, struct store_agent *out,
                        long long *next_seq, char merged[STORE_ID_MAX]);
 int sq_ident_note(struct sq *q, const char *agent_id, json_t *content);
+int sq_inventory_of(struct sq *q, const char *agent_id, json_t **content);
 
 /* Access control (store_access.c): the admin operations on secrets,
  * tokens, agents and the audit log (store.c has checked who may call

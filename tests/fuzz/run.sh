@@ -21,15 +21,17 @@ build config agent/config.c agent/service_unix.c common/conf.c common/conf_unix.
 	$(pkg-config --libs libcurl)
 build procstat agent/procstat.c
 build smbios agent/smbios.c
+build ocsxml server/ocsxml.c server/store/ident.c common/codec.c common/buf.c \
+	common/util.c common/util_unix.c $(pkg-config --cflags --libs libxml-2.0)
 make --no-print-directory build/server/store/catalogue_data.c >/dev/null
-LIBS="$LIBS $(pkg-config --libs libmicrohttpd sqlite3 libpq openssl) -lpthread -lm"
-CFLAGS="$CFLAGS $(pkg-config --cflags libmicrohttpd sqlite3 libpq openssl)"
+LIBS="$LIBS $(pkg-config --libs libmicrohttpd sqlite3 libpq openssl libxml-2.0) -lpthread -lm"
+CFLAGS="$CFLAGS $(pkg-config --cflags libmicrohttpd sqlite3 libpq openssl libxml-2.0)"
 # The whole server but its main(): every file of server/, server/store/ and
 # common/ (but Windows'), so that a new or moved file is never left out.
 build http $(ls server/*.c server/store/*.c | grep -v '^server/main.c$') \
 	build/server/store/catalogue_data.c $(ls common/*.c | grep -v '_win\.c$') \
 	$(pkg-config --libs libcurl)
-for name in batch dpkg config procstat smbios http; do
+for name in batch dpkg config procstat smbios ocsxml http; do
 	mkdir -p "$OUT/corpus-$name"
 	echo "fuzz_$name: $SECONDS_EACH s"
 	"$OUT/fuzz_$name" -max_total_time="$SECONDS_EACH" -timeout=10 \

@@ -222,7 +222,7 @@ stop_server
 # parts per million, whose migration runs again after it: the binary
 # 0.35 it finds must become 350000 and every answer stay the same; the
 # later migrations run again too: PostgreSQL's are idempotent, SQLite's
-# columns of versions 9, 11, 13 and 14 are dropped, and the default
+# columns of versions 9, 11, 13, 14 and 17 are dropped, and the default
 # catalogue, which sets the metering classes of version 13, is installed
 # again, as a binary of a newer catalogue does).
 UNPPM="ALTER TABLE pools ADD COLUMN fixed_share REAL NOT NULL DEFAULT 0;
@@ -239,6 +239,11 @@ else
 		ALTER TABLE agents DROP COLUMN retired_at;
 		ALTER TABLE products DROP COLUMN metering;
 		ALTER TABLE agents DROP COLUMN former;
+		ALTER TABLE agents DROP COLUMN source;
+		ALTER TABLE agents DROP COLUMN hw_uuid;
+		ALTER TABLE agents DROP COLUMN serial;
+		ALTER TABLE agents DROP COLUMN macs;
+		ALTER TABLE agents DROP COLUMN merged_into;
 		DELETE FROM meta WHERE key = 'default_catalogue'; PRAGMA user_version = 6"
 fi
 start_server
