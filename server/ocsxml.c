@@ -358,6 +358,33 @@ fail:
 	return NULL;
 }
 
+/* The OCS agent names Debian's multi-arch packages as dpkg does
+ * ("libc6:amd64") with no ARCH: the name and the arch as FusionInventory
+ * and mutu-agent give them, so that one package has one name whichever
+ * agent reports it. -1 on out of memory. */
+static int
+deb_arch(json_t *sw)
+{
+	const char *name = json_string_value(json_object_get(sw, "name"));
+	const char *from = json_string_value(json_object_get(sw, "from"));
+	const char *colon = name ? strrchr(name, ':') : NULL;
+	json_t *base, *arch;
+
+	if (colon == NULL || from == NULL || strcmp(from, "deb") != 0 ||
+	    json_object_get(sw, "arch") || colon == name || colon[1] == '\0' ||
+	    strspn(colon + 1, "abcdefghijklmnopqrstuvwxyz0123456789-") !=
+	        strlen(colon + 1))
+		return 0;
+	base = json_stringn(name, (size_t)(colon - name));
+	arch = json_string(colon + 1);
+	if (base == NULL || arch == NULL ||
+	    json_object_set_new(sw, "arch", arch) == -1) {
+		json_decref(base);
+		return -1;
+	}
+	return json_object_set_new(sw, "name", base);
+}
+
 /* Adds XML section element el to content. -1 on out of memory. */
 static int
 add_section(json_t *content, const xmlNode *el, const struct section *s)
@@ -370,6 +397,10 @@ add_section(json_t *content, const xmlNode *el, const struct section *s)
 		json_decref(
 		    obj); /* nameless (or not UTF-8): nothing to count */
 		return 0;
+	}
+	if (s->fields == softwares && deb_arch(obj) == -1) {
+		json_decref(obj);
+		return -1;
 	}
 	/* the format requires a network's description */
 	if (s->fields == networks && !json_object_get(obj, "description") &&

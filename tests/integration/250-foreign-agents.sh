@@ -92,6 +92,10 @@ expect_eq "OCS machines" "$(machines ocs)" 1
 oid=$(sdb "SELECT agent_id FROM agents WHERE source = 'ocs'")
 n=$(sdb "SELECT count(*) FROM software WHERE agent_id = '$oid'")
 [ "$n" -gt 100 ] || fail "OCS inventory holds $n software entries"
+sdb "SELECT name FROM software WHERE agent_id = '$oid'" | sort -u >"$WORK/ocs.names"
+cmp -s "$WORK/ocs.names" "$WORK/dpkg.names" ||
+	fail "OCS's software differs from dpkg's: $(diff "$WORK/ocs.names" "$WORK/dpkg.names" | head -5)"
+echo "ok: OCS: $(wc -l <"$WORK/ocs.names") packages, as dpkg lists them (multi-arch ones split into name and arch)"
 ocs "$user" "$pass" >"$WORK/ocs2.log" 2>&1 ||
 	fail "second OCS run exited $?"
 expect_eq "OCS machines after two runs" "$(machines ocs)" 1
@@ -273,6 +277,8 @@ expect_eq "pc-compta's AutoCAD" \
 	"$(json '[(r["status"], r["inventory_only"]) for r in j["rows"] if r["hostname"] == "pc-compta"]' <"$WORK/reclaim.json")" \
 	"[('unreported', True)]"
 expect_eq "reclaimable saving" "$(json 'j["saving_cents"]' <"$WORK/reclaim.json")" 0
+expect_eq "licences count its installation" \
+	"$(api GET "/api/v1/licences?from=$T&to=$T&commune=29019&product=autocad-lt" | json '[r["installed"] for r in j["rows"]]')" "[1]"
 # in service: odd-pc, the GLPI Agent PC and pc-compta (the other two
 # were merged)
 expect_eq "inventory-only machines (reclaim)" "$(json 'j["inventory_only_machines"]' <"$WORK/reclaim.json")" 3

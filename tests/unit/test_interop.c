@@ -79,6 +79,7 @@ static const char inventory[] =
     "<FILESIZE>12</FILESIZE></SOFTWARES>"
     "<SOFTWARES><NAME>b</NAME><INSTALLDATE>2020-13-01</INSTALLDATE>"
     "</SOFTWARES><SOFTWARES><VERSION>1</VERSION></SOFTWARES>"
+    "<SOFTWARES><NAME>libc6:amd64</NAME><FROM>deb</FROM></SOFTWARES>"
     "<USERS><LOGIN>jdupont</LOGIN></USERS>"
     "<NETWORKS><MACADDR>02:00:00:00:00:01</MACADDR><VIRTUALDEV>0"
     "</VIRTUALDEV><TYPE>Unknown-Kind</TYPE></NETWORKS>"
@@ -120,7 +121,14 @@ test_xml_to_glpi(void **state)
 	                        json_object_get(c, "bios"), "bdate")),
 	                    "2020-12-31");
 	sw = json_object_get(c, "softwares");
-	assert_int_equal(json_array_size(sw), 2); /* the nameless one out */
+	assert_int_equal(json_array_size(sw), 3); /* the nameless one out */
+	/* a multi-arch Debian package as dpkg names it: name and arch */
+	assert_string_equal(
+	    json_string_value(json_object_get(json_array_get(sw, 2), "name")),
+	    "libc6");
+	assert_string_equal(
+	    json_string_value(json_object_get(json_array_get(sw, 2), "arch")),
+	    "amd64");
 	assert_string_equal(json_string_value(json_object_get(
 	                        json_array_get(sw, 0), "install_date")),
 	                    "2020-12-31");
