@@ -13,7 +13,8 @@
 # the CI machine): the first backend in one lane, the other backend and the
 # Windows part in the other. Every test has its own directory, ports and
 # database, so lanes share nothing but the PostgreSQL cluster. CHECK_JOBS=1
-# runs them one after the other. Each lane prints its own time.
+# runs them one after the other. Each lane prints its own time. Tests
+# marked "# check: solo" run after the lanes, one at a time.
 set -u
 BUILD=${BUILD:-build}
 export BUILD
@@ -68,9 +69,16 @@ for t in "$@"; do
 	run_one "unit/$(basename "$t")" "$t"
 done
 
-backend_pass() { # backend
+# A test whose header says "# check: solo" loads the machine (kills,
+# power cuts, hundreds of agents): it runs after the lanes, alone, so that
+# neither it nor a timing-sensitive test beside it is slowed by the other.
+solo() { head -n 20 "$1" | grep -q '^# check: solo'; }
+backend_pass() { # backend [solo]: its tests, the solo ones or the others
 	export MUTU_BACKEND=$1
 	for t in tests/integration/[0-9]*.sh; do
+		if solo "$t"; then [ -n "${2:-}" ] || continue
+		else [ -z "${2:-}" ] || continue
+		fi
 		run_one "$1/$(basename "$t")" sh "$t"
 	done
 }
@@ -154,6 +162,11 @@ else
 	wait
 	LANE_PIDS=""
 fi
+s=$(date +%s)
+for backend in $lanes; do
+	backend_pass "$backend" solo
+done
+[ -z "$lanes" ] || echo "=== solo tests: $(($(date +%s) - s)) s"
 
 passed=$(grep -c '^PASS' "$RES/results" 2>/dev/null)
 failed=$(grep -c '^FAIL' "$RES/results" 2>/dev/null)

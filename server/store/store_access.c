@@ -47,66 +47,17 @@ unknown_commune(json_t **out)
 	return STORE_NOCOMMUNE;
 }
 
+/* A commune's new secret: an enrolment secret for mutu-agent, or
+ * (foreign) a credential for its FusionInventory, GLPI Agent and OCS
+ * agents (docs/INTEROP.md: HTTP basic authentication, the commune's code
+ * as user). Shown once in *out; the store keeps its hash. */
 static int
-secret_create(struct sq *q, const struct store_scope *sc, json_t *in,
-              json_t **out)
+commune_secret(struct sq *q, const struct store_scope *sc, json_t *in,
+               int foreign, json_t **out)
 {
 	const char *commune = target_commune(sc, in);
-	const char *label = json_string_value(json_object_get(in, "label"));
 	char secret[CRYPTO_HEX256_LEN + 1], hash[CRYPTO_HEX256_LEN + 1];
-	long long days, uses, now = time(NULL), id;
-	struct db_stmt *st;
-	int rc;
-
-	if (sc->commune[0] &&
-	    json_string_value(json_object_get(in, "commune")) &&
-	    strcmp(json_string_value(json_object_get(in, "commune")),
-	           sc->commune) != 0)
-		return STORE_DENIED;
-	if (commune == NULL)
-		return sq_invalid(out, "%s", "commune: required");
-	if (opt_positive(in, "expires_days", 3660, &days) == -1 ||
-	    opt_positive(in, "max_uses", 1000000, &uses) == -1)
-		return sq_invalid(out, "%s",
-		                  "expires_days and max_uses: expected "
-		                  "positive whole numbers");
-	if (crypto_token(secret) == -1)
-		return STORE_ERR;
-	crypto_sha256_hex(secret, hash);
-	st = sq_prep(q, "INSERT INTO enrol_secrets(commune, hash, created,"
-	                " expires, max_uses, label) VALUES (?, ?, ?, ?, ?, ?)"
-	                " RETURNING id");
-	if (st == NULL)
-		return STORE_ERR;
-	db_bind_text(st, 1, commune);
-	db_bind_text(st, 2, hash);
-	db_bind_int64(st, 3, now);
-	if (days)
-		db_bind_int64(st, 4, now + days * 86400);
-	if (uses)
-		db_bind_int64(st, 5, uses);
-	sq_bind_opt(st, 6, label);
-	if ((rc = sq_insert_id(q, st, &id)) == STORE_CONFLICT)
-		return unknown_commune(out);
-	if (rc != STORE_OK)
-		return rc;
-	*out = json_pack("{s:I, s:s, s:s}", "id", (json_int_t)id, "commune",
-	                 commune, "secret", secret);
-	crypto_wipe(secret, sizeof(secret));
-	return STORE_OK;
-}
-
-/* A credential for a commune's FusionInventory, GLPI Agent and OCS
- * agents (docs/INTEROP.md): HTTP basic authentication with the commune's
- * code as user and the password shown once. */
-static int
-foreign_create(struct sq *q, const struct store_scope *sc, json_t *in,
-               json_t **out)
-{
-	const char *commune = target_commune(sc, in);
-	const char *label = json_string_value(json_object_get(in, "label"));
-	char pw[CRYPTO_HEX256_LEN + 1], hash[CRYPTO_HEX256_LEN + 1];
-	long long days, now = time(NULL), id;
+	long long days, uses = 0, now = time(NULL), id;
 	struct db_stmt *st;
 	int rc;
 
@@ -115,14 +66,21 @@ foreign_create(struct sq *q, const struct store_scope *sc, json_t *in,
 		return STORE_DENIED;
 	if (commune == NULL)
 		return sq_invalid(out, "%s", "commune: required");
-	if (opt_positive(in, "expires_days", 3660, &days) == -1)
+	if (opt_positive(in, "expires_days", 3660, &days) == -1 ||
+	    (!foreign && opt_positive(in, "max_uses", 1000000, &uses) == -1))
 		return sq_invalid(out, "%s",
-		                  "expires_days: expected 1 to 3660");
-	if (crypto_token(pw) == -1)
+		                  foreign ? "expires_days: expected 1 to 3660"
+		                          : "expires_days and max_uses: "
+		                            "expected positive whole numbers");
+	if (crypto_token(secret) == -1)
 		return STORE_ERR;
-	crypto_sha256_hex(pw, hash);
-	st = sq_prep(q, "INSERT INTO foreign_creds(commune, hash, created,"
-	                " expires, label) VALUES (?, ?, ?, ?, ?) RETURNING id");
+	crypto_sha256_hex(secret, hash);
+	st = foreign ? sq_prep(q, "INSERT INTO foreign_creds(commune, hash,"
+	                          " created, expires, label)"
+	                          " VALUES (?, ?, ?, ?, ?) RETURNING id")
+	             : sq_prep(q, "INSERT INTO enrol_secrets(commune, hash,"
+	                          " created, expires, label, max_uses)"
+	                          " VALUES (?, ?, ?, ?, ?, ?) RETURNING id");
 	if (st == NULL)
 		return STORE_ERR;
 	db_bind_text(st, 1, commune);
@@ -130,14 +88,19 @@ foreign_create(struct sq *q, const struct store_scope *sc, json_t *in,
 	db_bind_int64(st, 3, now);
 	if (days)
 		db_bind_int64(st, 4, now + days * 86400);
-	sq_bind_opt(st, 5, label);
+	sq_bind_opt(st, 5, sq_jstr(in, "label"));
+	if (uses)
+		db_bind_int64(st, 6, uses);
 	if ((rc = sq_insert_id(q, st, &id)) == STORE_CONFLICT)
 		return unknown_commune(out);
 	if (rc != STORE_OK)
 		return rc;
-	*out = json_pack("{s:I, s:s, s:s, s:s}", "id", (json_int_t)id,
-	                 "commune", commune, "user", commune, "password", pw);
-	crypto_wipe(pw, sizeof(pw));
+	*out = foreign ? json_pack("{s:I, s:s, s:s, s:s}", "id", (json_int_t)id,
+	                           "commune", commune, "user", commune,
+	                           "password", secret)
+	               : json_pack("{s:I, s:s, s:s}", "id", (json_int_t)id,
+	                           "commune", commune, "secret", secret);
+	crypto_wipe(secret, sizeof(secret));
 	return STORE_OK;
 }
 
@@ -505,11 +468,11 @@ acc_admin(struct sq *q, enum store_admin_op op, const struct store_scope *sc,
 	case ADM_AUDIT_PURGE:
 		return audit_admin(q, op, sc, in, out);
 	case ADM_SECRET_CREATE:
-		return secret_create(q, sc, in, out);
+		return commune_secret(q, sc, in, 0, out);
 	case ADM_TOKEN_CREATE:
 		return token_create(q, sc, in, out);
 	case ADM_FOREIGN_CREATE:
-		return foreign_create(q, sc, in, out);
+		return commune_secret(q, sc, in, 1, out);
 	case ADM_FOREIGN_LIST:
 		return list(q,
 		            "SELECT id, commune, label, created, expires,"

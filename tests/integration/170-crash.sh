@@ -5,6 +5,7 @@
 # a workload runs (200 here, 5,000 in make soak). An oracle compares the
 # records whose enqueue returned with the server's rows: nothing lost,
 # nothing stored twice, while the wire did carry duplicates.
+# check: solo (loads the machine: tests/run.sh runs it alone)
 . tests/integration/lib.sh
 ITER=${CRASH_ITER:-20}
 KILLS=${KILLS:-200}

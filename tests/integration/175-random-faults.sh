@@ -4,6 +4,7 @@
 # a refused connection, a 500, a delay, or a clean pass. FAULT_REQUESTS
 # requests (150 here, 5,000 in make soak); then the oracle: 0 lost, 0
 # stored twice, with duplicates on the wire.
+# check: solo (loads the machine: tests/run.sh runs it alone)
 . tests/integration/lib.sh
 REQUESTS=${FAULT_REQUESTS:-150}
 # Each record is a program of its own (/o/N): the per-machine cap on

@@ -5,6 +5,7 @@
 # (the batches per second the server serves when saturated), no
 # agent comes back before its Retry-After, and the backlog drains with no
 # error other than 429.
+# check: solo (loads the machine: tests/run.sh runs it alone)
 . tests/integration/lib.sh
 AGENTS=${HERD_AGENTS:-1000}
 SPLAY=$((AGENTS / 50)) # agents arrive at ~50/s, the server admits 45/s
