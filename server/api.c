@@ -482,20 +482,26 @@ static int
 foreign_admit(struct api *api, struct http_req *r, struct reqstate *st,
               struct http_reply *reply)
 {
-	char key[CRYPTO_HEX256_LEN + 64];
+	struct interop_req in = {0};
+	char key[CRYPTO_HEX256_LEN + 64], h[CRYPTO_HEX256_LEN + 1];
 	long wait;
 
+	/* a key as short as an agent id: the limiters keep 39 bytes */
 	snprintf(key, sizeof(key), "%s/%s", st->foreign_hash, http_peer_net(r));
-	if (rate_limited(api, api->agent_rate, key, "requests", MET_LIMIT_AGENT,
-	                 reply) == -1)
-		return -1;
-	if (api->shed && (wait = shed_admit(api->shed, key, now_ms())) > 0) {
+	crypto_sha256_hex(key, h);
+	h[32] = '\0';
+	in.glpi_agent_id = http_header(r, "GLPI-Agent-ID");
+	wait =
+	    api->agent_rate ? ratelimit_hit(api->agent_rate, h, time(NULL)) : 0;
+	if (wait > 0)
+		metrics_event(api->metrics, MET_LIMIT_AGENT);
+	else if (api->shed && (wait = shed_admit(api->shed, h, now_ms())) > 0)
 		metrics_event(api->metrics, MET_SHED);
-		http_error(reply, 429, "server busy; retry in %ld s", wait);
-		reply->retry_after = wait;
-		return -1;
-	}
-	return 0;
+	if (wait == 0)
+		return 0;
+	interop_error(&in, reply, 429, "server busy; retry in %ld s", wait);
+	reply->retry_after = wait;
+	return -1;
 }
 
 /* A foreign agent's basic credential: without one, 401 with the
@@ -524,10 +530,10 @@ auth_foreign(struct api *api, struct http_req *r, struct reqstate *st,
 	                        st->agent.commune);
 	if (rc == STORE_OK)
 		return foreign_admit(api, r, st, reply);
+	in.glpi_agent_id = http_header(r, "GLPI-Agent-ID");
 	if (rc == STORE_ERR)
-		http_error(reply, 503, "storage unavailable");
+		interop_error(&in, reply, 503, "storage unavailable");
 	else {
-		in.glpi_agent_id = http_header(r, "GLPI-Agent-ID");
 		interop_refuse(&in, 403, reply);
 		auth_failed(api, r, credentials[CRED_FOREIGN].name);
 	}

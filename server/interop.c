@@ -26,9 +26,9 @@
 #define FREQ_HOURS 24
 #define ZLIB_TYPE  "application/x-compress-zlib"
 
-/* How the agent speaks: the JSON protocol when it names itself with a
- * GLPI-Agent-ID header or sends JSON (errors are then JSON answers too),
- * else OCS XML. */
+/* How the agent speaks, for answers and errors: the JSON protocol when
+ * it names itself with a GLPI-Agent-ID header (as the protocol says it
+ * must), else OCS XML with mutu's errors. */
 static int
 json_mode(const struct interop_req *in)
 {
@@ -79,11 +79,9 @@ json_ok(const struct interop_req *in, struct http_reply *reply)
 	    json_pack("{s:s, s:i}", "status", "ok", "expiration", FREQ_HOURS));
 }
 
-/* An error answer naming the problem: the JSON protocol's
- * {"status": "error", "message": ...}, else mutu's {"error": ...}. */
-static void __attribute__((format(printf, 4, 5)))
-fail(const struct interop_req *in, struct http_reply *reply, int status,
-     const char *fmt, ...)
+void
+interop_error(const struct interop_req *in, struct http_reply *reply,
+              int status, const char *fmt, ...)
 {
 	char msg[400];
 	va_list ap;
@@ -141,8 +139,9 @@ interop_refuse(const struct interop_req *in, int status,
                struct http_reply *reply)
 {
 	if (json_mode(in))
-		fail(in, reply, status, "%s",
-		     status == 401 ? "authentication required" : "forbidden");
+		interop_error(in, reply, status, "%s",
+		              status == 401 ? "authentication required"
+		                            : "forbidden");
 	else
 		xml_reply(reply, status, "STOP", 0);
 	if (status == 401)
@@ -175,20 +174,21 @@ decode(const struct interop_req *in, struct buf *z, const char **text,
 		return 0;
 	}
 	if (strstr(ct, "x-compress-br")) {
-		fail(in, reply, 415,
-		     "unsupported content-type %.60s: zlib, "
-		     "gzip or none",
-		     ct);
+		interop_error(in, reply, 415,
+		              "unsupported content-type %.60s: zlib, "
+		              "gzip or none",
+		              ct);
 		return -1;
 	}
 	buf_init(z, PROTO_MAX_INFLATED);
 	if ((e = codec_unzip_any(in->body, in->len, PROTO_MAX_RATIO, z)) !=
 	    CODEC_OK) {
-		fail(in, reply,
-		     e == CODEC_TOO_BIG ? 413
-		     : e == CODEC_NOMEM ? 503
-		                        : 400,
-		     "body (Content-Type %.60s): %s", ct, codec_strerror(e));
+		interop_error(in, reply,
+		              e == CODEC_TOO_BIG ? 413
+		              : e == CODEC_NOMEM ? 503
+		                                 : 400,
+		              "body (Content-Type %.60s): %s", ct,
+		              codec_strerror(e));
 		return -1;
 	}
 	*text = z->data ? z->data : "";
@@ -224,7 +224,8 @@ stored(const struct interop_req *in, struct http_reply *reply)
 }
 
 /* A partial inventory (JSON protocol): its sections over the stored
- * ones, a missing section unchanged. A new reference in *content. */
+ * ones, a missing section unchanged. 0 with a new reference in *content,
+ * 1 when the store holds no inventory of that PC, -1 on failure. */
 static int
 complete(struct store *s, const char *agent_id, json_t **content)
 {
@@ -232,10 +233,8 @@ complete(struct store *s, const char *agent_id, json_t **content)
 
 	if (store_inventory_of(s, agent_id, &held) != STORE_OK)
 		return -1;
-	if (held == NULL) { /* nothing yet: what was sent */
-		json_incref(*content);
-		return 0;
-	}
+	if (held == NULL) /* nothing to complete: the agent must send all */
+		return 1;
 	if (json_object_update(held, *content) == -1) {
 		json_decref(held);
 		return -1;
@@ -266,15 +265,18 @@ parse_one(const struct interop_req *in, const char *id, const char *deviceid,
 	text = batch ? json_dumps(batch, JSON_COMPACT) : NULL;
 	json_decref(batch);
 	if (text == NULL) {
-		fail(in, reply, 503, "out of memory");
+		interop_error(in, reply, 503, "out of memory");
 		return -1;
 	}
 	why = ingest_parse(text, strlen(text), id, NULL, b, err, sizeof(err));
 	free(text);
 	if (why == INGEST_OK)
 		return 0;
-	fail(in, reply, why == INGEST_TOO_COSTLY ? 413 : 422,
-	     "inventory refused: %s", err);
+	interop_error(in, reply,
+	              why == INGEST_TOO_COSTLY  ? 413
+	              : why == INGEST_NO_MEMORY ? 503
+	                                        : 422,
+	              "inventory refused: %s", err);
 	return -1;
 }
 
@@ -299,8 +301,15 @@ store_inventory(struct store *s, const struct interop_req *in,
 	store_foreign_id(in->commune, deviceid, id);
 	if (!partial)
 		json_incref(content);
-	else if (complete(s, id, &content) == -1) {
-		fail(in, reply, 503, "storage unavailable; retry later");
+	else if ((rc = complete(s, id, &content)) != 0) {
+		if (rc == 1)
+			interop_error(
+			    in, reply, 409,
+			    "partial inventory of a PC this server has no "
+			    "inventory of: send a full one");
+		else
+			interop_error(in, reply, 503,
+			              "storage unavailable; retry later");
 		return;
 	}
 	rc = parse_one(in, id, deviceid, content, &b, reply);
@@ -320,10 +329,11 @@ store_inventory(struct store *s, const struct interop_req *in,
 	if (rc == STORE_DENIED)
 		interop_refuse(in, 403, reply);
 	else if (rc != STORE_OK)
-		fail(in, reply, 503, "storage unavailable; retry later");
+		interop_error(in, reply, 503,
+		              "storage unavailable; retry later");
 	else if (merged[0] == '\0' && res.applied == 0)
 		/* another report of the PC took its place in the stream */
-		fail(in, reply, 503, "concurrent report; retry later");
+		interop_error(in, reply, 503, "concurrent report; retry later");
 	else {
 		if (merged[0] == '\0')
 			log_info("%s inventory of %s stored as machine %s of "
@@ -339,8 +349,8 @@ store_inventory(struct store *s, const struct interop_req *in,
 static void
 strip_people(json_t *content)
 {
-	static const char *const sections[] = {"users", "local_users",
-	                                       "local_groups", "processes"};
+	static const char *const sections[] = {
+	    "users", "local_users", "local_groups", "processes", "envs"};
 	json_t *hw = json_object_get(content, "hardware"), *sw;
 	size_t i;
 
@@ -348,6 +358,7 @@ strip_people(json_t *content)
 		json_object_del(content, sections[i]);
 	json_object_del(hw, "lastloggeduser");
 	json_object_del(hw, "datelastloggeduser");
+	json_object_del(hw, "winowner");
 	json_array_foreach(json_object_get(content, "softwares"), i, sw)
 	{
 		json_object_del(sw, "username");
@@ -397,8 +408,8 @@ serve_json(struct store *s, const struct interop_req *in, const char *text,
 	json_t *j, *content;
 
 	if ((j = ingest_json_load(text, len, &why, err, sizeof(err))) == NULL) {
-		fail(in, reply, why == INGEST_TOO_COSTLY ? 413 : 400,
-		     "malformed json: %s", err);
+		interop_error(in, reply, why == INGEST_TOO_COSTLY ? 413 : 400,
+		              "malformed json: %s", err);
 		return;
 	}
 	action = json_object_get(j, "action")
@@ -407,21 +418,24 @@ serve_json(struct store *s, const struct interop_req *in, const char *text,
 	deviceid = json_string_value(json_object_get(j, "deviceid"));
 	content = json_object_get(j, "content");
 	if (action == NULL)
-		fail(in, reply, 400, "action: expected a string");
+		interop_error(in, reply, 400, "action: expected a string");
 	else if (deviceid == NULL || deviceid[0] == '\0' ||
 	         strlen(deviceid) > 255)
-		fail(in, reply, 400, "deviceid: required, 1 to 255 characters");
+		interop_error(in, reply, 400,
+		              "deviceid: required, 1 to 255 characters");
 	else if (strcmp(action, "contact") == 0)
 		contact(in, j, reply);
 	else if (strcmp(action, "inventory") != 0)
-		fail(in, reply, 400,
-		     "action %.40s: not served (contact and inventory are)",
-		     action);
+		interop_error(
+		    in, reply, 400,
+		    "action %.40s: not served (contact and inventory are)",
+		    action);
 	else if (!json_is_object(content))
-		fail(in, reply, 400, "content: expected an object");
+		interop_error(in, reply, 400, "content: expected an object");
 	else if (json_object_get(j, "partial") &&
 	         !json_is_boolean(json_object_get(j, "partial")))
-		fail(in, reply, 400, "partial: expected true or false");
+		interop_error(in, reply, 400,
+		              "partial: expected true or false");
 	else {
 		strip_people(content);
 		store_inventory(s, in, deviceid, content,
@@ -440,7 +454,7 @@ serve_xml(struct store *s, const struct interop_req *in, const char *text,
 	int rc;
 
 	if ((rc = ocsxml_parse(text, len, &m, err, sizeof(err))) < 0) {
-		fail(in, reply, rc == -2 ? 503 : 400, "%s", err);
+		interop_error(in, reply, rc == -2 ? 503 : 400, "%s", err);
 		return;
 	}
 	switch (m.query) {
@@ -454,10 +468,10 @@ serve_xml(struct store *s, const struct interop_req *in, const char *text,
 		store_inventory(s, in, m.deviceid, m.content, 0, reply);
 		break;
 	case OCSXML_OTHER:
-		fail(in, reply, 400,
-		     "QUERY %s: not served (PROLOG and "
-		     "INVENTORY are)",
-		     m.query_name);
+		interop_error(in, reply, 400,
+		              "QUERY %s: not served (PROLOG and "
+		              "INVENTORY are)",
+		              m.query_name);
 		break;
 	}
 	json_decref(m.content);

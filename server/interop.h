@@ -42,6 +42,13 @@ void interop_serve(struct store *s, const struct interop_req *in,
 int interop_basic(const char *h, char *user, size_t ulen, char *pass,
                   size_t plen);
 
+/* An error answer naming the problem: the JSON protocol's {"status":
+ * "error", "message": ...} when in's headers say the agent speaks it,
+ * else mutu's {"error": ...}. */
+void interop_error(const struct interop_req *in, struct http_reply *reply,
+                   int status, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 /* The protocol's refusal with status (401 asks for credentials with
  * INTEROP_REALM; 403 refuses them): the STOP reply, zlib compressed, or
  * the JSON protocol's error answer (in's headers say which; its body

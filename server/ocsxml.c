@@ -393,7 +393,8 @@ add_section(json_t *content, const xmlNode *el, const struct section *s)
 
 	if (obj == NULL)
 		return -1;
-	if (s->fields == softwares && !json_object_get(obj, "name")) {
+	if (s->fields == softwares &&
+	    json_string_length(json_object_get(obj, "name")) == 0) {
 		json_decref(
 		    obj); /* nameless (or not UTF-8): nothing to count */
 		return 0;

@@ -206,15 +206,18 @@ fm_create(struct sq *q, struct fm *m, const struct ident *id)
 
 /* A foreign machine merged into a mutu-agent machine an admin has since
  * revoked or retired (mutu-agent left the PC, the foreign agent stayed)
- * is a machine of its own again. */
+ * is a machine of its own again, unless another mutu-agent machine in
+ * service is that PC (then merged into it). id: what identifies it. */
 static int
-unmerge_if_gone(struct sq *q, struct fm *m)
+unmerge_if_gone(struct sq *q, struct fm *m, const struct ident *id)
 {
+	char ids[MERGE_CANDIDATES][STORE_ID_MAX];
 	struct db_stmt *st;
+	size_t n;
 	int rc;
 
 	st = sq_prep(q, "UPDATE agents SET merged_into = NULL,"
-	                " retired_at = NULL WHERE agent_id = ?1"
+	                " retired_at = NULL WHERE agent_id = ?1 AND revoked = 0"
 	                " AND NOT EXISTS (SELECT 1 FROM agents t"
 	                "  WHERE t.agent_id = ?2 AND t.revoked = 0"
 	                "  AND t.retired_at IS NULL)"
@@ -229,7 +232,14 @@ unmerge_if_gone(struct sq *q, struct fm *m)
 	}
 	rc = sq_done(q, rc);
 	db_finalize(st);
-	return rc;
+	if (rc != STORE_OK || m->merged[0])
+		return rc;
+	/* another mutu-agent machine in service may be this PC now */
+	if ((rc = same_pcs(q, m->out->commune, 1, id, ids, &n)) != STORE_OK ||
+	    n == 0)
+		return rc;
+	util_strlcpy(m->merged, ids[0], STORE_ID_MAX);
+	return merge_into(q, m->out->agent_id, ids[0]);
 }
 
 static int
@@ -262,9 +272,9 @@ fm_run(struct sq *q, void *arg)
 	db_finalize(st);
 	if (rc != STORE_OK)
 		return rc;
-	if (out && m->merged[0] == '\0')
-		return STORE_DENIED; /* revoked by an admin: stays out */
-	if (m->merged[0] && (rc = unmerge_if_gone(q, m)) != STORE_OK)
+	if (out)
+		return STORE_DENIED; /* revoked or retired by an admin */
+	if (m->merged[0] && (rc = unmerge_if_gone(q, m, &id)) != STORE_OK)
 		return rc;
 	if (!found && (rc = fm_create(q, m, &id)) != STORE_OK)
 		return rc;

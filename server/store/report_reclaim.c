@@ -127,7 +127,9 @@ reclaim_row(struct db_stmt *st, long long last, long long cov_ppm,
 	/* coverage is days_reported / window_days, exactly */
 	json_object_set_new(row, "days_reported", json_integer(seen));
 	json_object_set_new(row, "inventory_only", json_boolean(foreign));
-	if (db_column_type(st, 8) != DB_NULL) {
+	/* a saving only where one can be made: an inventory-only row takes
+	 * no unit of the entitlement (nor moves the others' cents) */
+	if (db_column_type(st, 8) != DB_NULL && !foreign) {
 		unit = unit_saving(st, units);
 		json_object_set_new(row, "entitlement",
 		                    json_integer(db_column_int64(st, 8)));

@@ -147,7 +147,7 @@ long = sys.argv[1]
 print(f"""<?xml version="1.0" encoding="UTF-8"?><REQUEST><DEVICEID>odd-pc-2026</DEVICEID>
 <QUERY>INVENTORY</QUERY><CONTENT><HARDWARE><NAME>odd-pc</NAME><MEMORY>-5</MEMORY></HARDWARE>
 <BIOS><BDATE>01/01/-001</BDATE><SSN>To be filled by O.E.M.</SSN></BIOS>
-<SOFTWARES><VERSION>1.0</VERSION></SOFTWARES>
+<SOFTWARES><VERSION>1.0</VERSION></SOFTWARES><SOFTWARES><NAME></NAME></SOFTWARES>
 <SOFTWARES><NAME>{long}</NAME><FILESIZE>99999999999999999999</FILESIZE><INSTALLDATE>31/12/2020</INSTALLDATE></SOFTWARES>
 <SOFTWARES><NAME>ok-app</NAME><ARCH>amd64</ARCH></SOFTWARES>
 <NETWORKS><MACADDR>00:00:00:00:00:00</MACADDR><STATUS>Up</STATUS><TYPE>Ethernet</TYPE></NETWORKS>
@@ -235,6 +235,11 @@ for what, body, ctype, want in [
     st, hd, j = post(body, ctype)
     check(what, (st, j["status"]), (want, "error"))
     print("   message:", j["message"])
+# a partial inventory of a PC the server holds nothing of
+lone = dict(part, deviceid="never-seen-2026-12-01-00-00-00")
+st, hd, j = post(json.dumps(lone).encode())
+check("partial without a full one", (st, j["status"]), (409, "error"))
+print("   message:", j["message"])
 st, hd, j = post(b"{}", user=None)
 check("no credential", (st, j["status"], hd["WWW-Authenticate"]), (401, "error", 'Basic realm="mutu"'))
 st, hd, j = post(b"{}", pw="wrong")
@@ -293,3 +298,28 @@ api POST "/api/v1/machines/$aid/retire" >/dev/null
 fusion --user 29019 --password "$pass" >"$WORK/fi5.log" 2>&1 || fail "run after retirement exited $?"
 expect_eq "FusionInventory machine in service again" \
 	"$(sdb "SELECT count(*) FROM agents WHERE source = 'fusioninventory' AND merged_into IS NULL AND retired_at IS NULL")" 1
+
+say "a foreign machine an admin retires stays out"
+fid=$(sdb "SELECT agent_id FROM agents WHERE source = 'fusioninventory'")
+dev=$(sdb "SELECT inventory FROM agents WHERE agent_id = '$fid'" | json 'j["deviceid"]')
+api POST "/api/v1/machines/$fid/retire" >/dev/null
+printf '<REQUEST><QUERY>INVENTORY</QUERY><DEVICEID>%s</DEVICEID><CONTENT><HARDWARE><NAME>vm</NAME></HARDWARE></CONTENT></REQUEST>' "$dev" >"$WORK/retired.xml"
+code=$(curl -s -o "$WORK/retired.z" -w '%{http_code}' -u "29019:$pass" --data-binary @"$WORK/retired.xml" "$URL/ocsinventory")
+expect_eq "its agent's report" "$code" 403
+/usr/bin/python3 -c "import zlib,sys; assert b'<RESPONSE>STOP</RESPONSE>' in zlib.decompress(open(sys.argv[1],'rb').read())" "$WORK/retired.z" ||
+	fail "not the protocol's STOP"
+
+say "each credential and address has its rate (requests_per_minute)"
+stop_server
+server_conf "requests_per_minute = 3"
+start_server
+prolog='<REQUEST><QUERY>PROLOG</QUERY><DEVICEID>rate-pc</DEVICEID></REQUEST>'
+for i in 1 2 3; do
+	code=$(curl -s -o /dev/null -w '%{http_code}' -u "29019:$pass" --data-binary "$prolog" "$URL/ocsinventory")
+	[ "$code" = 200 ] || fail "PROLOG $i: HTTP $code"
+done
+code=$(curl -s -D "$WORK/h429" -o "$WORK/b429" -w '%{http_code}' -u "29019:$pass" \
+	-H 'GLPI-Agent-ID: 0b6a2f7e-1c1d-4f5e-9a7b-2f4c5d6e7f80' --data-binary "$prolog" "$URL/ocsinventory")
+expect_eq "fourth request in the minute" "$code" 429
+grep -qi '^retry-after:' "$WORK/h429" || fail "429 without Retry-After"
+expect_eq "in the JSON protocol's words" "$(json 'j["status"]' <"$WORK/b429")" error
