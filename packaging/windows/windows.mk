@@ -38,12 +38,13 @@ WIN_LIBAGENT   := $(WIN_BUILD)/libagent.a
 WIN_AGENT      := $(WIN_BUILD)/mutu-agent.exe
 
 # The unit tests of common/ and agent/; not the Linux parsers' (dpkg,
-# procstat) nor the server's (ingest, share), nor test_usage: its sessions
+# procstat) nor the server's (ingest, share, interop), nor test_usage: its sessions
 # are those of a copy of /bin/sleep it forks, seen by the Linux collector
 # (test_collect_win does the same for Windows; tests/windows meters a
 # program through the whole agent).
 WIN_UNIT_EXCLUDE := tests/unit/test_dpkg.c tests/unit/test_procstat.c \
 	tests/unit/test_ingest.c tests/unit/test_share.c tests/unit/test_usage.c \
+	tests/unit/test_interop.c \
 	$(wildcard tests/unit/test_*_unix.c)
 WIN_UNIT_SRC := $(filter-out $(WIN_UNIT_EXCLUDE),$(wildcard tests/unit/test_*.c))
 WIN_UNIT_BIN := $(WIN_UNIT_SRC:tests/unit/%.c=$(WIN_BUILD)/tests/%.exe)
