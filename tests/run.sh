@@ -9,16 +9,12 @@
 # (WINDOWS_ONLY=1: the Windows part alone).
 # An integration test exits 0 (pass), 77 (skip, with a reason) or other.
 #
-# CHECK_JOBS=2 runs the passes in two lanes at once: the first backend in
-# one lane, the other backend and the Windows part in the other. Every test
-# has its own directory, ports and database, so lanes share nothing but the
-# PostgreSQL cluster. The default, 1, runs them one after the other: on
-# the 2-core CI machine the tests are CPU-bound, and in two lanes the
-# suite took 1,499 s (lanes of 553 and 1,010 s, then 465 s of solo tests)
-# where in turn it took about 1,150 to 1,200 s before tests 250 and
-# test_interop came.
-# Each lane prints its own time. Tests marked "# check: solo" run after
-# the lanes, one at a time.
+# The passes run in CHECK_JOBS lanes at once (2 by default, one per core of
+# the CI machine): the first backend in one lane, the other backend and the
+# Windows part in the other. Every test has its own directory, ports and
+# database, so lanes share nothing but the PostgreSQL cluster. CHECK_JOBS=1
+# runs them one after the other. Each lane prints its own time. Tests
+# marked "# check: solo" run after the lanes, one at a time.
 set -u
 BUILD=${BUILD:-build}
 export BUILD
@@ -152,7 +148,7 @@ lane() { # what [what...]: runs them in turn, then prints the lane's time
 	echo "=== lane $*: $(($(date +%s) - s)) s"
 }
 set -- $lanes
-jobs=${CHECK_JOBS:-1}
+jobs=${CHECK_JOBS:-2}
 if [ "$jobs" -le 1 ] || [ $# -le 1 ]; then
 	lane "$@" windows
 else
